@@ -1,0 +1,21 @@
+"""iai: iterative amortized inference (Mittal, Mahajan, Lajoie, Pezeshki, 2025).
+
+A learner adapts to a task one mini-batch at a time with an update it learned across a
+distribution of tasks: θ⁽ᵏ⁺¹⁾ = h_φ(θ⁽ᵏ⁾, Bₖ).
+
+Shapes, everywhere: T tasks, N points, B mini-batch, K steps, Q queries, D features,
+P parameters of the fixed model, C classes, W width of a network.
+"""
+
+from iai.api import load, predict_steps, stream
+from iai.errors import CheckpointError, IAIError, InvalidConfig, InvalidInput
+
+__all__ = [
+    "CheckpointError",
+    "IAIError",
+    "InvalidConfig",
+    "InvalidInput",
+    "load",
+    "predict_steps",
+    "stream",
+]

@@ -1,0 +1,76 @@
+"""`iai train | eval`: parse arguments, load the config, call the library."""
+
+import argparse
+import sys
+from dataclasses import replace
+from pathlib import Path
+
+from iai import report
+from iai.api import load
+from iai.checkpoint import read_config
+from iai.config import from_dict, load_config
+from iai.errors import IAIError
+from iai.evaluate import evaluate
+from iai.train import train
+
+
+def _train(args: argparse.Namespace) -> None:
+    cfg = load_config(args.config, args.set)
+    out = Path(args.out or Path("runs") / Path(args.config).stem)
+    train(cfg, out, resume=args.resume, progress=not args.quiet)
+    print(f"trained: {out}/model.safetensors, config.json, metrics.jsonl")
+
+
+def _eval(args: argparse.Namespace) -> None:
+    learner = load(args.checkpoint)
+    cfg = from_dict(read_config(Path(args.checkpoint))[0])
+    changes = {k: v for k, v in {"tasks": args.tasks, "steps": args.steps}.items() if v is not None}
+    if args.ood is not None:
+        changes["ood"] = tuple(v for v in args.ood if v != "none")
+    if args.no_baselines:
+        changes["baselines"] = False
+    ecfg = replace(cfg.eval, **changes)
+    variants = ["id", *ecfg.ood]
+    results = [evaluate(learner, cfg.task, ecfg, cfg.train.batch_size, v) for v in variants]
+    out = Path(args.out or Path(args.checkpoint) / "eval")
+    print(report.write(results, out))
+    print(f"written: {out}/eval.md, eval.json, eval.png")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="iai", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    t = sub.add_parser("train", help="train a learner from a TOML config")
+    t.add_argument("config")
+    t.add_argument("--out", help="run directory (default: runs/<config name>)")
+    t.add_argument(
+        "--resume", action="store_true", help="continue from the run directory's checkpoint"
+    )
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override, e.g. train.lr=3e-4",
+    )
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    e = sub.add_parser("eval", help="evaluate a checkpoint against references")
+    e.add_argument("checkpoint")
+    e.add_argument("--tasks", type=int, help="number of fresh tasks (default: the config's)")
+    e.add_argument("--steps", type=int, help="K_eval, may exceed the trained K")
+    e.add_argument(
+        "--ood", action="append", metavar="NAME", help="OoD variant (repeatable; 'none' for none)"
+    )
+    e.add_argument("--no-baselines", action="store_true", help="skip the tuned SGD / Adam runs")
+    e.add_argument("--out", help="output directory (default: CHECKPOINT/eval)")
+    args = parser.parse_args(argv)
+    try:
+        {"train": _train, "eval": _eval}[args.command](args)
+    except (IAIError, ValueError) as e:
+        print(f"iai: error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,115 @@
+"""Experiment configs: the components' own dataclasses, composed and loaded from TOML.
+
+An unknown key, a value of the wrong type or out of range raises `InvalidConfig` naming the
+key. Overrides use dotted keys (`train.lr=3e-4`) and are parsed as TOML values.
+"""
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from iai.errors import InvalidConfig
+from iai.evaluate import EvalConfig
+from iai.learners import LEARNERS, ParametricConfig
+from iai.tasks import TaskConfig
+from iai.train import TrainConfig
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    seed: int = 0
+    task: TaskConfig = field(default_factory=TaskConfig)
+    learner: ParametricConfig = field(default_factory=ParametricConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+
+def _check_value(key: str, value: Any, hint: Any) -> Any:
+    """`value` as type `hint`, or InvalidConfig naming `key`."""
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        if value not in typing.get_args(hint):
+            raise InvalidConfig(f"{key} = {value!r}; allowed: {list(typing.get_args(hint))}")
+        return value
+    if origin is tuple:
+        if not isinstance(value, list | tuple):
+            raise InvalidConfig(f"{key} = {value!r}; expected a list")
+        (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
+        return tuple(_check_value(f"{key}[{i}]", v, item) for i, v in enumerate(value))
+    if hint is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if hint in (int, float, str, bool) and (
+        not isinstance(value, hint) or (hint is int and isinstance(value, bool))
+    ):
+        raise InvalidConfig(f"{key} = {value!r}; expected {hint.__name__}")
+    return value
+
+
+def _build(cls: type, data: dict, prefix: str) -> Any:
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"{prefix or 'config'} must be a table, got {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        key = f"{prefix}.{unknown[0]}" if prefix else unknown[0]
+        raise InvalidConfig(f"unknown config key {key!r}; known here: {sorted(names)}")
+    kwargs = {}
+    for name, value in data.items():
+        key, hint = f"{prefix}.{name}" if prefix else name, hints[name]
+        if dataclasses.is_dataclass(hint):
+            if name == "learner":
+                hint = LEARNERS.get(value.get("kind", "parametric"), (None,))[0]
+                if hint is None:
+                    raise InvalidConfig(
+                        f"learner.kind = {value['kind']!r}; known: {sorted(LEARNERS)}"
+                    )
+            kwargs[name] = _build(hint, value, key)
+        else:
+            kwargs[name] = _check_value(key, value, hint)
+    try:
+        return cls(**kwargs)
+    except InvalidConfig:
+        raise
+    except (TypeError, ValueError) as e:
+        raise InvalidConfig(f"[{prefix}]: {e}") from e
+
+
+def from_dict(data: dict) -> ExperimentConfig:
+    return _build(ExperimentConfig, data, "")
+
+
+def to_dict(cfg: ExperimentConfig) -> dict:
+    return dataclasses.asdict(cfg)
+
+
+def _set(data: dict, dotted: str) -> None:
+    key, sep, raw = dotted.partition("=")
+    if not sep:
+        raise InvalidConfig(f"override {dotted!r} is not key=value")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # a bare word is a string: --set task.name=gp_regression
+    *path, last = key.strip().split(".")
+    for part in path:
+        data = data.setdefault(part, {})
+    data[last] = value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> ExperimentConfig:
+    """The config in TOML file `path` (defaults if None) with `overrides` applied."""
+    data: dict = {}
+    if path is not None:
+        try:
+            data = tomllib.loads(Path(path).read_text())
+        except FileNotFoundError as e:
+            raise InvalidConfig(f"config file {str(path)!r} does not exist") from e
+        except tomllib.TOMLDecodeError as e:
+            raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {e}") from e
+    for item in overrides:
+        _set(data, item)
+    return from_dict(data)

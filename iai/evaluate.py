@@ -1,0 +1,144 @@
+"""Error after every step, beside exact references and tuned optimizers on the same tasks.
+
+For each step k = 0 … K_eval (K_eval may exceed the trained K) and over `tasks` fresh tasks:
+the learner's metric, the exact Bayes-optimal prediction where the prior has one (given all
+k·B points seen), per-task SGD and Adam trained to convergence on the same k mini-batches
+(learning rate tuned per step on separate tasks), and the prior predictor (the learner's own
+step 0). Regression reports MSE against the noisy query targets; classification error % and
+NLL. Every number is a mean over tasks with its standard error.
+"""
+
+import time
+from dataclasses import dataclass
+
+import torch
+
+from iai.baselines import LR_GRID, optimizer_outputs, tune
+from iai.errors import InvalidConfig
+from iai.learners import Learner
+from iai.models.likelihood import Likelihood
+from iai.rollout import minibatches, rollout
+from iai.tasks import OOD, TaskConfig, make_prior, shifted
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    tasks: int = 1000
+    steps: int = 16  # K_eval
+    queries: int = 128
+    ood: tuple[str, ...] = ("shift_x", "wide_x", "noisy", "wide_prior")
+    baselines: bool = True  # run the tuned SGD / Adam references
+    tune_tasks: int = 200
+    optimizer_iters: int = 100  # optimizer updates after each new mini-batch
+    seed: int = 20251013
+
+    def __post_init__(self) -> None:
+        for key in ("tasks", "steps", "queries", "tune_tasks", "optimizer_iters"):
+            if getattr(self, key) < 1:
+                raise InvalidConfig(f"eval.{key} = {getattr(self, key)!r}; must be ≥ 1")
+        for name in self.ood:
+            if name not in OOD:
+                raise InvalidConfig(f"unknown OoD variant {name!r}; known: {sorted(OOD)}")
+
+
+def task_metrics(lik: Likelihood, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Per-task metrics of outputs (…, T, Q, out) against targets (T, Q): name -> (…, T)."""
+    if lik.kind == "regression":
+        return {"mse": (out.squeeze(-1) - y).square().mean(-1)}
+    wrong = (out.argmax(-1) != y).to(out.dtype)
+    return {"error": 100 * wrong.mean(-1), "nll": lik.loss(out, y.expand(out.shape[:-1])).mean(-1)}
+
+
+def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, dict[str, list[float]]]:
+    """(K + 1, T) per metric -> mean and standard error over tasks, per step."""
+    T = next(iter(per_task.values())).shape[-1]
+    return {
+        name: {"mean": v.mean(-1).tolist(), "se": (v.std(-1) / T**0.5).tolist()}
+        for name, v in per_task.items()
+    }
+
+
+def _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, gen):
+    """Outputs (K + 1, T, Q, out) of the per-step tuned optimizer, and the rate chosen per step."""
+    lik, primary = learner.likelihood, "mse" if prior.kind == "regression" else "error"
+    tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
+    args = (learner.model, lik)
+    errors = {}
+    for lr in LR_GRID[kind]:
+        out = optimizer_outputs(
+            kind,
+            lr,
+            *args,
+            tuning.x_train,
+            tuning.y_train,
+            tuning.x_query,
+            B,
+            cfg.optimizer_iters,
+            torch.Generator().manual_seed(0),
+        )
+        errors[lr] = task_metrics(lik, out, tuning.y_query)[primary].mean(-1)
+    chosen = tune(errors)
+    runs = {
+        lr: optimizer_outputs(
+            kind,
+            lr,
+            *args,
+            tasks.x_train,
+            tasks.y_train,
+            tasks.x_query,
+            B,
+            cfg.optimizer_iters,
+            torch.Generator().manual_seed(gen),
+        )
+        for lr in sorted(set(chosen))
+    }
+    return torch.stack([runs[lr][k] for k, lr in enumerate(chosen)]), chosen
+
+
+def evaluate(
+    learner: Learner, task: TaskConfig, cfg: EvalConfig, batch_size: int, variant: str = "id"
+) -> dict:
+    """Every number for one task distribution ('id' or an OoD variant name) as a dict."""
+    prior = make_prior(task if variant == "id" else shifted(task, variant))
+    lik, B, K = learner.likelihood, batch_size, cfg.steps
+    tasks = prior.sample(
+        cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
+    )
+    per_task, seconds, lrs = {}, {}, {}
+
+    clock = time.perf_counter()
+    outs = torch.stack(
+        list(rollout(learner, minibatches(tasks.x_train, tasks.y_train, B), tasks.x_query))
+    )
+    seconds["iai"] = time.perf_counter() - clock
+    per_task["iai"] = task_metrics(lik, outs, tasks.y_query)
+    per_task["prior"] = task_metrics(lik, outs[:1].expand_as(outs), tasks.y_query)
+
+    if prior.bayes is not None:
+        clock = time.perf_counter()
+        means = [torch.zeros_like(tasks.y_query)]  # every prior here is centred at 0
+        means += [
+            prior.bayes(tasks.x_train[:, : k * B], tasks.y_train[:, : k * B], tasks.x_query)
+            for k in range(1, K + 1)
+        ]
+        seconds["bayes"] = time.perf_counter() - clock
+        per_task["bayes"] = task_metrics(lik, torch.stack(means).unsqueeze(-1), tasks.y_query)
+
+    if cfg.baselines:
+        for i, kind in enumerate(("sgd", "adam")):
+            clock = time.perf_counter()
+            tune_gen = torch.Generator().manual_seed(cfg.seed + 1)
+            outs, lrs[kind] = _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, i)
+            seconds[kind] = time.perf_counter() - clock
+            per_task[kind] = task_metrics(lik, outs, tasks.y_query)
+
+    return {
+        "variant": variant,
+        "task": prior.cfg.__dict__,
+        "batch_size": B,
+        "steps": K,
+        "tasks": cfg.tasks,
+        "methods": {name: _summary(v) for name, v in per_task.items()},
+        "tuned_lr": lrs,
+        "seconds": seconds,
+    }

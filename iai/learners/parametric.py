@@ -1,0 +1,117 @@
+"""Parametric IAI: a fixed model f(x; θ) and a learned update θ⁽ᵏ⁺¹⁾ = θ⁽ᵏ⁾ + ρₖ Δ_φ(θ⁽ᵏ⁾, Bₖ).
+
+The update network h_φ is a set transformer over state tokens (θ in chunks, plus up to H - 1
+past states) and one token per mini-batch point, built from the `data` signal (x, y, ŷ, the
+residual), the `grad` signal (per-example ∇θ of the loss, by torch.func) or `both` (paper
+Eqs. 7, 9). It is permutation invariant over the points: no positional encoding over them.
+
+Step conditioning. The update is scaled by ρₖ = B / (n + B), the share of the evidence seen so
+far that the new mini-batch carries (n: points seen before it), and ρₖ is also the network's
+only notion of time. Exact Bayesian updating in linear regression has this form (the
+posterior precision grows with n), and ρ stays in (0, 1] for any number of steps, so a learner
+trained on K steps meets no input it has never seen when run for 100 K: it extrapolates
+by construction instead of reading a step index it was never trained on.
+"""
+
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import torch
+from torch import nn
+
+from iai.models.likelihood import Likelihood
+from iai.models.predictors import apply, make_model, per_example_grads
+from iai.models.set_transformer import SetTransformer
+
+
+@dataclass(frozen=True)
+class ParametricConfig:
+    """The fixed model f and the update network h_φ."""
+
+    kind: Literal["parametric"] = "parametric"
+    model: Literal["linear", "mlp"] = "linear"
+    hidden: int = 32  # hidden units of an `mlp` model f
+    activation: Literal["tanh", "relu"] = "tanh"
+    signal: Literal["data", "grad", "both"] = "both"
+    history: int = 1  # states fed to h_φ: the current one and history - 1 before it
+    width: int = 128
+    depth: int = 3
+    heads: int = 4
+    chunk: int = 32  # θ coordinates per state token
+
+
+@dataclass(frozen=True)
+class ParametricState:
+    theta: torch.Tensor  # (T, P)
+    past: torch.Tensor  # (T, H - 1, P) earlier states, most recent first; zeros before step 1
+    seen: int = 0  # points seen so far
+    steps: int = 0
+
+    def detach(self) -> "ParametricState":
+        return replace(self, theta=self.theta.detach(), past=self.past.detach())
+
+
+class ParametricLearner(nn.Module):
+    def __init__(self, cfg: ParametricConfig, dim: int, likelihood: Likelihood) -> None:
+        super().__init__()
+        self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
+        self.model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+        P, W = self.model.n_params, cfg.width
+        self.n_chunks = -(-P // cfg.chunk)
+        # θ⁽⁰⁾ starts near 0 (a small prediction, as the priors are centred), then is learned.
+        self.theta0 = nn.Parameter(0.01 * torch.randn(P))
+        data_in = {
+            "data": dim + 3 * likelihood.out_dim,
+            "grad": P,
+            "both": dim + 3 * likelihood.out_dim + P,
+        }
+        self.embed_point = nn.Linear(data_in[cfg.signal], W)
+        self.embed_theta = nn.Linear(cfg.chunk, W)
+        self.chunk_pos = nn.Parameter(0.02 * torch.randn(self.n_chunks, W))
+        self.lag = nn.Parameter(0.02 * torch.randn(cfg.history, 2, W))  # (lag, present?) codes
+        self.embed_time = nn.Linear(2, W)
+        self.kind_code = nn.Parameter(0.02 * torch.randn(2, W))  # state token / point token
+        self.net = SetTransformer(W, cfg.depth, cfg.heads)
+        self.head = nn.Linear(W, cfg.chunk)
+        nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
+        nn.init.zeros_(self.head.bias)
+
+    def init(self, x_query: torch.Tensor) -> ParametricState:
+        T, P = x_query.shape[0], self.model.n_params
+        theta = self.theta0.expand(T, P)
+        past = theta.new_zeros(T, self.cfg.history - 1, P)
+        return ParametricState(theta, past)
+
+    def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
+        """One mini-batch x (T, B, D), y (T, B) -> the next state."""
+        T, B, _ = x.shape
+        theta = state.theta
+        rho = B / (state.seen + B)
+        tokens = torch.cat([self._state_tokens(state, rho), self._point_tokens(theta, x, y)], 1)
+        h = self.net(tokens)[:, : self.n_chunks]  # (T, chunks, W): read the current θ's tokens
+        delta = self.head(h).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
+        past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
+        return ParametricState(theta + rho * delta, past, state.seen + B, state.steps + 1)
+
+    def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
+        return apply(self.model, state.theta, x_query)  # (T, Q, out)
+
+    def _state_tokens(self, state: ParametricState, rho: float) -> torch.Tensor:
+        T, P = state.theta.shape
+        thetas = torch.cat([state.theta[:, None], state.past], 1)  # (T, H, P)
+        pad = self.n_chunks * self.cfg.chunk - P
+        chunks = nn.functional.pad(thetas, (0, pad)).view(T, -1, self.n_chunks, self.cfg.chunk)
+        present = torch.tensor([1] + [int(i < state.steps) for i in range(1, self.cfg.history)])
+        lag = self.lag[torch.arange(self.cfg.history), present]  # (H, W)
+        time = self.embed_time(torch.tensor([rho, rho**0.5], dtype=state.theta.dtype))
+        tokens = self.embed_theta(chunks) + self.chunk_pos + lag[:, None] + time + self.kind_code[0]
+        return tokens.reshape(T, -1, tokens.shape[-1])  # (T, H · chunks, W)
+
+    def _point_tokens(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        lik, feats = self.likelihood, []
+        if self.cfg.signal in ("data", "both"):
+            out = apply(self.model, theta, x)  # (T, B, out)
+            feats += [x, lik.target_features(y), out, lik.residual(out, y)]
+        if self.cfg.signal in ("grad", "both"):
+            feats.append(per_example_grads(self.model, lik, theta, x, y))  # (T, B, P)
+        return self.embed_point(torch.cat(feats, -1)) + self.kind_code[1]  # (T, B, W)

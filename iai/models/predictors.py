@@ -1,0 +1,64 @@
+"""Fixed prediction models f(x; θ) on a flat per-task parameter vector θ (the parametric regime).
+
+Written for one task, θ (P,) and x (N, D) -> (N, out); `torch.func.vmap` batches them over
+tasks and points, so per-example gradients come from `vmap(grad(...))` with no hand-written
+Jacobians.
+"""
+
+import torch
+from torch.func import grad, vmap
+
+from iai.errors import InvalidConfig
+from iai.models.likelihood import Likelihood
+
+
+class LinearModel:
+    """f(x; θ) = [x, 1] W, θ = vec(W), W (D + 1, out)."""
+
+    def __init__(self, dim: int, out_dim: int) -> None:
+        self.dim, self.out_dim = dim, out_dim
+        self.n_params = (dim + 1) * out_dim
+
+    def __call__(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        w = theta.reshape(self.dim + 1, self.out_dim)
+        return x @ w[:-1] + w[-1]
+
+
+class MLPModel:
+    """f(x; θ) = act([x, 1] W₁) W₂: the same family as the nonlinear task priors."""
+
+    def __init__(self, dim: int, out_dim: int, hidden: int = 32, activation: str = "tanh") -> None:
+        self.dim, self.out_dim, self.hidden = dim, out_dim, hidden
+        self.act = {"tanh": torch.tanh, "relu": torch.relu}[activation]
+        self.n_params = (dim + 1) * hidden + hidden * out_dim
+
+    def __call__(self, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        split = (self.dim + 1) * self.hidden
+        w1 = theta[:split].reshape(self.dim + 1, self.hidden)
+        w2 = theta[split:].reshape(self.hidden, self.out_dim)
+        return self.act(x @ w1[:-1] + w1[-1]) @ w2
+
+
+def make_model(name: str, dim: int, out_dim: int, hidden: int, activation: str):
+    if name == "linear":
+        return LinearModel(dim, out_dim)
+    if name == "mlp":
+        return MLPModel(dim, out_dim, hidden, activation)
+    raise InvalidConfig(f"unknown model {name!r}; known: ['linear', 'mlp']")
+
+
+def apply(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """Batched over tasks: θ (T, P), x (T, N, D) -> (T, N, out)."""
+    return vmap(model)(theta, x)
+
+
+def per_example_grads(
+    model, likelihood: Likelihood, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """∇θ of each example's loss: θ (T, P), x (T, B, D), y (T, B) -> (T, B, P)."""
+
+    def loss(th: torch.Tensor, xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        return likelihood.loss(model(th, xi[None]), yi[None]).squeeze(0)
+
+    per_point = vmap(grad(loss), in_dims=(None, 0, 0))
+    return vmap(per_point)(theta, x, y)

@@ -1,0 +1,33 @@
+"""Adapting a learner to a stream of mini-batches: the loop every consumer shares."""
+
+from collections.abc import Iterable, Iterator
+
+import torch
+
+from iai.learners import Learner
+
+
+@torch.no_grad()
+def rollout(
+    learner: Learner, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], x_query: torch.Tensor
+) -> Iterator[torch.Tensor]:
+    """Raw outputs (T, Q, out) for x_query before any batch, then after each one.
+
+    Holds only the current state: a batch is dropped as soon as its step is taken.
+    """
+    state = learner.init(x_query)
+    yield learner.predict(state, x_query)
+    for x, y in batches:
+        state = learner.step(state, x, y)
+        yield learner.predict(state, x_query)
+
+
+def minibatches(
+    x: torch.Tensor, y: torch.Tensor, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Consecutive (T, B, ·) slices; a remainder shorter than batch_size is left out."""
+    for k in range(x.shape[1] // batch_size):
+        yield (
+            x[:, k * batch_size : (k + 1) * batch_size],
+            y[:, k * batch_size : (k + 1) * batch_size],
+        )

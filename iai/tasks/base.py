@@ -1,0 +1,37 @@
+"""What every task prior returns: a batch of tasks, each with training points, queries and truth."""
+
+from dataclasses import dataclass, field
+
+import torch
+
+
+@dataclass(frozen=True)
+class Tasks:
+    """T tasks sampled from one prior.
+
+    x_train (T, N, D), y_train (T, N) float targets or int64 labels, x_query (T, Q, D),
+    y_query (T, Q). `truth` holds the ground-truth parameters where the prior has them
+    (e.g. `w` (T, D + 1) for linear regression), keyed by name.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_query: torch.Tensor
+    y_query: torch.Tensor
+    truth: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    @property
+    def n_tasks(self) -> int:
+        return self.x_train.shape[0]
+
+
+def with_bias(x: torch.Tensor) -> torch.Tensor:
+    """Append the constant-1 feature that carries every prior's bias: (..., D) -> (..., D + 1)."""
+    return torch.cat([x, torch.ones_like(x[..., :1])], dim=-1)
+
+
+def sample_inputs(
+    n_tasks: int, n_points: int, dim: int, mean: float, scale: float, generator: torch.Generator
+) -> torch.Tensor:
+    """x ~ N(mean, scale² I), shape (T, N, D)."""
+    return mean + scale * torch.randn(n_tasks, n_points, dim, generator=generator)

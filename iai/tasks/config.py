@@ -1,0 +1,63 @@
+"""The task prior's config and its out-of-distribution variants."""
+
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Literal
+
+from iai.errors import InvalidConfig
+
+
+@dataclass(frozen=True)
+class TaskConfig:
+    """One task family and its hyper-parameters; fields a family does not use are ignored by it.
+
+    noise is the regression noise *variance* β; prior_scale the std of the weight prior;
+    x_mean and x_scale shape the input distribution x ~ N(x_mean, x_scale² I).
+    """
+
+    name: str = "linear_regression"
+    dim: int = 8
+    classes: int = 2
+    noise: float = 0.25
+    temperature: float = 0.1
+    hidden: int = 32
+    activation: Literal["tanh", "relu"] = "tanh"
+    lengthscale: float = 1.0
+    signal_scale: float = 1.0
+    x_mean: float = 0.0
+    x_scale: float = 1.0
+    prior_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        checks = {
+            "dim": self.dim >= 1,
+            "classes": self.classes >= 2,
+            "noise": self.noise > 0,
+            "temperature": self.temperature > 0,
+            "hidden": self.hidden >= 1,
+            "lengthscale": self.lengthscale > 0,
+            "signal_scale": self.signal_scale > 0,
+            "x_scale": self.x_scale > 0,
+            "prior_scale": self.prior_scale > 0,
+        }
+        for key, ok in checks.items():
+            if not ok:
+                raise InvalidConfig(f"task.{key} = {getattr(self, key)!r} is out of range")
+        if self.activation not in ("tanh", "relu"):
+            raise InvalidConfig(f"task.activation = {self.activation!r}; allowed: 'tanh', 'relu'")
+
+
+# Each shift keeps the family and moves one thing the learner was trained on.
+OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {
+    "shift_x": lambda c: replace(c, x_mean=c.x_mean + 1.0),
+    "wide_x": lambda c: replace(c, x_scale=2.0 * c.x_scale),
+    "noisy": lambda c: replace(c, noise=4.0 * c.noise, temperature=2.0 * c.temperature),
+    "wide_prior": lambda c: replace(c, prior_scale=2.0 * c.prior_scale),
+}
+
+
+def shifted(cfg: TaskConfig, ood: str) -> TaskConfig:
+    """The out-of-distribution variant `ood` of `cfg`."""
+    if ood not in OOD:
+        raise InvalidConfig(f"unknown OoD variant {ood!r}; known: {sorted(OOD)}")
+    return OOD[ood](cfg)

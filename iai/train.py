@@ -1,0 +1,162 @@
+"""Greedy training (paper Eq. 9): fresh tasks every iteration, each step trained on its own.
+
+Each task gives K mini-batches of B points and Q queries. The learner is rolled out over the
+mini-batches with the state detached before every step, so step k's query loss trains only
+the transition k-1 → k; step 0's loss trains the learned initial state. Memory holds K
+one-step graphs and never a graph through the rollout.
+"""
+
+import json
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from iai.checkpoint import (
+    atomic_write,
+    load_trainer,
+    load_weights,
+    read_config,
+    save_learner,
+    save_trainer,
+)
+from iai.errors import CheckpointError, InvalidConfig
+from iai.learners import Learner, build_learner
+from iai.models.likelihood import Likelihood
+from iai.tasks import Tasks, make_prior
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    iterations: int = 1000
+    tasks: int = 128  # T, tasks per iteration
+    batch_size: int = 16  # B, points per mini-batch
+    steps: int = 8  # K, mini-batches per task
+    queries: int = 64  # Q, query points per task
+    lr: float = 1e-3
+    min_lr: float = 1e-4  # where the cosine decay ends
+    warmup: int = 50
+    weight_decay: float = 0.01
+    grad_clip: float = 1.0
+    log_every: int = 25
+    checkpoint_every: int = 250
+
+    def __post_init__(self) -> None:
+        positive = [
+            "iterations",
+            "tasks",
+            "batch_size",
+            "steps",
+            "queries",
+            "log_every",
+            "checkpoint_every",
+        ]
+        for key in positive:
+            if getattr(self, key) < 1:
+                raise InvalidConfig(f"train.{key} = {getattr(self, key)!r}; must be ≥ 1")
+        for key in ["lr", "grad_clip"]:
+            if getattr(self, key) <= 0:
+                raise InvalidConfig(f"train.{key} = {getattr(self, key)!r}; must be > 0")
+        if not 0 <= self.min_lr <= self.lr:
+            raise InvalidConfig(f"train.min_lr = {self.min_lr!r}; must lie in [0, train.lr]")
+        if self.warmup < 0 or self.weight_decay < 0:
+            raise InvalidConfig("train.warmup and train.weight_decay must be ≥ 0")
+
+
+def learning_rate(cfg: TrainConfig, it: int) -> float:
+    """Linear warm-up, then cosine decay to min_lr: a pure function of the step, so resuming
+    restores the schedule by restoring the step."""
+    if it < cfg.warmup:
+        return cfg.lr * (it + 1) / cfg.warmup
+    progress = (it - cfg.warmup) / max(1, cfg.iterations - cfg.warmup)
+    return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
+
+
+def greedy_losses(learner: Learner, tasks: Tasks, batch_size: int, steps: int) -> torch.Tensor:
+    """Query loss after each step 0 … K, (K + 1,), each step detached from the ones before."""
+    lik, B = learner.likelihood, batch_size
+    state = learner.init(tasks.x_query)
+    losses = [lik.loss(learner.predict(state, tasks.x_query), tasks.y_query).mean()]
+    for k in range(steps):
+        xb, yb = tasks.x_train[:, k * B : (k + 1) * B], tasks.y_train[:, k * B : (k + 1) * B]
+        state = learner.step(state.detach(), xb, yb)
+        losses.append(lik.loss(learner.predict(state, tasks.x_query), tasks.y_query).mean())
+    return torch.stack(losses)
+
+
+def build(cfg) -> tuple[Learner, object]:
+    """The learner a config describes, initialized from cfg.seed, and its task prior."""
+    prior = make_prior(cfg.task)
+    likelihood = Likelihood(prior.kind, prior.out_dim)
+    with torch.random.fork_rng():  # module initializers draw from the global generator
+        torch.manual_seed(cfg.seed)
+        learner = build_learner(cfg.learner, cfg.task.dim, likelihood)
+    return learner, prior
+
+
+def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learner:
+    """Train the learner `cfg` describes, writing checkpoints and metrics.jsonl under `out`."""
+    from iai.config import to_dict  # config composes TrainConfig, so import it late
+
+    t = cfg.train
+    out = Path(out)
+    learner, prior = build(cfg)
+    opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    rng = {"tasks": torch.Generator().manual_seed(cfg.seed + 1)}
+    config, start, metrics = to_dict(cfg), 0, out / "metrics.jsonl"
+    if resume:
+        saved, _ = read_config(out)
+        if saved != json.loads(json.dumps(config)):
+            raise CheckpointError(f"cannot resume {str(out)!r}: its config differs from this one")
+        load_weights(out, learner)
+        start = load_trainer(out, opt, rng)
+        kept = [line for line in _lines(metrics) if json.loads(line)["step"] <= start]
+        atomic_write(metrics, "".join(kept).encode())
+    else:
+        out.mkdir(parents=True, exist_ok=True)
+        metrics.write_text("")
+    learner.train()
+    bar = tqdm(range(start, t.iterations), initial=start, total=t.iterations, disable=not progress)
+    clock, elapsed = time.perf_counter(), _elapsed(metrics)
+    with open(metrics, "a") as log:
+        for it in bar:
+            for group in opt.param_groups:
+                group["lr"] = learning_rate(t, it)
+            tasks = prior.sample(t.tasks, t.steps * t.batch_size, t.queries, generator=rng["tasks"])
+            losses = greedy_losses(learner, tasks, t.batch_size, t.steps)
+            opt.zero_grad(set_to_none=True)
+            losses.mean().backward()
+            grad_norm = torch.nn.utils.clip_grad_norm_(learner.parameters(), t.grad_clip)
+            opt.step()
+            step = it + 1
+            if step % t.log_every == 0 or step == t.iterations:
+                seconds = elapsed + time.perf_counter() - clock
+                record = {
+                    "step": step,
+                    "loss": losses.mean().item(),
+                    "per_step": losses.tolist(),
+                    "grad_norm": grad_norm.item(),
+                    "lr": learning_rate(t, it),
+                    "seconds": seconds,
+                }
+                log.write(json.dumps(record) + "\n")
+                log.flush()
+                bar.set_postfix(loss=f"{record['loss']:.4f}", last=f"{losses[-1].item():.4f}")
+            if step % t.checkpoint_every == 0 or step == t.iterations:
+                save_learner(out, learner, config, step)
+                save_trainer(out, opt, step, rng)
+    learner.eval()
+    return learner
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True) if path.exists() else []
+
+
+def _elapsed(metrics: Path) -> float:
+    """Training seconds already spent before a resume, from the last metrics record."""
+    lines = _lines(metrics)
+    return json.loads(lines[-1])["seconds"] if lines else 0.0
