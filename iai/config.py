@@ -61,7 +61,7 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     for name, value in data.items():
         key, hint = f"{prefix}.{name}" if prefix else name, hints[name]
         if dataclasses.is_dataclass(hint):
-            if name == "learner":
+            if name == "learner" and isinstance(value, dict):
                 hint = LEARNERS.get(value.get("kind", "parametric"), (None,))[0]
                 if hint is None:
                     raise InvalidConfig(
@@ -97,6 +97,8 @@ def _set(data: dict, dotted: str) -> None:
     *path, last = key.strip().split(".")
     for part in path:
         data = data.setdefault(part, {})
+        if not isinstance(data, dict):
+            raise InvalidConfig(f"override {key.strip()!r}: {part!r} is not a table")
     data[last] = value
 
 

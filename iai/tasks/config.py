@@ -52,7 +52,10 @@ OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {
     "shift_x": lambda c: replace(c, x_mean=c.x_mean + 1.0),
     "wide_x": lambda c: replace(c, x_scale=2.0 * c.x_scale),
     "noisy": lambda c: replace(c, noise=4.0 * c.noise, temperature=2.0 * c.temperature),
-    "wide_prior": lambda c: replace(c, prior_scale=2.0 * c.prior_scale),
+    # A GP's function prior is scaled by signal_scale, every other family's by prior_scale.
+    "wide_prior": lambda c: replace(
+        c, prior_scale=2.0 * c.prior_scale, signal_scale=2.0 * c.signal_scale
+    ),
 }
 
 

@@ -1,0 +1,85 @@
+"""Shared fixtures: the real demo config shrunk to run in a second, and learners that move.
+
+Every test seeds its own torch.Generator; nothing here touches the global random state except
+`iai.train.build`, which forks it.
+"""
+
+from pathlib import Path
+
+import pytest
+import torch
+from torch import nn
+
+from iai.config import ExperimentConfig, load_config
+from iai.train import build
+
+ROOT = Path(__file__).resolve().parents[1]
+DEMO = ROOT / "configs" / "demo.toml"
+
+# The suite shares a two-core machine with training jobs, and its tensors are too small to
+# gain from a second thread.
+torch.set_num_threads(1)
+
+# configs/demo.toml shrunk to a few tasks, a one-block update network and a 3-d task.
+TINY = [
+    "task.dim=3",
+    "learner.width=16",
+    "learner.depth=1",
+    "learner.heads=2",
+    "learner.chunk=8",
+    "train.iterations=8",
+    "train.tasks=6",
+    "train.batch_size=4",
+    "train.steps=3",
+    "train.queries=5",
+    "train.warmup=2",
+    "train.log_every=1",
+    "train.checkpoint_every=4",
+    "eval.tasks=20",
+    "eval.steps=3",
+    "eval.queries=16",
+    "eval.tune_tasks=8",
+    "eval.optimizer_iters=5",
+    'eval.ood=["noisy"]',
+]
+
+
+@pytest.fixture
+def demo_path() -> Path:
+    return DEMO
+
+
+@pytest.fixture
+def tiny_overrides() -> list[str]:
+    """The overrides that shrink configs/demo.toml, e.g. for `iai train --set`."""
+    return list(TINY)
+
+
+@pytest.fixture
+def make_cfg():
+    """make_cfg(*overrides) -> the tiny demo config with `overrides` applied on top."""
+
+    def make(*overrides: str) -> ExperimentConfig:
+        return load_config(DEMO, [*TINY, *overrides])
+
+    return make
+
+
+def randomize_head(learner: nn.Module, seed: int) -> None:
+    """Give the zero-initialised output head small random weights, so a step moves θ."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        nn.init.normal_(learner.head.weight, std=0.1, generator=g)
+        nn.init.normal_(learner.head.bias, std=0.1, generator=g)
+
+
+@pytest.fixture
+def make_learner(make_cfg):
+    """make_learner(*overrides, seed=0) -> (learner, prior) with a random head (see above)."""
+
+    def make(*overrides: str, seed: int = 0):
+        learner, prior = build(make_cfg(*overrides))
+        randomize_head(learner, seed)
+        return learner, prior
+
+    return make

@@ -1,0 +1,115 @@
+"""Greedy training end to end: it learns, it checkpoints, and a resumed run is the same run."""
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+import iai
+import iai.train
+from iai.train import learning_rate, train
+
+# Small enough to train in a few seconds on one thread, big enough to learn linear regression.
+LEARNS = [
+    "task.dim=4",
+    "learner.width=32",
+    "train.iterations=100",
+    "train.tasks=16",
+    "train.batch_size=8",
+    "train.steps=4",
+    "train.queries=16",
+    "train.lr=3e-3",
+    "train.warmup=10",
+    "train.log_every=10",
+    "train.checkpoint_every=100",
+]
+
+
+def records(path) -> list[dict]:
+    """metrics.jsonl without the wall-clock field, which no two runs share."""
+    lines = (path / "metrics.jsonl").read_text().splitlines()
+    return [{k: v for k, v in json.loads(line).items() if k != "seconds"} for line in lines]
+
+
+def test_learning_rate_warms_up_then_decays_to_min_lr(make_cfg):
+    t = make_cfg(
+        "train.iterations=100", "train.warmup=10", "train.lr=1e-3", "train.min_lr=1e-4"
+    ).train
+    rates = [learning_rate(t, it) for it in range(100)]
+    assert rates[0] == pytest.approx(1e-4) and rates[9] == pytest.approx(1e-3)
+    assert all(a < b for a, b in zip(rates[:10], rates[1:10], strict=False))
+    assert all(a >= b for a, b in zip(rates[10:], rates[11:], strict=False))
+    assert rates[-1] == pytest.approx(1e-4, rel=0.01) and min(rates) >= 1e-4
+
+
+def test_short_run_beats_its_own_prior(make_cfg, tmp_path):
+    cfg = make_cfg(*LEARNS)
+    learner = train(cfg, tmp_path / "run", progress=False)
+    _, prior = iai.train.build(cfg)
+    # Fresh tasks, from a generator training never used.
+    tasks = prior.sample(200, 4 * 8, 32, generator=torch.Generator().manual_seed(1234))
+    preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=8)
+    mse = (preds - tasks.y_query).square().mean((1, 2))  # (K + 1,)
+    assert mse.shape == (5,)
+    assert mse[-1] < 0.5 * mse[0], mse.tolist()
+    assert mse[-1] < mse[1], mse.tolist()  # more data helps: it is not a one-step trick
+    logged = records(tmp_path / "run")
+    assert [r["step"] for r in logged] == list(range(10, 101, 10))
+    assert logged[-1]["loss"] < logged[0]["loss"]
+
+
+def test_checkpoint_loads_and_predicts_like_the_trained_learner(make_cfg, tmp_path):
+    cfg = make_cfg()
+    learner = train(cfg, tmp_path, progress=False)
+    loaded = iai.load(tmp_path)
+    _, prior = iai.train.build(cfg)
+    tasks = prior.sample(3, 12, 5, generator=torch.Generator().manual_seed(5))
+    args = (tasks.x_train, tasks.y_train, tasks.x_query)
+    expected = iai.predict_steps(learner, *args, batch_size=4)
+    assert not torch.allclose(expected[-1], expected[0])
+    assert torch.equal(iai.predict_steps(loaded, *args, batch_size=4), expected)
+    for name, value in learner.state_dict().items():
+        assert torch.equal(loaded.state_dict()[name], value), name
+
+
+def test_resume_after_a_crash_equals_the_uninterrupted_run(make_cfg, tmp_path, monkeypatch):
+    cfg = make_cfg("train.iterations=8", "train.checkpoint_every=4", "train.log_every=1")
+    train(cfg, tmp_path / "a", progress=False)
+
+    real, calls = iai.train.greedy_losses, []
+
+    def crash_at_step_5(*args, **kwargs):
+        calls.append(1)
+        if len(calls) == 5:
+            raise KeyboardInterrupt
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(iai.train, "greedy_losses", crash_at_step_5)
+    with pytest.raises(KeyboardInterrupt):
+        train(cfg, tmp_path / "b", progress=False)
+    monkeypatch.setattr(iai.train, "greedy_losses", real)
+    # The crash left the step-4 checkpoint and a log up to step 4 behind.
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["step"] == 4
+    assert [r["step"] for r in records(tmp_path / "b")] == [1, 2, 3, 4]
+
+    train(cfg, tmp_path / "b", resume=True, progress=False)
+    a, b = records(tmp_path / "a"), records(tmp_path / "b")
+    assert [r["step"] for r in a] == list(range(1, 9))
+    assert a == b  # losses, per-step losses, gradient norms and rates, bit for bit
+    for name in ("model.safetensors", "trainer.safetensors"):
+        weights_a, weights_b = load_file(tmp_path / "a" / name), load_file(tmp_path / "b" / name)
+        assert weights_a.keys() == weights_b.keys()
+        for key, value in weights_a.items():
+            assert torch.equal(weights_b[key], value), (name, key)
+
+
+def test_resume_refuses_a_different_config(make_cfg, tmp_path):
+    train(make_cfg(), tmp_path, progress=False)
+    with pytest.raises(iai.CheckpointError, match="config differs"):
+        train(make_cfg("train.lr=5e-4"), tmp_path, resume=True, progress=False)
+
+
+def test_resume_without_a_checkpoint_is_a_checkpoint_error(make_cfg, tmp_path):
+    with pytest.raises(iai.CheckpointError, match="does not exist"):
+        train(make_cfg(), tmp_path / "never", resume=True, progress=False)
