@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
+	rm -rf runs/demo
 	$(BIN)/iai train configs/demo.toml --out runs/demo
 	$(BIN)/iai eval runs/demo --out runs/demo/eval
 

@@ -1,9 +1,11 @@
 """The optimizers a practitioner would otherwise use: per-task SGD and Adam on the fixed model.
 
 At step k the optimizer has seen mini-batches 1…k. It continues from its step k-1 solution and
-runs `iters` more updates cycling through all k batches, so after every new batch it is trained
-towards convergence on everything seen so far. It runs for every learning rate in a grid;
-`tune` then picks, for each step, the rate that is best on separate tuning tasks.
+runs `iters` more updates over those batches, newest first and then cycling back through the
+older ones. With many iterations it is trained towards convergence on everything seen so far;
+with `iters = 1` it is the online optimizer that, like IAI, makes one update per new batch.
+It runs for every learning rate in a grid; `tune` then picks, for each step, the rate that
+is best on separate tuning tasks.
 """
 
 import torch
@@ -14,7 +16,7 @@ from iai.models.predictors import apply
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 LR_GRID = {
     "sgd": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
-    "adam": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3),
+    "adam": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
 }
 
 
@@ -47,7 +49,7 @@ def optimizer_outputs(
         outs = [apply(model, theta, x_query)]
     for k in range(1, x_train.shape[1] // B + 1):
         for i in range(iters):
-            j = i % k
+            j = (k - 1 - i) % k  # the new batch first, then back through the older ones
             xb, yb = x_train[:, j * B : (j + 1) * B], y_train[:, j * B : (j + 1) * B]
             loss = likelihood.loss(apply(model, theta, xb), yb).mean(1).sum()
             opt.zero_grad()

@@ -99,10 +99,11 @@ def save_trainer(
     directory: Path,
     optimizer: torch.optim.Optimizer,
     step: int,
-    generators: dict[str, torch.Generator],
+    rng_states: dict[str, torch.Tensor],
 ) -> None:
+    """Optimizer moments, the step and the random generators' states (name -> state)."""
     state = optimizer.state_dict()
-    tensors = {f"rng.{name}": g.get_state() for name, g in generators.items()}
+    tensors = {f"rng.{name}": value for name, value in rng_states.items()}
     for idx, slots in state["state"].items():
         for slot, value in slots.items():
             tensors[f"optim.{idx}.{slot}"] = value.detach().contiguous()

@@ -11,14 +11,15 @@ from iai.checkpoint import read_config
 from iai.config import from_dict, load_config
 from iai.errors import IAIError
 from iai.evaluate import evaluate
-from iai.train import train
+from iai.train import process_group, train
 
 
 def _train(args: argparse.Namespace) -> None:
     cfg = load_config(args.config, args.set)
     out = Path(args.out or Path("runs") / Path(args.config).stem)
     train(cfg, out, resume=args.resume, progress=not args.quiet)
-    print(f"trained: {out}/model.safetensors, config.json, metrics.jsonl")
+    if process_group()[0] == 0:
+        print(f"trained: {out}/model.safetensors, config.json, metrics.jsonl")
 
 
 def _eval(args: argparse.Namespace) -> None:

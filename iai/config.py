@@ -5,6 +5,7 @@ key. Overrides use dotted keys (`train.lr=3e-4`) and are parsed as TOML values.
 """
 
 import dataclasses
+import math
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -41,6 +42,8 @@ def _check_value(key: str, value: Any, hint: Any) -> Any:
         return tuple(_check_value(f"{key}[{i}]", v, item) for i, v in enumerate(value))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if hint is float and isinstance(value, float) and not math.isfinite(value):
+        raise InvalidConfig(f"{key} = {value!r}; expected a finite number")
     if hint in (int, float, str, bool) and (
         not isinstance(value, hint) or (hint is int and isinstance(value, bool))
     ):

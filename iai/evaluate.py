@@ -2,10 +2,11 @@
 
 For each step k = 0 … K_eval (K_eval may exceed the trained K) and over `tasks` fresh tasks:
 the learner's metric, the exact Bayes-optimal prediction where the prior has one (given all
-k·B points seen), per-task SGD and Adam trained to convergence on the same k mini-batches
-(learning rate tuned per step on separate tasks), and the prior predictor (the learner's own
-step 0). Regression reports MSE against the noisy query targets; classification error % and
-NLL. Every number is a mean over tasks with its standard error.
+k·B points seen), per-task SGD and Adam trained to convergence on the same k mini-batches and
+run online (one update per new mini-batch, as IAI gets), each with its learning rate tuned per
+step on separate tasks, and the prior predictor (the learner's own step 0). Regression
+reports MSE against the noisy query targets; classification error % and NLL. Every number is
+a mean over tasks with its standard error.
 """
 
 import time
@@ -58,7 +59,7 @@ def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, dict[str, list[floa
     }
 
 
-def _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, gen):
+def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, gen):
     """Outputs (K + 1, T, Q, out) of the per-step tuned optimizer, and the rate chosen per step."""
     lik, primary = learner.likelihood, "mse" if prior.kind == "regression" else "error"
     tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
@@ -73,7 +74,7 @@ def _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, gen):
             tuning.y_train,
             tuning.x_query,
             B,
-            cfg.optimizer_iters,
+            iters,
             torch.Generator().manual_seed(0),
         )
         errors[lr] = task_metrics(lik, out, tuning.y_query)[primary].mean(-1)
@@ -87,7 +88,7 @@ def _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, gen):
             tasks.y_train,
             tasks.x_query,
             B,
-            cfg.optimizer_iters,
+            iters,
             torch.Generator().manual_seed(gen),
         )
         for lr in sorted(set(chosen))
@@ -125,12 +126,20 @@ def evaluate(
         per_task["bayes"] = task_metrics(lik, torch.stack(means).unsqueeze(-1), tasks.y_query)
 
     if cfg.baselines:
-        for i, kind in enumerate(("sgd", "adam")):
+        runs = {
+            "sgd": ("sgd", cfg.optimizer_iters),
+            "adam": ("adam", cfg.optimizer_iters),
+            "sgd_online": ("sgd", 1),
+            "adam_online": ("adam", 1),
+        }
+        for i, (name, (kind, iters)) in enumerate(runs.items()):
             clock = time.perf_counter()
             tune_gen = torch.Generator().manual_seed(cfg.seed + 1)
-            outs, lrs[kind] = _optimizer_baseline(kind, learner, prior, cfg, tasks, B, tune_gen, i)
-            seconds[kind] = time.perf_counter() - clock
-            per_task[kind] = task_metrics(lik, outs, tasks.y_query)
+            outs, lrs[name] = _optimizer_baseline(
+                kind, iters, learner, prior, cfg, tasks, B, tune_gen, i
+            )
+            seconds[name] = time.perf_counter() - clock
+            per_task[name] = task_metrics(lik, outs, tasks.y_query)
 
     return {
         "variant": variant,

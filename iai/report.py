@@ -3,12 +3,14 @@
 import json
 from pathlib import Path
 
-METHODS = ("iai", "bayes", "sgd", "adam", "prior")
+METHODS = ("iai", "bayes", "sgd", "adam", "sgd_online", "adam_online", "prior")
 LABELS = {
     "iai": "IAI",
     "bayes": "Bayes-optimal",
-    "sgd": "SGD (tuned)",
-    "adam": "Adam (tuned)",
+    "sgd": "SGD, converged",
+    "adam": "Adam, converged",
+    "sgd_online": "SGD, 1 update/batch",
+    "adam_online": "Adam, 1 update/batch",
     "prior": "prior θ⁽⁰⁾",
 }
 

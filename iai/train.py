@@ -4,15 +4,24 @@ Each task gives K mini-batches of B points and Q queries. The learner is rolled 
 mini-batches with the state detached before every step, so step k's query loss trains only
 the transition k-1 → k; step 0's loss trains the learned initial state. Memory holds K
 one-step graphs and never a graph through the rollout.
+
+Under `torchrun` the same code trains on many processes with DistributedDataParallel: the
+global batch is cut into `shards` task streams, each with its own seeded generator; a process
+samples its own shards, gradients are all-reduced, and rank 0 writes checkpoints and logs. A
+single process that owns every shard draws the very same tasks, so both runs agree.
 """
 
 import json
 import math
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
 from iai.checkpoint import (
@@ -43,9 +52,11 @@ class TrainConfig:
     grad_clip: float = 1.0
     log_every: int = 25
     checkpoint_every: int = 250
+    shards: int = 1  # task streams; a run on W processes gives each shards / W of them
 
     def __post_init__(self) -> None:
         positive = [
+            "shards",
             "iterations",
             "tasks",
             "batch_size",
@@ -62,6 +73,8 @@ class TrainConfig:
                 raise InvalidConfig(f"train.{key} = {getattr(self, key)!r}; must be > 0")
         if not 0 <= self.min_lr <= self.lr:
             raise InvalidConfig(f"train.min_lr = {self.min_lr!r}; must lie in [0, train.lr]")
+        if self.tasks % self.shards:
+            raise InvalidConfig(f"train.tasks = {self.tasks} is not a multiple of train.shards")
         if self.warmup < 0 or self.weight_decay < 0:
             raise InvalidConfig("train.warmup and train.weight_decay must be ≥ 0")
 
@@ -97,15 +110,39 @@ def build(cfg) -> tuple[Learner, object]:
     return learner, prior
 
 
+class GreedyObjective(nn.Module):
+    """`greedy_losses` as a module, so DistributedDataParallel can wrap the whole rollout."""
+
+    def __init__(self, learner: Learner, batch_size: int, steps: int) -> None:
+        super().__init__()
+        self.learner, self.batch_size, self.steps = learner, batch_size, steps
+
+    def forward(self, tasks: Tasks) -> torch.Tensor:
+        return greedy_losses(self.learner, tasks, self.batch_size, self.steps)
+
+
+def process_group() -> tuple[int, int]:
+    """(rank, world size): joins torchrun's process group when launched by it, else (0, 1)."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
+        dist.init_process_group("nccl" if torch.cuda.is_available() else "gloo")
+    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
+
+
 def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learner:
     """Train the learner `cfg` describes, writing checkpoints and metrics.jsonl under `out`."""
     from iai.config import to_dict  # config composes TrainConfig, so import it late
 
-    t = cfg.train
-    out = Path(out)
+    t, out = cfg.train, Path(out)
+    rank, world = process_group()
+    if t.shards % world:
+        raise InvalidConfig(f"train.shards = {t.shards} does not split over {world} processes")
+    mine = range(rank * t.shards // world, (rank + 1) * t.shards // world)
     learner, prior = build(cfg)
+    objective = GreedyObjective(learner, t.batch_size, t.steps)
+    if world > 1:
+        objective = DistributedDataParallel(objective)
     opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    rng = {"tasks": torch.Generator().manual_seed(cfg.seed + 1)}
+    rng = {f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)}
     config, start, metrics = to_dict(cfg), 0, out / "metrics.jsonl"
     if resume:
         saved, _ = read_config(out)
@@ -113,41 +150,62 @@ def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learne
             raise CheckpointError(f"cannot resume {str(out)!r}: its config differs from this one")
         load_weights(out, learner)
         start = load_trainer(out, opt, rng)
+    elif (out / "model.safetensors").exists():
+        raise CheckpointError(
+            f"{str(out)!r} already holds a trained learner; pass --resume or another --out"
+        )
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
         kept = [line for line in _lines(metrics) if json.loads(line)["step"] <= start]
         atomic_write(metrics, "".join(kept).encode())
-    else:
-        out.mkdir(parents=True, exist_ok=True)
-        metrics.write_text("")
     learner.train()
-    bar = tqdm(range(start, t.iterations), initial=start, total=t.iterations, disable=not progress)
-    clock, elapsed = time.perf_counter(), _elapsed(metrics)
-    with open(metrics, "a") as log:
-        for it in bar:
-            for group in opt.param_groups:
-                group["lr"] = learning_rate(t, it)
-            tasks = prior.sample(t.tasks, t.steps * t.batch_size, t.queries, generator=rng["tasks"])
-            losses = greedy_losses(learner, tasks, t.batch_size, t.steps)
-            opt.zero_grad(set_to_none=True)
-            losses.mean().backward()
-            grad_norm = torch.nn.utils.clip_grad_norm_(learner.parameters(), t.grad_clip)
-            opt.step()
-            step = it + 1
-            if step % t.log_every == 0 or step == t.iterations:
-                seconds = elapsed + time.perf_counter() - clock
+    n_shard = t.tasks // t.shards
+    bar = tqdm(
+        range(start, t.iterations),
+        initial=start,
+        total=t.iterations,
+        disable=not progress or rank != 0,
+    )
+    clock, elapsed = time.perf_counter(), _elapsed(metrics) if rank == 0 else 0.0
+    for it in bar:
+        for group in opt.param_groups:
+            group["lr"] = learning_rate(t, it)
+        shards = [
+            prior.sample(n_shard, t.steps * t.batch_size, t.queries, generator=rng[f"tasks.{s}"])
+            for s in mine
+        ]
+        losses = objective(Tasks.concat(shards))  # (K + 1,) means over this process's tasks
+        opt.zero_grad(set_to_none=True)
+        losses.mean().backward()  # DDP averages over processes: equal shards, so the global mean
+        grad_norm = torch.nn.utils.clip_grad_norm_(learner.parameters(), t.grad_clip)
+        opt.step()
+        step = it + 1
+        if step % t.log_every == 0 or step == t.iterations:
+            losses = losses.detach()
+            if world > 1:
+                dist.all_reduce(losses)
+                losses /= world
+            if rank == 0:
                 record = {
                     "step": step,
                     "loss": losses.mean().item(),
                     "per_step": losses.tolist(),
                     "grad_norm": grad_norm.item(),
                     "lr": learning_rate(t, it),
-                    "seconds": seconds,
+                    "seconds": elapsed + time.perf_counter() - clock,
                 }
-                log.write(json.dumps(record) + "\n")
-                log.flush()
+                with open(metrics, "a") as log:
+                    log.write(json.dumps(record) + "\n")
                 bar.set_postfix(loss=f"{record['loss']:.4f}", last=f"{losses[-1].item():.4f}")
-            if step % t.checkpoint_every == 0 or step == t.iterations:
+        if step % t.checkpoint_every == 0 or step == t.iterations:
+            states = {f"tasks.{s}": rng[f"tasks.{s}"].get_state() for s in mine}
+            if world > 1:  # rank 0 saves every stream, so any world size can resume
+                gathered = [None] * world
+                dist.all_gather_object(gathered, states)
+                states = {k: v for part in gathered for k, v in part.items()}
+            if rank == 0:
                 save_learner(out, learner, config, step)
-                save_trainer(out, opt, step, rng)
+                save_trainer(out, opt, step, states)
     learner.eval()
     return learner
 

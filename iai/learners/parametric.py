@@ -101,9 +101,10 @@ class ParametricLearner(nn.Module):
         thetas = torch.cat([state.theta[:, None], state.past], 1)  # (T, H, P)
         pad = self.n_chunks * self.cfg.chunk - P
         chunks = nn.functional.pad(thetas, (0, pad)).view(T, -1, self.n_chunks, self.cfg.chunk)
-        present = torch.tensor([1] + [int(i < state.steps) for i in range(1, self.cfg.history)])
+        # lag i holds θ⁽ᵏ⁻ⁱ⁾, which exists once i ≤ k; before that it is zeros, flagged absent
+        present = [1] + [int(i <= state.steps) for i in range(1, self.cfg.history)]
         lag = self.lag[torch.arange(self.cfg.history), present]  # (H, W)
-        time = self.embed_time(torch.tensor([rho, rho**0.5], dtype=state.theta.dtype))
+        time = self.embed_time(state.theta.new_tensor([rho, rho**0.5]))
         tokens = self.embed_theta(chunks) + self.chunk_pos + lag[:, None] + time + self.kind_code[0]
         return tokens.reshape(T, -1, tokens.shape[-1])  # (T, H · chunks, W)
 

@@ -24,6 +24,16 @@ class Tasks:
     def n_tasks(self) -> int:
         return self.x_train.shape[0]
 
+    @staticmethod
+    def concat(parts: "list[Tasks]") -> "Tasks":
+        """The tasks of several batches side by side (along T)."""
+        if len(parts) == 1:
+            return parts[0]
+        fields = ("x_train", "y_train", "x_query", "y_query")
+        cat = {f: torch.cat([getattr(p, f) for p in parts]) for f in fields}
+        truth = {k: torch.cat([p.truth[k] for p in parts]) for k in parts[0].truth}
+        return Tasks(**cat, truth=truth)
+
 
 def with_bias(x: torch.Tensor) -> torch.Tensor:
     """Append the constant-1 feature that carries every prior's bias: (..., D) -> (..., D + 1)."""
