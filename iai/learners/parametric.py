@@ -38,6 +38,10 @@ class ParametricConfig:
     depth: int = 3
     heads: int = 4
     chunk: int = 32  # θ coordinates per state token
+    # With the `grad` signal, each state token also reads the batch-mean gradient of its own
+    # θ coordinates: a direct path for gradient-descent-like updates that per-point tokens,
+    # squeezed to `width`, cannot carry once θ is much larger than the width (MLP models).
+    state_grad: bool = True
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,9 @@ class ParametricLearner(nn.Module):
         }
         self.embed_point = nn.Linear(data_in[cfg.signal], W)
         self.embed_theta = nn.Linear(cfg.chunk, W)
+        self.embed_grad = (
+            nn.Linear(cfg.chunk, W) if cfg.state_grad and cfg.signal != "data" else None
+        )
         self.chunk_pos = nn.Parameter(0.02 * torch.randn(self.n_chunks, W))
         self.lag = nn.Parameter(0.02 * torch.randn(cfg.history, 2, W))  # (lag, present?) codes
         self.embed_time = nn.Linear(2, W)
@@ -87,7 +94,8 @@ class ParametricLearner(nn.Module):
         T, B, _ = x.shape
         theta = state.theta
         rho = B / (state.seen + B)
-        tokens = torch.cat([self._state_tokens(state, rho), self._point_tokens(theta, x, y)], 1)
+        points, grads = self._point_tokens(theta, x, y)
+        tokens = torch.cat([self._state_tokens(state, rho, grads), points], 1)
         h = self.net(tokens)[:, : self.n_chunks]  # (T, chunks, W): read the current θ's tokens
         delta = self.head(h).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
@@ -96,23 +104,37 @@ class ParametricLearner(nn.Module):
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)  # (T, Q, out)
 
-    def _state_tokens(self, state: ParametricState, rho: float) -> torch.Tensor:
-        T, P = state.theta.shape
-        thetas = torch.cat([state.theta[:, None], state.past], 1)  # (T, H, P)
-        pad = self.n_chunks * self.cfg.chunk - P
-        chunks = nn.functional.pad(thetas, (0, pad)).view(T, -1, self.n_chunks, self.cfg.chunk)
+    def _chunks(self, v: torch.Tensor) -> torch.Tensor:
+        """(…, P) -> (…, chunks, chunk), zero-padded at the end."""
+        pad = self.n_chunks * self.cfg.chunk - v.shape[-1]
+        return nn.functional.pad(v, (0, pad)).unflatten(-1, (self.n_chunks, self.cfg.chunk))
+
+    def _state_tokens(
+        self, state: ParametricState, rho: float, grads: torch.Tensor | None
+    ) -> torch.Tensor:
+        T = state.theta.shape[0]
+        chunks = self._chunks(torch.cat([state.theta[:, None], state.past], 1))  # (T, H, n, c)
         # lag i holds θ⁽ᵏ⁻ⁱ⁾, which exists once i ≤ k; before that it is zeros, flagged absent
         present = [1] + [int(i <= state.steps) for i in range(1, self.cfg.history)]
         lag = self.lag[torch.arange(self.cfg.history), present]  # (H, W)
         time = self.embed_time(state.theta.new_tensor([rho, rho**0.5]))
         tokens = self.embed_theta(chunks) + self.chunk_pos + lag[:, None] + time + self.kind_code[0]
+        if self.embed_grad is not None:  # the batch-mean gradient joins the current θ's tokens
+            grad_code = self.embed_grad(self._chunks(grads.mean(1)))  # (T, chunks, W)
+            tokens = tokens + nn.functional.pad(
+                grad_code[:, None], (0, 0, 0, 0, 0, self.cfg.history - 1)
+            )
         return tokens.reshape(T, -1, tokens.shape[-1])  # (T, H · chunks, W)
 
-    def _point_tokens(self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        lik, feats = self.likelihood, []
+    def _point_tokens(
+        self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Point tokens (T, B, W) and, with the `grad` signal, per-example gradients (T, B, P)."""
+        lik, feats, grads = self.likelihood, [], None
         if self.cfg.signal in ("data", "both"):
             out = apply(self.model, theta, x)  # (T, B, out)
             feats += [x, lik.target_features(y), out, lik.residual(out, y)]
         if self.cfg.signal in ("grad", "both"):
-            feats.append(per_example_grads(self.model, lik, theta, x, y))  # (T, B, P)
-        return self.embed_point(torch.cat(feats, -1)) + self.kind_code[1]  # (T, B, W)
+            grads = per_example_grads(self.model, lik, theta, x, y)  # (T, B, P)
+            feats.append(grads)
+        return self.embed_point(torch.cat(feats, -1)) + self.kind_code[1], grads
