@@ -1,0 +1,51 @@
+"""The committed learner loads on a fresh clone and does what the README says it does."""
+
+import runpy
+from pathlib import Path
+
+import pytest
+import torch
+
+import iai
+from iai.tasks import TaskConfig, make_prior
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def test_committed_linreg_learner_improves_with_every_step_and_nears_bayes():
+    learner = iai.load(ROOT / "checkpoints/linreg-d8")
+    prior = make_prior(TaskConfig(name="linear_regression", dim=8))
+    tasks = prior.sample(64, 128, 32, generator=torch.Generator().manual_seed(3))
+    preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=16)
+    mse = (preds - tasks.y_query).square().mean(dim=(1, 2))
+    assert all(mse[k] < mse[k - 1] for k in range(1, 9)), mse
+    bayes = prior.bayes(tasks.x_train, tasks.y_train, tasks.x_query)
+    bayes_mse = (bayes - tasks.y_query).square().mean()
+    # benchmarks/results/linreg-d8 measures the ratio on 1,000 tasks; here 64 tasks only
+    # need to show it is near, not how near
+    assert mse[8] < 1.25 * bayes_mse
+
+
+def test_quickstart_example_runs(monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    runpy.run_path(str(ROOT / "examples/quickstart.py"), run_name="__main__")
+    out = capsys.readouterr().out
+    assert "step 1024" in out
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager(tmp_path):
+    from iai.config import load_config
+    from iai.train import train
+
+    sets = ["train.iterations=3", "train.tasks=8", "learner.width=16", "learner.depth=1"]
+    eager = train(load_config(ROOT / "configs/demo.toml", sets), tmp_path / "a", progress=False)
+    compiled = train(
+        load_config(ROOT / "configs/demo.toml", [*sets, "train.compile=true"]),
+        tmp_path / "b",
+        progress=False,
+    )
+    for (name, a), (_, b) in zip(
+        eager.state_dict().items(), compiled.state_dict().items(), strict=True
+    ):
+        torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4, msg=name)
