@@ -20,7 +20,7 @@ from iai.config import from_dict
 from iai.tasks import make_prior
 from iai.tasks.base import with_bias
 
-TASKS, QUERIES, B, STEPS = 200, 128, 16, 4096
+TASKS, QUERIES, B, STEPS = 100, 128, 16, 4096
 
 
 def main() -> None:
