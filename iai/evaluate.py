@@ -59,7 +59,7 @@ def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, dict[str, list[floa
     }
 
 
-def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, gen):
+def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, init_seed):
     """Outputs (K + 1, T, Q, out) of the per-step tuned optimizer, and the rate chosen per step."""
     lik, primary = learner.likelihood, "mse" if prior.kind == "regression" else "error"
     tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
@@ -89,7 +89,7 @@ def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, ge
             tasks.x_query,
             B,
             iters,
-            torch.Generator().manual_seed(gen),
+            torch.Generator().manual_seed(init_seed),
         )
         for lr in sorted(set(chosen))
     }
