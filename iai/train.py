@@ -54,7 +54,8 @@ class TrainConfig:
     log_every: int = 25
     checkpoint_every: int = 250
     shards: int = 1  # task streams; a run on W processes gives each shards / W of them
-    compile: bool = False  # torch.compile the update networks (1.03x on 2 CPU cores, see benchmarks)
+    # torch.compile the update networks; measured 1.03x on 2 CPU cores (benchmarks/results)
+    compile: bool = False
 
     def __post_init__(self) -> None:
         positive = [
