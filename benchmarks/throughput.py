@@ -12,8 +12,7 @@ import time
 import torch
 
 from iai.config import load_config
-from iai.models.set_transformer import SetTransformer
-from iai.train import build, greedy_losses
+from iai.train import build, compile_networks, greedy_losses
 
 ITERS, WARMUP = 20, 3
 
@@ -22,9 +21,7 @@ def measure(cfg, compile_: bool) -> tuple[float, float]:
     """(tasks per second, seconds of warm-up) for `cfg` trained eagerly or compiled."""
     learner, prior = build(cfg)
     if compile_:
-        for module in learner.modules():
-            if isinstance(module, SetTransformer):
-                module.compile()
+        compile_networks(learner)
     t = cfg.train
     opt = torch.optim.AdamW(learner.parameters(), lr=t.lr)
     gen = torch.Generator().manual_seed(0)

@@ -124,6 +124,13 @@ class GreedyObjective(nn.Module):
         return greedy_losses(self.learner, tasks, self.batch_size, self.steps)
 
 
+def compile_networks(learner: Learner) -> None:
+    """torch.compile the update networks in place, so parameter names (and checkpoints) stay."""
+    for module in learner.modules():
+        if isinstance(module, SetTransformer):
+            module.compile()
+
+
 def process_group() -> tuple[int, int]:
     """(rank, world size): joins torchrun's process group when launched by it, else (0, 1)."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
@@ -142,10 +149,8 @@ def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learne
         raise InvalidConfig(f"train.shards = {t.shards} does not split over {world} processes")
     mine = range(rank * t.shards // world, (rank + 1) * t.shards // world)
     learner, prior = build(cfg)
-    if t.compile:  # in place, so parameter names (and checkpoints) stay as they are
-        for module in learner.modules():
-            if isinstance(module, SetTransformer):
-                module.compile()
+    if t.compile:
+        compile_networks(learner)
     objective = GreedyObjective(learner, t.batch_size, t.steps)
     if world > 1:
         objective = DistributedDataParallel(objective)
