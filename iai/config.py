@@ -14,7 +14,7 @@ from typing import Any, Literal
 
 from iai.errors import InvalidConfig
 from iai.evaluate import EvalConfig
-from iai.learners import LEARNERS, ParametricConfig
+from iai.learners import LEARNERS, LearnerConfig, ParametricConfig
 from iai.tasks import TaskConfig
 from iai.train import TrainConfig
 
@@ -23,7 +23,7 @@ from iai.train import TrainConfig
 class ExperimentConfig:
     seed: int = 0
     task: TaskConfig = field(default_factory=TaskConfig)
-    learner: ParametricConfig = field(default_factory=ParametricConfig)
+    learner: LearnerConfig = field(default_factory=ParametricConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
@@ -63,13 +63,12 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     kwargs = {}
     for name, value in data.items():
         key, hint = f"{prefix}.{name}" if prefix else name, hints[name]
-        if dataclasses.is_dataclass(hint):
-            if name == "learner" and isinstance(value, dict):
-                hint = LEARNERS.get(value.get("kind", "parametric"), (None,))[0]
-                if hint is None:
-                    raise InvalidConfig(
-                        f"learner.kind = {value['kind']!r}; known: {sorted(LEARNERS)}"
-                    )
+        if name == "learner" and cls is ExperimentConfig:  # the kind picks the dataclass
+            kind = value.get("kind", "parametric") if isinstance(value, dict) else None
+            if kind not in LEARNERS:
+                raise InvalidConfig(f"learner.kind = {kind!r}; known: {sorted(LEARNERS)}")
+            kwargs[name] = _build(LEARNERS[kind][0], value, key)
+        elif dataclasses.is_dataclass(hint):
             kwargs[name] = _build(hint, value, key)
         else:
             kwargs[name] = _check_value(key, value, hint)

@@ -11,6 +11,7 @@ a mean over tasks with its standard error.
 
 import time
 from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
@@ -18,6 +19,7 @@ from iai.baselines import LR_GRID, optimizer_outputs, tune
 from iai.errors import InvalidConfig
 from iai.learners import Learner
 from iai.models.likelihood import Likelihood
+from iai.models.predictors import LinearModel, MLPModel, make_model
 from iai.rollout import minibatches, rollout
 from iai.tasks import OOD, TaskConfig, make_prior, shifted
 
@@ -32,6 +34,9 @@ class EvalConfig:
     tune_tasks: int = 200
     optimizer_iters: int = 100  # optimizer updates after each new mini-batch
     seed: int = 20251013
+    # steps: the learner reads mini-batch k at step k (IAI); context: "step k" is one step
+    # over the first k·B points at once, as a one-step learner (ICL, CNP) reads a context
+    mode: Literal["steps", "context"] = "steps"
 
     def __post_init__(self) -> None:
         for key in ("tasks", "steps", "queries", "tune_tasks", "optimizer_iters"):
@@ -59,11 +64,36 @@ def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, dict[str, list[floa
     }
 
 
+def baseline_model(learner: Learner, task: TaskConfig):
+    """The fixed model the SGD / Adam references train: the learner's own where it has one,
+    else a linear model for the linear families and the prior's MLP shape for the rest."""
+    model = getattr(learner, "model", None)
+    if isinstance(model, LinearModel | MLPModel):
+        return model
+    name = "linear" if task.name.startswith("linear") else "mlp"
+    return make_model(name, task.dim, learner.likelihood.out_dim, task.hidden, task.activation)
+
+
+def learner_outputs(learner: Learner, tasks, B: int, K: int, mode: str) -> torch.Tensor:
+    """Raw outputs (K + 1, T, Q, out) after 0 … K mini-batches of B points, or, in `context`
+    mode, after one step over the first k·B points for each k."""
+    if mode == "steps":
+        batches = minibatches(tasks.x_train, tasks.y_train, B)
+        return torch.stack(list(rollout(learner, batches, tasks.x_query)))
+    with torch.no_grad():
+        outs = [learner.predict(learner.init(tasks.x_query), tasks.x_query)]
+        for k in range(1, K + 1):
+            xs, ys = tasks.x_train[:, : k * B], tasks.y_train[:, : k * B]
+            state = learner.step(learner.init(tasks.x_query), xs, ys)
+            outs.append(learner.predict(state, tasks.x_query))
+    return torch.stack(outs)
+
+
 def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, init_seed):
     """Outputs (K + 1, T, Q, out) of the per-step tuned optimizer, and the rate chosen per step."""
     lik, primary = learner.likelihood, "mse" if prior.kind == "regression" else "error"
     tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
-    args = (learner.model, lik)
+    args = (baseline_model(learner, prior.cfg), lik)
     errors = {}
     for lr in LR_GRID[kind]:
         out = optimizer_outputs(
@@ -108,9 +138,7 @@ def evaluate(
     per_task, seconds, lrs = {}, {}, {}
 
     clock = time.perf_counter()
-    outs = torch.stack(
-        list(rollout(learner, minibatches(tasks.x_train, tasks.y_train, B), tasks.x_query))
-    )
+    outs = learner_outputs(learner, tasks, B, K, cfg.mode)
     seconds["iai"] = time.perf_counter() - clock
     per_task["iai"] = task_metrics(lik, outs, tasks.y_query)
     per_task["prior"] = task_metrics(lik, outs[:1].expand_as(outs), tasks.y_query)
@@ -146,6 +174,7 @@ def evaluate(
         "task": prior.cfg.__dict__,
         "batch_size": B,
         "steps": K,
+        "mode": cfg.mode,
         "tasks": cfg.tasks,
         "methods": {name: _summary(v) for name, v in per_task.items()},
         "tuned_lr": lrs,

@@ -17,6 +17,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Literal
 
 import torch
 import torch.distributed as dist
@@ -56,6 +57,10 @@ class TrainConfig:
     shards: int = 1  # task streams; a run on W processes gives each shards / W of them
     # torch.compile the update networks; measured 1.03x on 2 CPU cores (benchmarks/results)
     compile: bool = False
+    # greedy: each step's loss trains only its own transition (paper Eq. 9); full: every
+    # loss is backpropagated through the whole rollout into the initial state (MAML's
+    # meta-gradient; memory grows with K)
+    backprop: Literal["greedy", "full"] = "greedy"
 
     def __post_init__(self) -> None:
         positive = [
@@ -91,14 +96,17 @@ def learning_rate(cfg: TrainConfig, it: int) -> float:
     return cfg.min_lr + 0.5 * (cfg.lr - cfg.min_lr) * (1 + math.cos(math.pi * progress))
 
 
-def greedy_losses(learner: Learner, tasks: Tasks, batch_size: int, steps: int) -> torch.Tensor:
-    """Query loss after each step 0 … K, (K + 1,), each step detached from the ones before."""
+def greedy_losses(
+    learner: Learner, tasks: Tasks, batch_size: int, steps: int, greedy: bool = True
+) -> torch.Tensor:
+    """Query loss after each step 0 … K, (K + 1,), each step detached from the ones before
+    (unless not `greedy`: then every loss reaches back through the whole rollout)."""
     lik, B = learner.likelihood, batch_size
     state = learner.init(tasks.x_query)
     losses = [lik.loss(learner.predict(state, tasks.x_query), tasks.y_query).mean()]
     for k in range(steps):
         xb, yb = tasks.x_train[:, k * B : (k + 1) * B], tasks.y_train[:, k * B : (k + 1) * B]
-        state = learner.step(state.detach(), xb, yb)
+        state = learner.step(state.detach() if greedy else state, xb, yb)
         losses.append(lik.loss(learner.predict(state, tasks.x_query), tasks.y_query).mean())
     return torch.stack(losses)
 
@@ -116,12 +124,12 @@ def build(cfg) -> tuple[Learner, object]:
 class GreedyObjective(nn.Module):
     """`greedy_losses` as a module, so DistributedDataParallel can wrap the whole rollout."""
 
-    def __init__(self, learner: Learner, batch_size: int, steps: int) -> None:
+    def __init__(self, learner: Learner, batch_size: int, steps: int, greedy: bool) -> None:
         super().__init__()
-        self.learner, self.batch_size, self.steps = learner, batch_size, steps
+        self.learner, self.batch_size, self.steps, self.greedy = learner, batch_size, steps, greedy
 
     def forward(self, tasks: Tasks) -> torch.Tensor:
-        return greedy_losses(self.learner, tasks, self.batch_size, self.steps)
+        return greedy_losses(self.learner, tasks, self.batch_size, self.steps, self.greedy)
 
 
 def compile_networks(learner: Learner) -> None:
@@ -151,7 +159,12 @@ def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learne
     learner, prior = build(cfg)
     if t.compile:
         compile_networks(learner)
-    objective = GreedyObjective(learner, t.batch_size, t.steps)
+    if not any(p.requires_grad for p in learner.parameters()):
+        # nothing to learn (plain SGD / Adam): the checkpoint is the config itself
+        if rank == 0:
+            save_learner(out, learner, to_dict(cfg), 0)
+        return learner.eval()
+    objective = GreedyObjective(learner, t.batch_size, t.steps, t.backprop == "greedy")
     if world > 1:
         objective = DistributedDataParallel(objective)
     opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)

@@ -2,12 +2,23 @@
 
 from iai.errors import InvalidConfig
 from iai.learners.base import Learner, State
+from iai.learners.explicit import ExplicitConfig, ExplicitLearner
+from iai.learners.implicit import ImplicitConfig, ImplicitLearner
+from iai.learners.maml import MAMLConfig, MAMLLearner
+from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.models.likelihood import Likelihood
 
 # kind -> (config dataclass, learner class); a learner is built from its config, the input
 # dimension and the task's likelihood.
-LEARNERS = {"parametric": (ParametricConfig, ParametricLearner)}
+LEARNERS = {
+    "parametric": (ParametricConfig, ParametricLearner),
+    "explicit": (ExplicitConfig, ExplicitLearner),
+    "implicit": (ImplicitConfig, ImplicitLearner),
+    "optimizer": (OptimizerConfig, OptimizerLearner),
+    "maml": (MAMLConfig, MAMLLearner),
+}
+LearnerConfig = ParametricConfig | ExplicitConfig | ImplicitConfig | OptimizerConfig | MAMLConfig
 
 
 def build_learner(cfg, dim: int, likelihood: Likelihood) -> Learner:
@@ -16,4 +27,16 @@ def build_learner(cfg, dim: int, likelihood: Likelihood) -> Learner:
     return LEARNERS[cfg.kind][1](cfg, dim, likelihood)
 
 
-__all__ = ["LEARNERS", "Learner", "ParametricConfig", "ParametricLearner", "State", "build_learner"]
+__all__ = [
+    "LEARNERS",
+    "ExplicitConfig",
+    "ImplicitConfig",
+    "Learner",
+    "LearnerConfig",
+    "MAMLConfig",
+    "OptimizerConfig",
+    "ParametricConfig",
+    "ParametricLearner",
+    "State",
+    "build_learner",
+]

@@ -56,10 +56,14 @@ class ParametricState:
 
 
 class ParametricLearner(nn.Module):
-    def __init__(self, cfg: ParametricConfig, dim: int, likelihood: Likelihood) -> None:
+    def __init__(self, cfg: ParametricConfig, dim: int, likelihood: Likelihood, model=None) -> None:
+        """`model` replaces the fixed f(x; θ) the config names; the explicit learner passes its
+        learned decoder f_γ(x, z) here, which makes θ the latent z."""
         super().__init__()
         self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
-        self.model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+        if model is None:
+            model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+        self.model = model
         P, W = self.model.n_params, cfg.width
         self.n_chunks = -(-P // cfg.chunk)
         # θ⁽⁰⁾ starts near 0 (a small prediction, as the priors are centred), then is learned.

@@ -62,3 +62,17 @@ def per_example_grads(
 
     per_point = vmap(grad(loss), in_dims=(None, 0, 0))
     return vmap(per_point)(theta, x, y)
+
+
+def batch_grad(
+    model, likelihood: Likelihood, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """∇θ of each task's mean mini-batch loss: θ (T, P), x (T, B, D), y (T, B) -> (T, P).
+
+    Differentiable in θ (second order through torch.func), so MAML can backpropagate through it.
+    """
+
+    def loss(th: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
+        return likelihood.loss(model(th, xb), yb).mean()
+
+    return vmap(grad(loss))(theta, x, y)
