@@ -37,11 +37,14 @@ class EvalConfig:
     # steps: the learner reads mini-batch k at step k (IAI); context: "step k" is one step
     # over the first k·B points at once, as a one-step learner (ICL, CNP) reads a context
     mode: Literal["steps", "context"] = "steps"
+    batch_size: int = 0  # B, points per step; 0 reads the trained train.batch_size
 
     def __post_init__(self) -> None:
         for key in ("tasks", "steps", "queries", "tune_tasks", "optimizer_iters"):
             if getattr(self, key) < 1:
                 raise InvalidConfig(f"eval.{key} = {getattr(self, key)!r}; must be ≥ 1")
+        if self.batch_size < 0:
+            raise InvalidConfig(f"eval.batch_size = {self.batch_size}; must be ≥ 0")
         for name in self.ood:
             if name not in OOD:
                 raise InvalidConfig(f"unknown OoD variant {name!r}; known: {sorted(OOD)}")
@@ -131,7 +134,7 @@ def evaluate(
 ) -> dict:
     """Every number for one task distribution ('id' or an OoD variant name) as a dict."""
     prior = make_prior(task if variant == "id" else shifted(task, variant))
-    lik, B, K = learner.likelihood, batch_size, cfg.steps
+    lik, B, K = learner.likelihood, cfg.batch_size or batch_size, cfg.steps
     tasks = prior.sample(
         cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
     )
