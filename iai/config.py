@@ -64,7 +64,9 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     for name, value in data.items():
         key, hint = f"{prefix}.{name}" if prefix else name, hints[name]
         if name == "learner" and cls is ExperimentConfig:  # the kind picks the dataclass
-            kind = value.get("kind", "parametric") if isinstance(value, dict) else None
+            if not isinstance(value, dict):
+                raise InvalidConfig(f"learner must be a table, got {value!r}")
+            kind = value.get("kind", "parametric")
             if kind not in LEARNERS:
                 raise InvalidConfig(f"learner.kind = {kind!r}; known: {sorted(LEARNERS)}")
             kwargs[name] = _build(LEARNERS[kind][0], value, key)
