@@ -99,3 +99,32 @@ def test_likelihood_losses_are_half_squared_error_and_cross_entropy():
 def test_unknown_model_is_named():
     with pytest.raises(InvalidConfig, match="unknown model 'cnn'"):
         make_model("cnn", D, 1, hidden=4, activation="tanh")
+
+
+def _reference_blocks(net, h, allowed):
+    """The set transformer written out with a dense attention mask (True: may attend)."""
+    for block in net.blocks:
+        T, S, W = h.shape
+        qkv = block.qkv(block.norm1(h)).view(T, S, 3, block.heads, W // block.heads)
+        q, k, v = (t.transpose(1, 2) for t in qkv.unbind(2))
+        a = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
+        h = h + block.proj(a.transpose(1, 2).reshape(T, S, W))
+        h = h + block.mlp(block.norm2(h))
+    return net.norm(h)
+
+
+def test_set_transformer_keys_and_read_equal_a_masked_full_pass():
+    from iai.models.set_transformer import SetTransformer
+
+    torch.manual_seed(0)
+    net = SetTransformer(16, depth=3, heads=2)
+    h = torch.randn(3, 9, 16)
+    full = _reference_blocks(net, h, None)
+    torch.testing.assert_close(net(h), full, rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(net(h, read=slice(0, 2)), full[:, :2], rtol=1e-5, atol=1e-5)
+    # keys=4: every token attends to the first four only
+    allowed = torch.zeros(9, 9, dtype=torch.bool)
+    allowed[:, :4] = True
+    masked = _reference_blocks(net, h, allowed)
+    got = net(h, keys=4, read=slice(4, None))
+    torch.testing.assert_close(got, masked[:, 4:], rtol=1e-5, atol=1e-5)

@@ -83,7 +83,7 @@ class ImplicitLearner(nn.Module):
         time = self.embed_time(v.new_tensor([rho, rho**0.5]))
         points = self.embed_point(torch.cat([x, self.likelihood.target_features(y)], -1))
         queries = self.embed_query(torch.cat([state.x_query, v], -1)) + time
-        h = self.net(torch.cat([points, queries], 1), keys=B)[:, B:]  # (T, Q, W)
+        h = self.net(torch.cat([points, queries], 1), keys=B, read=slice(B, None))  # (T, Q, W)
         delta = self.head(h)  # (T, Q, S)
         if self.cfg.state == "probs":
             value = (1 - rho) * v + rho * delta.softmax(-1)

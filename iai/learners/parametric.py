@@ -100,7 +100,7 @@ class ParametricLearner(nn.Module):
         rho = B / (state.seen + B)
         points, grads = self._point_tokens(theta, x, y)
         tokens = torch.cat([self._state_tokens(state, rho, grads), points], 1)
-        h = self.net(tokens)[:, : self.n_chunks]  # (T, chunks, W): read the current θ's tokens
+        h = self.net(tokens, read=slice(0, self.n_chunks))  # (T, chunks, W): the current θ
         delta = self.head(h).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
         return ParametricState(theta + rho * delta, past, state.seen + B, state.steps + 1)

@@ -19,12 +19,18 @@ class Block(nn.Module):
             nn.Linear(width, 4 * width), nn.GELU(), nn.Linear(4 * width, width)
         )
 
-    def forward(self, h: torch.Tensor, keys: int | None = None) -> torch.Tensor:
-        T, S, W = h.shape  # tasks, tokens, width
-        q, k, v = self.qkv(self.norm1(h)).view(T, S, 3, self.heads, W // self.heads).unbind(2)
-        k, v = k[:, :keys], v[:, :keys]
+    def forward(
+        self, h: torch.Tensor, keys: int | None = None, read: slice | None = None
+    ) -> torch.Tensor:
+        """(T, S, W) -> (T, S, W), or only the `read` tokens' outputs (T, S_read, W)."""
+        W, heads = h.shape[-1], self.heads
+        x = self.norm1(h)
+        (wq, wkv), (bq, bkv) = self.qkv.weight.split([W, 2 * W]), self.qkv.bias.split([W, 2 * W])
+        rows = slice(None) if read is None else read
+        q = F.linear(x[:, rows], wq, bq).unflatten(-1, (heads, W // heads))
+        k, v = F.linear(x[:, :keys], wkv, bkv).unflatten(-1, (2, heads, W // heads)).unbind(2)
         a = F.scaled_dot_product_attention(q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2))
-        h = h + self.proj(a.transpose(1, 2).reshape(T, S, W))
+        h = h[:, rows] + self.proj(a.transpose(1, 2).flatten(2))
         return h + self.mlp(self.norm2(h))
 
 
@@ -32,7 +38,9 @@ class SetTransformer(nn.Module):
     """(T, S, width) -> (T, S, width); equivariant to any permutation of the S tokens.
 
     With `keys`, every token attends to the first `keys` tokens only: the rest read them
-    without being read (cross-attention in the same blocks, at cost S · keys).
+    without being read (cross-attention in the same blocks, whose keys and values are then
+    computed for those tokens alone). With `read`, the last block computes only the outputs
+    of the tokens the caller reads: the others' queries and MLP there would be thrown away.
     """
 
     def __init__(self, width: int, depth: int, heads: int) -> None:
@@ -40,7 +48,9 @@ class SetTransformer(nn.Module):
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
         self.norm = nn.LayerNorm(width)
 
-    def forward(self, h: torch.Tensor, keys: int | None = None) -> torch.Tensor:
-        for block in self.blocks:
-            h = block(h, keys)
+    def forward(
+        self, h: torch.Tensor, keys: int | None = None, read: slice | None = None
+    ) -> torch.Tensor:
+        for i, block in enumerate(self.blocks):
+            h = block(h, keys, read if i == len(self.blocks) - 1 else None)
         return self.norm(h)
