@@ -1,0 +1,208 @@
+"""Adaptation cost against dataset size: IAI reads N points as N / B mini-batches, a one-step
+full-context model reads all N at once.
+
+Linear regression, d = 8, B = 16, N = 2⁸ … 2¹⁸, 16 tasks of 128 queries, one CPU thread.
+Each (method, N) runs in a fresh process. IAI reads the points as a stream of mini-batches
+generated one at a time (as from a file or a DataLoader), so it never holds the data set; a
+one-step model must hold all N points at once, so they are generated (the same points, from
+the same seeded stream) and concatenated first. Timed: the adaptation from data to query
+predictions, data generation included for both. Memory: the process's peak resident memory
+during adaptation above what it held after loading the learner (the kernel's high-water mark
+is reset through /proc/self/clear_refs). Beside each error is the exact Bayes-optimal error on
+the very same points, accumulated in streaming form (XᵀX, Xᵀy). A one-step model stops when
+its previous N took more than BUDGET seconds (its next would take about 4 times as long).
+
+    python benchmarks/scaling.py > benchmarks/results/scaling.md    (writes scaling.png, .json)
+"""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+METHODS = {  # name -> (checkpoint, how it reads N points)
+    "parametric IAI": ("checkpoints/linreg-d8", "steps"),  # width 128, the others 64
+    "parametric IAI, width 64": ("checkpoints/linreg-d8-data", "steps"),
+    "implicit IAI": ("checkpoints/linreg-d8-implicit", "steps"),
+    "ICL / PFN (one step)": ("checkpoints/linreg-d8-icl", "context"),
+    "CNP (one step)": ("checkpoints/linreg-d8-cnp", "context"),
+}
+SIZES = [2**i for i in range(8, 19)]
+TASKS, QUERIES, B, BUDGET = 16, 128, 16, 120.0
+OUT = Path("benchmarks/results")
+
+
+def _status(key: str) -> int:
+    """A /proc/self/status field in bytes."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(key + ":"):
+            return int(line.split()[1]) * 1024
+    raise KeyError(key)
+
+
+def child(name: str, n: int) -> dict:
+    """Adapt one method to N points; runs in its own process."""
+    import iai
+    from iai.checkpoint import read_config
+    from iai.config import from_dict
+    from iai.tasks import make_prior
+    from iai.tasks.base import with_bias
+
+    torch.set_num_threads(1)
+    path, mode = METHODS[name]
+    learner = iai.load(path)
+    task = from_dict(read_config(Path(path))[0]).task
+    gen = torch.Generator().manual_seed(n)
+    first = make_prior(task).sample(TASKS, B, QUERIES, generator=gen)
+    w, xq = first.truth["w"], first.x_query  # (T, D + 1), (T, Q, D)
+    D = task.dim + 1
+    xtx = torch.eye(D, dtype=torch.float64).repeat(TASKS, 1, 1) / task.prior_scale**2
+    xty = torch.zeros(TASKS, D, 1, dtype=torch.float64)
+
+    def batches():
+        """N / B mini-batches generated one at a time, the Bayes statistics kept beside."""
+        nonlocal xtx, xty
+        for k in range(n // B):
+            x = first.x_train if k == 0 else torch.randn(TASKS, B, task.dim, generator=gen)
+            y = first.y_train
+            if k:
+                noise = task.noise**0.5 * torch.randn(TASKS, B, generator=gen)
+                y = torch.einsum("tbd,td->tb", with_bias(x), w) + noise
+            X = with_bias(x.double())
+            xtx = xtx + X.transpose(1, 2) @ X / task.noise
+            xty = xty + X.transpose(1, 2) @ y.double()[..., None] / task.noise
+            yield x, y
+
+    with torch.no_grad():
+        learner.predict(learner.step(learner.init(xq), first.x_train, first.y_train), xq)
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
+        before = _status("VmRSS")
+        clock = time.perf_counter()
+        state = learner.init(xq)
+        if mode == "steps":
+            for x, y in batches():
+                state = learner.step(state, x, y)
+        else:
+            xs, ys = (torch.cat(part, 1) for part in zip(*batches(), strict=True))
+            state = learner.step(state, xs, ys)
+        pred = learner.likelihood.mean(learner.predict(state, xq))
+        seconds = time.perf_counter() - clock
+        peak = _status("VmHWM")
+    bayes = torch.einsum("tqd,td->tq", with_bias(xq.double()), torch.linalg.solve(xtx, xty)[..., 0])
+    y_query = first.y_query.double()
+    return {
+        "method": name,
+        "n": n,
+        "seconds": seconds,
+        "peak_mb": (peak - before) / 2**20,  # above the loaded learner
+        "process_peak_mb": peak / 2**20,  # the whole process, torch and the learner included
+        "mse": (pred.double() - y_query).square().mean().item(),
+        "bayes_mse": (bayes - y_query).square().mean().item(),
+    }
+
+
+def slope(rows: list[dict], key: str, lo: int) -> float:
+    """Least-squares exponent of `key` against N over the rows with N ≥ lo."""
+    pts = [(r["n"], r[key]) for r in rows if r["n"] >= lo and r[key] > 0]
+    if len(pts) < 2:
+        return float("nan")
+    n, v = np.log(np.array(pts)).T
+    return float(np.polyfit(n, v, 1)[0])
+
+
+def plot(results: dict[str, list[dict]]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    for name, rows in results.items():
+        n = [r["n"] for r in rows]
+        axes[0].loglog(n, [r["seconds"] for r in rows], "o-", label=name)
+        axes[1].loglog(n, [max(r["peak_mb"], 0.1) for r in rows], "o-", label=name)
+        axes[2].semilogx(n, [r["mse"] / r["bayes_mse"] for r in rows], "o-", label=name)
+    for ax, title in zip(
+        axes, ["adaptation seconds", "peak memory above start (MB)", "MSE / Bayes"], strict=True
+    ):
+        ax.set_xlabel("N points")
+        ax.set_title(title)
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0].legend()
+    fig.tight_layout()
+    fig.savefig(OUT / "scaling.png", dpi=120)
+
+
+def main() -> None:
+    results: dict[str, list[dict]] = {}
+    for name, (_, mode) in METHODS.items():
+        rows = results.setdefault(name, [])
+        for n in SIZES:
+            if mode == "context" and rows and rows[-1]["seconds"] > BUDGET:
+                break
+            cmd = [sys.executable, __file__, "--child", name, str(n)]
+            env = {**os.environ, "OMP_NUM_THREADS": "1"}
+            done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+            if done.returncode:
+                rows.append({"method": name, "n": n, "failed": done.stderr.strip()[-300:]})
+                break
+            rows.append(json.loads(done.stdout.splitlines()[-1]))
+            print(f"{name} N={n}: {rows[-1]['seconds']:.2f} s", file=sys.stderr)
+        results[name] = [r for r in rows if "failed" not in r]
+        failed = [r for r in rows if "failed" in r]
+        if failed:
+            print(f"{name} stopped at N={failed[0]['n']}: {failed[0]['failed']}", file=sys.stderr)
+    (OUT / "scaling.json").write_text(json.dumps(results, indent=1))
+    plot(results)
+
+    print("# Adaptation cost against N: linear regression, d = 8, B = 16\n")
+    print(
+        f"{TASKS} tasks, {QUERIES} queries each, one CPU thread, torch {torch.__version__}; "
+        f"each cell a fresh process. `python benchmarks/scaling.py`. Seconds and peak memory "
+        f"(resident, above the loaded learner) cover generating the points and adapting to "
+        f"them: streamed for IAI, held all at once for the one-step models.\n"
+    )
+    print(
+        "| method | N | seconds | peak MB above start | process peak MB | MSE | Bayes MSE "
+        "| MSE / Bayes |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for name, rows in results.items():
+        for r in rows:
+            print(
+                f"| {name} | {r['n']} | {r['seconds']:.3f} | {r['peak_mb']:.1f} | "
+                f"{r['process_peak_mb']:.0f} | "
+                f"{r['mse']:.4f} | {r['bayes_mse']:.4f} | {r['mse'] / r['bayes_mse']:.3f} |"
+            )
+    print("\n| method | time exponent (N ≥ 2¹²) | memory exponent (N ≥ 2¹²) | largest N |")
+    print("|---|---|---|---|")
+    for name, rows in results.items():
+        t, m = slope(rows, "seconds", 2**12), slope(rows, "peak_mb", 2**12)
+        print(f"| {name} | {t:.2f} | {m:.2f} | {rows[-1]['n'] if rows else '-'} |")
+    iai_rows = {r["n"]: r for r in results["parametric IAI"]}
+    lo, hi = iai_rows.get(2**12), iai_rows.get(2**18)
+    if lo and hi:
+        growth = hi["process_peak_mb"] / lo["process_peak_mb"] - 1
+        print(
+            f"\nParametric IAI process peak memory: {lo['process_peak_mb']:.1f} MB at N = 2^12, "
+            f"{hi['process_peak_mb']:.1f} MB at 2^18 ({100 * growth:+.1f} %); above the loaded "
+            f"learner {lo['peak_mb']:.2f} MB and {hi['peak_mb']:.2f} MB."
+        )
+    for name, rows in results.items():
+        mode = METHODS[name][1]
+        other = {r["n"]: r for r in rows}.get(2**13)
+        if mode == "context" and other and 2**13 in iai_rows:
+            ratio = other["seconds"] / iai_rows[2**13]["seconds"]
+            print(f"At N = 2^13, parametric IAI adapts {ratio:.1f}x faster than {name}.")
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--child":
+        print(json.dumps(child(sys.argv[2], int(sys.argv[3]))))
+    else:
+        main()
