@@ -37,11 +37,12 @@ def optimizer_outputs(
     x_query: torch.Tensor,
     batch_size: int,
     iters: int,
-    generator: torch.Generator,
+    theta0: torch.Tensor,
 ) -> torch.Tensor:
-    """Outputs on x_query at the start and after each step 1…K: (K + 1, T, Q, out), K = N // B."""
-    B, T = batch_size, x_train.shape[0]
-    theta = init_theta(model, T, generator).requires_grad_()
+    """Outputs on x_query at the start θ0 (T, P) and after each step 1…K: (K + 1, T, Q, out),
+    K = N // B."""
+    B = batch_size
+    theta = theta0.clone().requires_grad_()
     # Tasks are independent rows of θ and the loss is a sum over tasks, so one optimizer on the
     # (T, P) tensor is exactly T per-task optimizers (both update element-wise).
     opt = OPTIMIZERS[kind]([theta], lr=lr)

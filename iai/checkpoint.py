@@ -37,7 +37,7 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 def save_learner(directory: Path, learner: nn.Module, config: dict, step: int) -> None:
     directory.mkdir(parents=True, exist_ok=True)
-    tensors = {k: v.detach().contiguous() for k, v in learner.state_dict().items()}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in learner.state_dict().items()}
     atomic_write(directory / "model.safetensors", st_save(tensors, {"step": str(step)}))
     doc = {"format": FORMAT, "step": step, "config": config}
     atomic_write(directory / "config.json", json.dumps(doc, indent=2).encode())
@@ -106,7 +106,7 @@ def save_trainer(
     tensors = {f"rng.{name}": value for name, value in rng_states.items()}
     for idx, slots in state["state"].items():
         for slot, value in slots.items():
-            tensors[f"optim.{idx}.{slot}"] = value.detach().contiguous()
+            tensors[f"optim.{idx}.{slot}"] = value.detach().cpu().contiguous()
     meta = {"step": str(step), "param_groups": json.dumps(state["param_groups"])}
     atomic_write(directory / "trainer.safetensors", st_save(tensors, meta))
 

@@ -9,9 +9,10 @@ from iai import report
 from iai.api import load
 from iai.checkpoint import read_config
 from iai.config import from_dict, load_config
+from iai.distributed import process_group
 from iai.errors import IAIError
 from iai.evaluate import evaluate
-from iai.train import process_group, train
+from iai.train import train
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -32,10 +33,12 @@ def _eval(args: argparse.Namespace) -> None:
         changes["baselines"] = False
     ecfg = replace(cfg.eval, **changes)
     variants = ["id", *ecfg.ood]
+    rank, _ = process_group()  # under torchrun the tasks are sharded over the processes
     results = [evaluate(learner, cfg.task, ecfg, cfg.train.batch_size, v) for v in variants]
-    out = Path(args.out or Path(args.checkpoint) / "eval")
-    print(report.write(results, out))
-    print(f"written: {out}/eval.md, eval.json, eval.png")
+    if rank == 0:
+        out = Path(args.out or Path(args.checkpoint) / "eval")
+        print(report.write(results, out))
+        print(f"written: {out}/eval.md, eval.json, eval.png")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -15,7 +15,8 @@ from typing import Literal
 
 import torch
 
-from iai.baselines import LR_GRID, optimizer_outputs, tune
+from iai.baselines import LR_GRID, init_theta, optimizer_outputs, tune
+from iai.distributed import all_sum, gather_tasks, shard
 from iai.errors import InvalidConfig
 from iai.learners import Learner
 from iai.models.likelihood import Likelihood
@@ -92,37 +93,45 @@ def learner_outputs(learner: Learner, tasks, B: int, K: int, mode: str) -> torch
     return torch.stack(outs)
 
 
-def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, B, tune_gen, init_seed):
-    """Outputs (K + 1, T, Q, out) of the per-step tuned optimizer, and the rate chosen per step."""
+def _optimizer_baseline(kind, iters, learner, prior, cfg, tasks, mine, B, tune_gen, init_seed):
+    """Outputs (K + 1, T_mine, Q, out) of the per-step tuned optimizer on this process's share
+    `mine` of the tasks, and the rate chosen per step (tuned on every process's share)."""
     lik, primary = learner.likelihood, "mse" if prior.kind == "regression" else "error"
     tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
-    args = (baseline_model(learner, prior.cfg), lik)
+    model = baseline_model(learner, prior.cfg)
+    # draws for every task, then this process's rows: the same starts on any number of them
+    tune_start = init_theta(model, cfg.tune_tasks, torch.Generator().manual_seed(0))
+    start = init_theta(model, tasks.n_tasks, torch.Generator().manual_seed(init_seed))
+    part = shard(cfg.tune_tasks)
     errors = {}
     for lr in LR_GRID[kind]:
         out = optimizer_outputs(
             kind,
             lr,
-            *args,
-            tuning.x_train,
-            tuning.y_train,
-            tuning.x_query,
+            model,
+            lik,
+            tuning.x_train[part],
+            tuning.y_train[part],
+            tuning.x_query[part],
             B,
             iters,
-            torch.Generator().manual_seed(0),
+            tune_start[part],
         )
-        errors[lr] = task_metrics(lik, out, tuning.y_query)[primary].mean(-1)
+        total = task_metrics(lik, out, tuning.y_query[part])[primary].sum(-1)
+        errors[lr] = all_sum(total) / cfg.tune_tasks
     chosen = tune(errors)
     runs = {
         lr: optimizer_outputs(
             kind,
             lr,
-            *args,
-            tasks.x_train,
-            tasks.y_train,
-            tasks.x_query,
+            model,
+            lik,
+            tasks.x_train[mine],
+            tasks.y_train[mine],
+            tasks.x_query[mine],
             B,
             iters,
-            torch.Generator().manual_seed(init_seed),
+            start[mine],
         )
         for lr in sorted(set(chosen))
     }
@@ -138,6 +147,10 @@ def evaluate(
     tasks = prior.sample(
         cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
     )
+    # Under torchrun each process takes a contiguous share of the tasks (every process draws
+    # them all, from the same seed); per-task metrics are gathered at the end.
+    full, mine = tasks, shard(cfg.tasks)
+    tasks = tasks.select(mine)
     per_task, seconds, lrs = {}, {}, {}
 
     clock = time.perf_counter()
@@ -167,7 +180,7 @@ def evaluate(
             clock = time.perf_counter()
             tune_gen = torch.Generator().manual_seed(cfg.seed + 1)
             outs, lrs[name] = _optimizer_baseline(
-                kind, iters, learner, prior, cfg, tasks, B, tune_gen, i
+                kind, iters, learner, prior, cfg, full, mine, B, tune_gen, i
             )
             seconds[name] = time.perf_counter() - clock
             per_task[name] = task_metrics(lik, outs, tasks.y_query)
@@ -179,7 +192,10 @@ def evaluate(
         "steps": K,
         "mode": cfg.mode,
         "tasks": cfg.tasks,
-        "methods": {name: _summary(v) for name, v in per_task.items()},
+        "methods": {
+            name: _summary({m: gather_tasks(v, -1) for m, v in metrics.items()})
+            for name, metrics in per_task.items()
+        },
         "tuned_lr": lrs,
         "seconds": seconds,
     }

@@ -13,7 +13,6 @@ single process that owns every shard draws the very same tasks, so both runs agr
 
 import json
 import math
-import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +32,7 @@ from iai.checkpoint import (
     save_learner,
     save_trainer,
 )
+from iai.distributed import device_for, process_group
 from iai.errors import CheckpointError, InvalidConfig
 from iai.learners import Learner, build_learner
 from iai.models.likelihood import Likelihood
@@ -61,6 +61,9 @@ class TrainConfig:
     # loss is backpropagated through the whole rollout into the initial state (MAML's
     # meta-gradient; memory grows with K)
     backprop: Literal["greedy", "full"] = "greedy"
+    # cuda: each process trains on its own GPU (LOCAL_RANK) and torchrun's group uses NCCL;
+    # tasks are still drawn on the CPU, so a seed gives the same tasks on either device
+    device: Literal["cpu", "cuda"] = "cpu"
 
     def __post_init__(self) -> None:
         positive = [
@@ -139,24 +142,18 @@ def compile_networks(learner: Learner) -> None:
             module.compile()
 
 
-def process_group() -> tuple[int, int]:
-    """(rank, world size): joins torchrun's process group when launched by it, else (0, 1)."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1 and not dist.is_initialized():
-        # gloo: training runs on the CPU for now (no device placement yet, so no NCCL)
-        dist.init_process_group("gloo")
-    return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
-
-
 def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learner:
     """Train the learner `cfg` describes, writing checkpoints and metrics.jsonl under `out`."""
     from iai.config import to_dict  # config composes TrainConfig, so import it late
 
     t, out = cfg.train, Path(out)
-    rank, world = process_group()
+    device = device_for(t.device)
+    rank, world = process_group(device)
     if t.shards % world:
         raise InvalidConfig(f"train.shards = {t.shards} does not split over {world} processes")
     mine = range(rank * t.shards // world, (rank + 1) * t.shards // world)
     learner, prior = build(cfg)
+    learner.to(device)
     if t.compile:
         compile_networks(learner)
     if not any(p.requires_grad for p in learner.parameters()):
@@ -166,7 +163,8 @@ def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learne
         return learner.eval()
     objective = GreedyObjective(learner, t.batch_size, t.steps, t.backprop == "greedy")
     if world > 1:
-        objective = DistributedDataParallel(objective)
+        on_gpu = device.type == "cuda"
+        objective = DistributedDataParallel(objective, device_ids=[device] if on_gpu else None)
     opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
     rng = {f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)}
     config, start, metrics = to_dict(cfg), 0, out / "metrics.jsonl"
@@ -200,7 +198,9 @@ def train(cfg, out: Path, resume: bool = False, progress: bool = True) -> Learne
             prior.sample(n_shard, t.steps * t.batch_size, t.queries, generator=rng[f"tasks.{s}"])
             for s in mine
         ]
-        losses = objective(Tasks.concat(shards))  # (K + 1,) means over this process's tasks
+        losses = objective(
+            Tasks.concat(shards).to(device)
+        )  # (K + 1,) means over this process's tasks
         opt.zero_grad(set_to_none=True)
         losses.mean().backward()  # DDP averages over processes: equal shards, so the global mean
         grad_norm = torch.nn.utils.clip_grad_norm_(learner.parameters(), t.grad_clip)

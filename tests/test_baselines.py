@@ -32,7 +32,16 @@ def test_batched_run_equals_one_optimizer_per_task(kind, model_name, task):
     lr = 0.05
 
     got = optimizer_outputs(
-        kind, lr, model, lik, x, y, xq, B, ITERS, torch.Generator().manual_seed(1)
+        kind,
+        lr,
+        model,
+        lik,
+        x,
+        y,
+        xq,
+        B,
+        ITERS,
+        init_theta(model, T, torch.Generator().manual_seed(1)),
     )
     assert got.shape == (K + 1, T, Q, out_dim)
 

@@ -21,6 +21,8 @@ OVERRIDES = [
     "train.checkpoint_every=3",
     "learner.width=16",
     "learner.depth=1",
+    "eval.tune_tasks=10",
+    "eval.optimizer_iters=5",
 ]
 
 
@@ -63,3 +65,28 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     # rank 0 kept every task stream, so the run can resume on any number of processes
     trainer = load_file(two / "trainer.safetensors")
     assert {"rng.tasks.0", "rng.tasks.1"} <= trainer.keys()
+
+
+def test_sharded_evaluation_gathers_what_one_process_computes(tmp_path):
+    """`iai eval` under torchrun splits the tasks (and the baselines' tuning tasks) over the
+    processes; the gathered report equals the single-process one."""
+    run = tmp_path / "run"
+    train(load_config(ROOT / "configs/demo.toml", OVERRIDES), run, progress=False)
+    args = ["--tasks", "9", "--steps", "3", "--ood", "none"]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    torchrun = [sys.executable, "-m", "torch.distributed.run", "--standalone"]
+    for name, launcher in [
+        ("one", [sys.executable]),
+        ("two", [*torchrun, "--nproc_per_node", "2"]),
+    ]:
+        cmd = [*launcher, "-m", "iai.cli", "eval", str(run), *args, "--out", str(tmp_path / name)]
+        done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+        assert done.returncode == 0, done.stderr[-2000:]
+    one, two = (json.loads((tmp_path / n / "eval.json").read_text()) for n in ("one", "two"))
+    for a, b in zip(one, two, strict=True):
+        assert a["tasks"] == b["tasks"] == 9 and a["tuned_lr"] == b["tuned_lr"]
+        for method in a["methods"]:
+            for metric, stats in a["methods"][method].items():
+                got = b["methods"][method][metric]
+                torch.testing.assert_close(torch.tensor(got["mean"]), torch.tensor(stats["mean"]))
+                torch.testing.assert_close(torch.tensor(got["se"]), torch.tensor(stats["se"]))

@@ -61,7 +61,8 @@ class OptimizerLearner(nn.Module):
             theta = x_query.new_zeros(T, P)
         else:  # one draw shared by every task, so a task's start does not depend on T
             g = torch.Generator().manual_seed(self.cfg.init_seed)
-            theta = (torch.randn(P, generator=g) / (self.dim + 1) ** 0.5).expand(T, P)
+            theta = torch.randn(P, generator=g) / (self.dim + 1) ** 0.5
+            theta = theta.to(x_query).expand(T, P)
         return OptimizerState(theta, torch.zeros_like(theta), torch.zeros_like(theta))
 
     def step(self, state: OptimizerState, x: torch.Tensor, y: torch.Tensor) -> OptimizerState:

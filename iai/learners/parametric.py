@@ -120,7 +120,7 @@ class ParametricLearner(nn.Module):
         chunks = self._chunks(torch.cat([state.theta[:, None], state.past], 1))  # (T, H, n, c)
         # lag i holds θ⁽ᵏ⁻ⁱ⁾, which exists once i ≤ k; before that it is zeros, flagged absent
         present = [1] + [int(i <= state.steps) for i in range(1, self.cfg.history)]
-        lag = self.lag[torch.arange(self.cfg.history), present]  # (H, W)
+        lag = torch.stack([self.lag[i, p] for i, p in enumerate(present)])  # (H, W)
         time = self.embed_time(state.theta.new_tensor([rho, rho**0.5]))
         tokens = self.embed_theta(chunks) + self.chunk_pos + lag[:, None] + time + self.kind_code[0]
         if self.embed_grad is not None:  # the batch-mean gradient joins the current θ's tokens

@@ -24,6 +24,17 @@ class Tasks:
     def n_tasks(self) -> int:
         return self.x_train.shape[0]
 
+    def select(self, rows: slice) -> "Tasks":
+        """The tasks `rows` of this batch."""
+        pick = {f: getattr(self, f)[rows] for f in ("x_train", "y_train", "x_query", "y_query")}
+        return Tasks(**pick, truth={k: v[rows] for k, v in self.truth.items()})
+
+    def to(self, device: torch.device) -> "Tasks":
+        move = {
+            f: getattr(self, f).to(device) for f in ("x_train", "y_train", "x_query", "y_query")
+        }
+        return Tasks(**move, truth={k: v.to(device) for k, v in self.truth.items()})
+
     @staticmethod
     def concat(parts: "list[Tasks]") -> "Tasks":
         """The tasks of several batches side by side (along T)."""
