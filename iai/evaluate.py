@@ -22,7 +22,7 @@ from iai.learners import Learner
 from iai.models.likelihood import Likelihood
 from iai.models.predictors import LinearModel, MLPModel, make_model
 from iai.rollout import minibatches, rollout
-from iai.tasks import OOD, TaskConfig, make_prior, shifted
+from iai.tasks import OOD, TaskConfig, variant_prior
 
 
 @dataclass(frozen=True)
@@ -142,7 +142,7 @@ def evaluate(
     learner: Learner, task: TaskConfig, cfg: EvalConfig, batch_size: int, variant: str = "id"
 ) -> dict:
     """Every number for one task distribution ('id' or an OoD variant name) as a dict."""
-    prior = make_prior(task if variant == "id" else shifted(task, variant))
+    prior = variant_prior(task, variant)
     lik, B, K = learner.likelihood, cfg.batch_size or batch_size, cfg.steps
     tasks = prior.sample(
         cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)

@@ -5,7 +5,9 @@ import pytest
 import torch
 
 from iai import InvalidConfig
-from iai.tasks import OOD, TASKS, TaskConfig, make_prior, shifted
+from iai.tasks import INPUT_SHIFTS, TASKS, TaskConfig, make_prior, shifted
+
+SYNTHETIC = sorted(set(TASKS) - {"digits"})  # the families with a dimension and a weight prior
 
 T, N, Q, D, C = 5, 7, 6, 3, 4
 
@@ -15,7 +17,7 @@ def sample(cfg: TaskConfig, seed: int, n_tasks: int = T, n_train: int = N, n_que
     return make_prior(cfg).sample(n_tasks, n_train, n_query, generator=g)
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_shapes_and_dtypes(name):
     cfg = TaskConfig(name=name, dim=D, classes=C)
     prior = make_prior(cfg)
@@ -34,7 +36,7 @@ def test_shapes_and_dtypes(name):
         assert tasks.y_train.dtype == tasks.y_query.dtype == torch.int64
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_same_seed_same_tasks_other_seed_other_tasks(name):
     cfg = TaskConfig(name=name, dim=D, classes=C)
     a, b, c = sample(cfg, seed=1), sample(cfg, seed=1), sample(cfg, seed=2)
@@ -61,8 +63,8 @@ def test_unknown_task_and_variant_are_named():
         shifted(TaskConfig(), "sideways")
 
 
-@pytest.mark.parametrize("ood", sorted(OOD))
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("ood", INPUT_SHIFTS)
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_every_variant_changes_every_family(name, ood):
     """Same seed, same family: a variant that leaves the samples unchanged is a no-op."""
     cfg = TaskConfig(name=name, dim=D, classes=C)
@@ -76,7 +78,7 @@ def test_every_variant_changes_every_family(name, ood):
 BIG = {"n_tasks": 100, "n_train": 100, "n_query": 1}
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_shift_x_moves_the_input_mean_by_one(name):
     cfg = TaskConfig(name=name, dim=D, classes=C)
     x_id = sample(cfg, seed=5, **BIG).x_train
@@ -86,7 +88,7 @@ def test_shift_x_moves_the_input_mean_by_one(name):
     assert x_ood.std().item() == pytest.approx(x_id.std().item(), rel=0.03)
 
 
-@pytest.mark.parametrize("name", sorted(TASKS))
+@pytest.mark.parametrize("name", SYNTHETIC)
 def test_wide_x_doubles_the_input_scale(name):
     cfg = TaskConfig(name=name, dim=D, classes=C)
     x_id = sample(cfg, seed=7, **BIG).x_train
@@ -170,3 +172,43 @@ def test_gp_targets_follow_the_covariance_the_variant_claims(ood):
     assert z.var() == pytest.approx(1.0, rel=0.1)
     if ood != "id":  # and the in-distribution covariance does not explain them
         assert whitened(1.3, 0.2).var() > 1.3
+
+
+def test_digits_tasks_hold_out_digits_and_permute_labels():
+    from sklearn.datasets import load_digits
+
+    prior = make_prior(TaskConfig(name="digits", dim=64, classes=5))
+    tasks = prior.sample(50, 30, 10, generator=torch.Generator().manual_seed(0))
+    digits = tasks.truth["digits"]  # (T, 5), the digit behind each label
+    assert not torch.isin(digits, torch.tensor([7, 8, 9])).any()
+    assert (digits.sort(-1).values.diff(dim=-1) > 0).all()  # five different digits per task
+    assert len({tuple(d.tolist()) for d in digits}) > 40  # subsets and label orders vary
+    # each point is an image of the digit its label names (standardized pixels, as in the prior)
+    raw = torch.tensor(load_digits().data, dtype=torch.float32)
+    x = (raw - raw.mean()) / raw.std()
+    target = torch.tensor(load_digits().target)
+    for t in range(3):
+        for i in range(30):
+            match = (x - tasks.x_train[t, i]).abs().amax(-1) < 1e-5
+            assert (target[match] == digits[t, tasks.y_train[t, i]]).all() and match.any()
+
+    new = make_prior(shifted(TaskConfig(name="digits", dim=64, classes=5), "new_classes"))
+    held = new.sample(20, 8, 4, generator=torch.Generator().manual_seed(1)).truth["digits"]
+    assert all(set(row.tolist()) >= {7, 8, 9} for row in held)
+
+
+@pytest.mark.parametrize("variant", ["permuted", "inverted"])
+def test_digits_image_transforms_change_the_pixels_not_the_labels(variant):
+    plain = make_prior(TaskConfig(name="digits", dim=64, classes=4))
+    moved = make_prior(shifted(TaskConfig(name="digits", dim=64, classes=4), variant))
+    a, b = (p.sample(5, 12, 3, generator=torch.Generator().manual_seed(2)) for p in (plain, moved))
+    assert torch.equal(a.y_train, b.y_train) and not torch.allclose(a.x_train, b.x_train)
+    if variant == "permuted":  # the same pixels, in another order
+        torch.testing.assert_close(a.x_train.sort(-1).values, b.x_train.sort(-1).values)
+
+
+def test_digits_config_errors_are_named():
+    with pytest.raises(InvalidConfig, match="64 pixels"):
+        make_prior(TaskConfig(name="digits", dim=8))
+    with pytest.raises(InvalidConfig, match="task.classes = 9"):
+        make_prior(TaskConfig(name="digits", dim=64, classes=9))

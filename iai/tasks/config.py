@@ -27,6 +27,8 @@ class TaskConfig:
     x_mean: float = 0.0
     x_scale: float = 1.0
     prior_scale: float = 1.0
+    pixels: Literal["plain", "permuted", "inverted"] = "plain"  # digits only
+    new_classes: bool = False  # digits only: tasks hold the held-out digits
 
     def __post_init__(self) -> None:
         checks = {
@@ -43,11 +45,16 @@ class TaskConfig:
         for key, ok in checks.items():
             if not ok:
                 raise InvalidConfig(f"task.{key} = {getattr(self, key)!r} is out of range")
+        if self.pixels not in ("plain", "permuted", "inverted"):
+            raise InvalidConfig(
+                f"task.pixels = {self.pixels!r}; allowed: 'plain', 'permuted', 'inverted'"
+            )
         if self.activation not in ("tanh", "relu"):
             raise InvalidConfig(f"task.activation = {self.activation!r}; allowed: 'tanh', 'relu'")
 
 
-# Each shift keeps the family and moves one thing the learner was trained on.
+# Each shift keeps the family and moves one thing the learner was trained on. The digits
+# variants change images and classes; the others change the inputs, noise or prior.
 OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {
     "shift_x": lambda c: replace(c, x_mean=c.x_mean + 1.0),
     "wide_x": lambda c: replace(c, x_scale=2.0 * c.x_scale),
@@ -56,6 +63,9 @@ OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {
     "wide_prior": lambda c: replace(
         c, prior_scale=2.0 * c.prior_scale, signal_scale=2.0 * c.signal_scale
     ),
+    "new_classes": lambda c: replace(c, new_classes=True),
+    "permuted": lambda c: replace(c, pixels="permuted"),
+    "inverted": lambda c: replace(c, pixels="inverted"),
 }
 
 
