@@ -12,6 +12,8 @@ from iai.config import from_dict, load_config
 from iai.distributed import process_group
 from iai.errors import IAIError
 from iai.evaluate import evaluate
+from iai.grid import load_grid, run_grid
+from iai.grid import report as grid_report
 from iai.train import train
 
 
@@ -41,6 +43,16 @@ def _eval(args: argparse.Namespace) -> None:
         print(f"written: {out}/eval.md, eval.json, eval.png")
 
 
+def _grid(args: argparse.Namespace) -> None:
+    grid = load_grid(args.config)
+    out = Path(args.out or Path("runs") / Path(args.config).stem)
+    records = run_grid(grid, out, progress=not args.quiet)
+    text = grid_report(grid, records)
+    (out / "grid.md").write_text(text)
+    print(text)
+    print(f"written: {out}/grid.md; each cell under {out}/<task>-<method>/")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="iai", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -67,9 +79,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     e.add_argument("--no-baselines", action="store_true", help="skip the tuned SGD / Adam runs")
     e.add_argument("--out", help="output directory (default: CHECKPOINT/eval)")
+    g = sub.add_parser("grid", help="train and evaluate a grid of methods x tasks")
+    g.add_argument("config", help="a TOML file with a [grid] table")
+    g.add_argument("--out", help="run directory (default: runs/<config name>)")
+    g.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
-        {"train": _train, "eval": _eval}[args.command](args)
+        {"train": _train, "eval": _eval, "grid": _grid}[args.command](args)
     except (IAIError, ValueError) as e:
         print(f"iai: error: {e}", file=sys.stderr)
         return 2

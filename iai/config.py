@@ -106,16 +106,27 @@ def _set(data: dict, dotted: str) -> None:
     data[last] = value
 
 
+def _read_toml(path: str | Path) -> dict:
+    try:
+        return tomllib.loads(Path(path).read_text())
+    except FileNotFoundError as e:
+        raise InvalidConfig(f"config file {str(path)!r} does not exist") from e
+    except tomllib.TOMLDecodeError as e:
+        raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {e}") from e
+
+
+def load_table(cls: type, path: str | Path, table: str) -> Any:
+    """Dataclass `cls` from the [table] of a TOML file, checked like an experiment config."""
+    data = _read_toml(path)
+    unknown = sorted(set(data) - {table})
+    if unknown:
+        raise InvalidConfig(f"unknown table {unknown[0]!r} in {str(path)!r}; expected [{table}]")
+    return _build(cls, data.get(table, {}), table)
+
+
 def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> ExperimentConfig:
     """The config in TOML file `path` (defaults if None) with `overrides` applied."""
-    data: dict = {}
-    if path is not None:
-        try:
-            data = tomllib.loads(Path(path).read_text())
-        except FileNotFoundError as e:
-            raise InvalidConfig(f"config file {str(path)!r} does not exist") from e
-        except tomllib.TOMLDecodeError as e:
-            raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {e}") from e
+    data = _read_toml(path) if path is not None else {}
     for item in overrides:
         _set(data, item)
     return from_dict(data)

@@ -34,19 +34,29 @@ class ExplicitConfig:
 
 
 class LatentDecoder(nn.Module):
-    """f_γ(x, z) = MLP([x, z]); called for one task, z (L,) and x (N, D) -> (N, out)."""
+    """f_γ(x, z) = φ([x, z]) · R(z): an MLP of x and z whose read-out R(z) (hidden × out) is a
+    linear function of z; called for one task, z (L,) and x (N, D) -> (N, out).
+
+    Why the read-out: with z only concatenated to x (the textbook CNP decoder), the output
+    depends on z through the MLP alone, and at the start, with z near its prior value, the
+    gradient that should teach the update to move z is nearly zero; on tasks whose labels are
+    permuted per task (digits) training never left chance. A read-out linear in z gives z a
+    first-order effect from the first step.
+    """
 
     def __init__(self, dim: int, latent: int, out_dim: int, hidden: int, depth: int) -> None:
         super().__init__()
-        self.dim, self.n_params = dim, latent
+        self.dim, self.n_params, self.hidden, self.out_dim = dim, latent, hidden, out_dim
         layers, width = [], dim + latent
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
-        self.net = nn.Sequential(*layers, nn.Linear(width, out_dim))
+        self.features = nn.Sequential(*layers)
+        self.readout = nn.Linear(latent, hidden * out_dim)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([x, z.expand(*x.shape[:-1], -1)], -1))
+        phi = self.features(torch.cat([x, z.expand(*x.shape[:-1], -1)], -1))  # (N, hidden)
+        return phi @ self.readout(z).view(self.hidden, self.out_dim) / self.hidden**0.5
 
 
 class ExplicitLearner(ParametricLearner):
