@@ -62,9 +62,7 @@ def main() -> None:
         print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
         first = next(iter(rows.values()))["results"][i]
         bayes = first["methods"]["bayes"]["mse"]
-        print(
-            "| Bayes-optimal | " + " | ".join(f"{bayes['mean'][k]:.3f}" for k in SHOW) + " | | |"
-        )
+        print("| Bayes-optimal | " + " | ".join(f"{bayes['mean'][k]:.3f}" for k in SHOW) + " | | |")
         for r in rows.values():
             res = r["results"][i]
             m = res["methods"]["iai"]["mse"]

@@ -1,6 +1,7 @@
 """`iai train | eval`: parse arguments, load the config, call the library."""
 
 import argparse
+import json
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -49,8 +50,9 @@ def _grid(args: argparse.Namespace) -> None:
     records = run_grid(grid, out, progress=not args.quiet)
     text = grid_report(grid, records)
     (out / "grid.md").write_text(text)
+    (out / "grid.json").write_text(json.dumps(records))
     print(text)
-    print(f"written: {out}/grid.md; each cell under {out}/<task>-<method>/")
+    print(f"written: {out}/grid.md, grid.json; each cell under {out}/<task>-<method>/")
 
 
 def main(argv: list[str] | None = None) -> int:
