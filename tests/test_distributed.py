@@ -6,6 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -90,3 +91,12 @@ def test_sharded_evaluation_gathers_what_one_process_computes(tmp_path):
                 got = b["methods"][method][metric]
                 torch.testing.assert_close(torch.tensor(got["mean"]), torch.tensor(stats["mean"]))
                 torch.testing.assert_close(torch.tensor(got["se"]), torch.tensor(stats["se"]))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_cuda_device_without_a_gpu_is_a_clear_error(tmp_path):
+    from iai.errors import InvalidConfig
+
+    cfg = load_config(ROOT / "configs/demo.toml", [*OVERRIDES, "train.device=cuda"])
+    with pytest.raises(InvalidConfig, match="no CUDA device"):
+        train(cfg, tmp_path / "run", progress=False)
