@@ -234,3 +234,34 @@ def test_missing_checkpoint_directory_is_named(tmp_path):
     message = f"checkpoint directory {str(path)!r} does not exist"
     with pytest.raises(iai.CheckpointError, match=re.escape(message)):
         iai.load(path)
+
+
+@pytest.mark.parametrize(
+    "learner_cfg",
+    [
+        'learner={kind="parametric", width=8, depth=1, heads=2, history=3}',
+        'learner={kind="explicit", width=8, depth=1, heads=2, latent=4}',
+        'learner={kind="implicit", width=8, depth=1, heads=2}',
+        'learner={kind="optimizer", method="adam"}',
+        'learner={kind="maml"}',
+    ],
+)
+def test_stream_holds_no_past_batch_for_any_learner(make_cfg, learner_cfg):
+    """Memory flat in the number of batches: once step k is taken, batch k is garbage."""
+    import gc
+    import weakref
+
+    learner, prior = build(make_cfg(learner_cfg))
+    tasks = prior.sample(T, 12 * B, Q, generator=torch.Generator().manual_seed(3))
+    refs = []
+
+    def batches():
+        for i in range(0, 12 * B, B):
+            x, y = tasks.x_train[:, i : i + B].clone(), tasks.y_train[:, i : i + B].clone()
+            refs.append(weakref.ref(x))
+            yield x, y
+
+    for k, _ in enumerate(iai.stream(learner, batches(), tasks.x_query)):
+        gc.collect()
+        assert sum(r() is not None for r in refs) <= 1, f"step {k} keeps older batches alive"
+    assert k == 12
