@@ -34,14 +34,15 @@ class ExplicitConfig:
 
 
 class LatentDecoder(nn.Module):
-    """f_γ(x, z) = φ([x, z]) · R(z): an MLP of x and z whose read-out R(z) (hidden × out) is a
-    linear function of z; called for one task, z (L,) and x (N, D) -> (N, out).
+    """f_γ(x, z) = w·φ + φ · R(z), φ = MLP([x, z]): the textbook CNP decoder (an MLP of x and z)
+    plus a read-out R(z) (hidden × out) linear in z; for one task, z (L,), x (N, D) -> (N, out).
 
-    Why the read-out: with z only concatenated to x (the textbook CNP decoder), the output
-    depends on z through the MLP alone, and at the start, with z near its prior value, the
-    gradient that should teach the update to move z is nearly zero; on tasks whose labels are
-    permuted per task (digits) training never left chance. A read-out linear in z gives z a
-    first-order effect from the first step.
+    Why the read-out: with z only concatenated to x, the output depends on z through the MLP
+    alone, and at the start, with z near its prior value, the gradient that should teach the
+    update to move z is nearly zero; on digits, whose labels are permuted per task, training
+    never left chance. With the bilinear path z acts on the output from the first step. In
+    150-iteration trials (width 32) it lowered the step-10 loss against the MLP-only and the
+    read-out-only decoders on both linear regression and digits.
     """
 
     def __init__(self, dim: int, latent: int, out_dim: int, hidden: int, depth: int) -> None:
@@ -52,11 +53,12 @@ class LatentDecoder(nn.Module):
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
         self.features = nn.Sequential(*layers)
+        self.out = nn.Linear(hidden, out_dim)
         self.readout = nn.Linear(latent, hidden * out_dim)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
         phi = self.features(torch.cat([x, z.expand(*x.shape[:-1], -1)], -1))  # (N, hidden)
-        return phi @ self.readout(z).view(self.hidden, self.out_dim) / self.hidden**0.5
+        return self.out(phi) + phi @ self.readout(z).view(self.hidden, self.out_dim)
 
 
 class ExplicitLearner(ParametricLearner):
