@@ -158,7 +158,23 @@ def main() -> None:
                 "yes (all within 10 %)" if small else "no",
             )
         )
+    else:
+        claims.append(
+            (
+                "A history of past states adds little",
+                "not run yet: `bash benchmarks/grid.sh configs/grid/ablation-history.toml`",
+                "not measured",
+            )
+        )
     state = load("ablation-implicit-state")
+    if not state:
+        claims.append(
+            (
+                "Logits are the best implicit state",
+                "not run yet: `bash benchmarks/grid.sh configs/grid/ablation-implicit-state.toml`",
+                "not measured",
+            )
+        )
     if state:
         rows, best = [], 0
         tasks = sorted({c["task"] for c in state})
