@@ -49,3 +49,18 @@ def test_compiled_training_matches_eager(tmp_path):
         eager.state_dict().items(), compiled.state_dict().items(), strict=True
     ):
         torch.testing.assert_close(a, b, rtol=1e-3, atol=1e-4, msg=name)
+
+
+@pytest.mark.parametrize(
+    "name", ["data", "grad", "explicit", "implicit", "onestep", "icl", "cnp", "maml"]
+)
+def test_every_committed_row_learner_loads_and_adapts(name):
+    """Each committed learner of the linear-regression row lowers the error with 64 points, read
+    16 at a time, or all at once by the one-step learners."""
+    learner = iai.load(ROOT / "checkpoints" / f"linreg-d8-{name}")
+    prior = make_prior(TaskConfig(name="linear_regression", dim=8))
+    tasks = prior.sample(50, 64, 16, generator=torch.Generator().manual_seed(0))
+    B = 64 if name in ("onestep", "icl", "cnp") else 16
+    preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
+    mse = (preds - tasks.y_query).square().mean((1, 2))
+    assert preds.shape == (64 // B + 1, 50, 16) and mse[-1] < 0.5 * mse[0]
