@@ -58,9 +58,8 @@ def test_every_method_trains_and_beats_its_prior(make_cfg, tmp_path, method):
     cfg = make_cfg(*SMALL, *METHODS[method])
     train(cfg, tmp_path / "run", progress=False)
     learner = iai.load(tmp_path / "run")  # through the public API, as a user would
-    ecfg = EvalConfig(tasks=200, steps=K, queries=32, ood=(), baselines=False)
-    if cfg.train.steps == 1:  # one-step learners read k·B points at once
-        ecfg = EvalConfig(tasks=200, steps=K, queries=32, ood=(), baselines=False, mode="context")
+    mode = "context" if cfg.train.steps == 1 else "steps"  # one-step: k·B points at once
+    ecfg = EvalConfig(tasks=200, steps=K, queries=32, ood=(), baselines=False, mode=mode)
     mse = evaluate(learner, cfg.task, ecfg, B)["methods"]["iai"]["mse"]["mean"]
     assert mse[-1] < 0.9 * mse[0], mse  # after K·B points, clearly below the prior
 
