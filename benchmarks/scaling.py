@@ -6,14 +6,17 @@ Each (method, N) runs in a fresh process. IAI reads the points as a stream of mi
 generated one at a time (as from a file or a DataLoader), so it never holds the data set; a
 one-step model must hold all N points at once, so they are generated (the same points, from
 the same seeded stream) and concatenated first. Timed: the adaptation from data to query
-predictions, data generation included for both. Memory: the process's peak resident memory
-during adaptation above what it held after loading the learner (the kernel's high-water mark
-is reset through /proc/self/clear_refs). Beside each error is the exact Bayes-optimal error on
-the very same points, accumulated in streaming form (XᵀX, Xᵀy). A one-step model stops when
+predictions under torch.inference_mode, data generation included for both. Memory: the
+process's peak resident memory during adaptation above what it held after loading the learner
+(the kernel's high-water mark is reset through /proc/self/clear_refs). Beside each error is
+the exact Bayes-optimal error on the very same points, accumulated in streaming form (XᵀX,
+Xᵀy) after the clock has stopped, from the stream generated again from its seed. A one-step
+model stops when
 its previous N took more than BUDGET seconds (its next would take about 4 times as long).
 
     python benchmarks/scaling.py > benchmarks/results/scaling.md    (writes scaling.png, .json)
     python benchmarks/scaling.py --report    (re-prints the committed scaling.json)
+    python benchmarks/scaling.py --method NAME    (re-measures one method into scaling.json)
 """
 
 import json
@@ -26,13 +29,17 @@ from pathlib import Path
 import numpy as np
 import torch
 
-METHODS = {  # name -> (checkpoint, how it reads N points)
-    "parametric IAI": ("checkpoints/linreg-d8", "steps"),  # width 128, the others 64
-    "parametric IAI, width 64": ("checkpoints/linreg-d8-data", "steps"),
-    "implicit IAI": ("checkpoints/linreg-d8-implicit", "steps"),
-    "ICL / PFN (one step)": ("checkpoints/linreg-d8-icl", "context"),
-    "CNP (one step)": ("checkpoints/linreg-d8-cnp", "context"),
+METHODS = {  # name -> (checkpoint, how it reads N points, width)
+    "parametric IAI": ("checkpoints/linreg-d8", "steps", 128),
+    "parametric IAI, width 64": ("checkpoints/linreg-d8-data", "steps", 64),
+    "implicit IAI": ("checkpoints/linreg-d8-implicit", "steps", 64),
+    "ICL / PFN (one step)": ("checkpoints/linreg-d8-icl", "context", 64),
+    "CNP (one step)": ("checkpoints/linreg-d8-cnp", "context", 64),
+    # the width of checkpoints/linreg-d8, built untrained from the ICL recipe: its cost is that
+    # of a trained one (time and memory do not depend on the weights), its error meaningless
+    "ICL / PFN, width 128 (untrained: cost only)": ("configs/linreg-d8-icl.toml", "context", 128),
 }
+CHECKPOINTS = {path for path, *_ in METHODS.values() if not path.endswith(".toml")}
 SIZES = [2**i for i in range(8, 19)]
 TASKS, QUERIES, B, BUDGET = 16, 128, 16, 120.0
 OUT = Path("benchmarks/results")
@@ -50,36 +57,33 @@ def child(name: str, n: int) -> dict:
     """Adapt one method to N points; runs in its own process."""
     import iai
     from iai.checkpoint import read_config
-    from iai.config import from_dict
+    from iai.config import from_dict, load_config
     from iai.tasks import make_prior
     from iai.tasks.base import with_bias
+    from iai.train import build
 
     torch.set_num_threads(1)
-    path, mode = METHODS[name]
-    learner = iai.load(path)
-    task = from_dict(read_config(Path(path))[0]).task
-    gen = torch.Generator().manual_seed(n)
-    first = make_prior(task).sample(TASKS, B, QUERIES, generator=gen)
+    path, mode, _ = METHODS[name]
+    if path.endswith(".toml"):
+        cfg = load_config(path, ["learner.width=128"])
+        learner = build(cfg)[0].eval()
+    else:
+        cfg, learner = from_dict(read_config(Path(path))[0]), iai.load(path)
+    task = cfg.task
+    first = make_prior(task).sample(TASKS, B, QUERIES, generator=torch.Generator().manual_seed(n))
     w, xq = first.truth["w"], first.x_query  # (T, D + 1), (T, Q, D)
-    D = task.dim + 1
-    xtx = torch.eye(D, dtype=torch.float64).repeat(TASKS, 1, 1) / task.prior_scale**2
-    xty = torch.zeros(TASKS, D, 1, dtype=torch.float64)
 
     def batches():
-        """N / B mini-batches generated one at a time, the Bayes statistics kept beside."""
-        nonlocal xtx, xty
-        for k in range(n // B):
-            x = first.x_train if k == 0 else torch.randn(TASKS, B, task.dim, generator=gen)
-            y = first.y_train
-            if k:
-                noise = task.noise**0.5 * torch.randn(TASKS, B, generator=gen)
-                y = torch.einsum("tbd,td->tb", with_bias(x), w) + noise
-            X = with_bias(x.double())
-            xtx = xtx + X.transpose(1, 2) @ X / task.noise
-            xty = xty + X.transpose(1, 2) @ y.double()[..., None] / task.noise
-            yield x, y
+        """N / B mini-batches generated one at a time from a seeded stream: the same points on
+        every call, so the Bayes reference re-reads them after the clock has stopped."""
+        gen = torch.Generator().manual_seed(n + 1)
+        yield first.x_train, first.y_train
+        for _ in range(n // B - 1):
+            x = torch.randn(TASKS, B, task.dim, generator=gen)
+            noise = task.noise**0.5 * torch.randn(TASKS, B, generator=gen)
+            yield x, torch.einsum("tbd,td->tb", with_bias(x), w) + noise
 
-    with torch.no_grad():
+    with torch.inference_mode():
         learner.predict(learner.step(learner.init(xq), first.x_train, first.y_train), xq)
         Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
         before = _status("VmRSS")
@@ -94,6 +98,13 @@ def child(name: str, n: int) -> dict:
         pred = learner.likelihood.mean(learner.predict(state, xq))
         seconds = time.perf_counter() - clock
         peak = _status("VmHWM")
+    D = task.dim + 1  # the exact posterior mean from streamed sufficient statistics XᵀX, Xᵀy
+    xtx = torch.eye(D, dtype=torch.float64).repeat(TASKS, 1, 1) / task.prior_scale**2
+    xty = torch.zeros(TASKS, D, 1, dtype=torch.float64)
+    for x, y in batches():
+        X = with_bias(x.double())
+        xtx = xtx + X.transpose(1, 2) @ X / task.noise
+        xty = xty + X.transpose(1, 2) @ y.double()[..., None] / task.noise
     bayes = torch.einsum("tqd,td->tq", with_bias(xq.double()), torch.linalg.solve(xtx, xty)[..., 0])
     y_query = first.y_query.double()
     return {
@@ -102,7 +113,7 @@ def child(name: str, n: int) -> dict:
         "seconds": seconds,
         "peak_mb": (peak - before) / 2**20,  # above the loaded learner
         "process_peak_mb": peak / 2**20,  # the whole process, torch and the learner included
-        "mse": (pred.double() - y_query).square().mean().item(),
+        "mse": (pred.double() - y_query).square().mean().item() if path in CHECKPOINTS else None,
         "bayes_mse": (bayes - y_query).square().mean().item(),
     }
 
@@ -127,7 +138,8 @@ def plot(results: dict[str, list[dict]]) -> None:
         n = [r["n"] for r in rows]
         axes[0].loglog(n, [r["seconds"] for r in rows], "o-", label=name)
         axes[1].loglog(n, [max(r["peak_mb"], 0.1) for r in rows], "o-", label=name)
-        axes[2].semilogx(n, [r["mse"] / r["bayes_mse"] for r in rows], "o-", label=name)
+        if rows and rows[0]["mse"] is not None:
+            axes[2].semilogx(n, [r["mse"] / r["bayes_mse"] for r in rows], "o-", label=name)
     for ax, title in zip(
         axes, ["adaptation seconds", "peak memory above start (MB)", "MSE / Bayes"], strict=True
     ):
@@ -144,7 +156,13 @@ def main() -> None:
         report(json.loads((OUT / "scaling.json").read_text()))
         return
     results: dict[str, list[dict]] = {}
-    for name, (_, mode) in METHODS.items():
+    names = list(METHODS)
+    if "--method" in sys.argv:  # re-measure one method, keep the others' committed rows
+        names = [sys.argv[sys.argv.index("--method") + 1]]
+        results = json.loads((OUT / "scaling.json").read_text())
+        results[names[0]] = []
+    for name in names:
+        mode = METHODS[name][1]
         rows = results.setdefault(name, [])
         for n in SIZES:
             if mode == "context" and rows and rows[-1]["seconds"] > BUDGET:
@@ -185,7 +203,11 @@ def report(results: dict[str, list[dict]]) -> None:
             print(
                 f"| {name} | {r['n']} | {r['seconds']:.3f} | {r['peak_mb']:.1f} | "
                 f"{r['process_peak_mb']:.0f} | "
-                f"{r['mse']:.4f} | {r['bayes_mse']:.4f} | {r['mse'] / r['bayes_mse']:.3f} |"
+                + (
+                    f"{r['mse']:.4f} | {r['bayes_mse']:.4f} | {r['mse'] / r['bayes_mse']:.3f} |"
+                    if r["mse"] is not None
+                    else f"untrained | {r['bayes_mse']:.4f} | - |"
+                )
             )
     print("\n| method | time exponent (N ≥ 2¹²) | memory exponent (N ≥ 2¹²) | largest N |")
     print("|---|---|---|---|")
@@ -206,9 +228,11 @@ def report(results: dict[str, list[dict]]) -> None:
             for slow, slow_rows in results.items():
                 a = {r["n"]: r for r in fast_rows}.get(n)
                 b = {r["n"]: r for r in slow_rows}.get(n)
-                if METHODS[fast][1] == "steps" and METHODS[slow][1] == "context" and a and b:
+                (_, fast_mode, fast_w), (_, slow_mode, slow_w) = METHODS[fast], METHODS[slow]
+                if fast_mode == "steps" and slow_mode == "context" and a and b:
                     ratio = b["seconds"] / a["seconds"]
-                    print(f"At N = {n}, {fast} adapts {ratio:.1f}x faster than {slow}.")
+                    same = " (same width)" if fast_w == slow_w else ""
+                    print(f"At N = {n}, {fast} adapts {ratio:.1f}x faster than {slow}{same}.")
 
 
 if __name__ == "__main__":

@@ -84,7 +84,7 @@ def learner_outputs(learner: Learner, tasks, B: int, K: int, mode: str) -> torch
     if mode == "steps":
         batches = minibatches(tasks.x_train, tasks.y_train, B)
         return torch.stack(list(rollout(learner, batches, tasks.x_query)))
-    with torch.no_grad():
+    with torch.inference_mode():
         outs = [learner.predict(learner.init(tasks.x_query), tasks.x_query)]
         for k in range(1, K + 1):
             xs, ys = tasks.x_train[:, : k * B], tasks.y_train[:, : k * B]

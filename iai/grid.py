@@ -32,6 +32,12 @@ METHODS = {
     "explicit-both": ['learner.kind="explicit"', 'learner.signal="both"'],
     "implicit": ['learner.kind="implicit"'],
     "maml": ['learner.kind="maml"', "{model}", 'train.backprop="full"'],
+    "meta-sgd": [
+        'learner.kind="maml"',
+        "{model}",
+        'train.backprop="full"',
+        'learner.step_size="per_parameter"',
+    ],
     "learned-optimizer": ['learner.kind="parametric"', 'learner.signal="grad"', "{model}"],
     "hypernetwork": ['learner.kind="parametric"', 'learner.signal="data"', "{model}", "@onestep"],
     "icl": ['learner.kind="implicit"', "@onestep"],

@@ -7,7 +7,7 @@ import torch
 from iai.learners import Learner
 
 
-@torch.no_grad()
+@torch.inference_mode()
 def rollout(
     learner: Learner, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], x_query: torch.Tensor
 ) -> Iterator[torch.Tensor]:
