@@ -83,6 +83,50 @@ def compare(cells, tasks, a: str, b: str, strict: bool = False) -> tuple[int, in
     return wins, n, rows
 
 
+def signal_claims() -> list[tuple[str, str, str]]:
+    """The paper's signal ablation: observations win at low dimension, gradients at high
+    dimension or with few observations (step K, within one s.e. counts as a tie)."""
+    out = []
+    for name, sweeps, low, high, what in (
+        ("ablation-signal-dim", [f"task.dim={d}" for d in (2, 8, 32)], 0, 2, "d"),
+        ("ablation-signal-batch", [f"train.batch_size={b}" for b in (16, 8, 4)], 0, 2, "B"),
+    ):
+        cells = load(name)
+        if not cells:
+            continue
+        vals = [
+            {
+                s: at(cells, "linear_regression", f"parametric-{s}", sw)
+                for s in ("data", "grad", "both")
+            }
+            for sw in sweeps
+        ]
+        text = "; ".join(
+            f"{what}={sw.split('=')[1]}: " + ", ".join(f"{s} {v[0]:.3g}" for s, v in row.items())
+            for sw, row in zip(sweeps, vals, strict=True)
+        )
+        grad_hi = vals[high]["grad"][0] < vals[high]["data"][0]
+        if what == "d":
+            data_lo = vals[low]["data"][0] <= vals[low]["grad"][0] + vals[low]["data"][1]
+            claim = "Observations win at low dimension, gradients at high dimension"
+            ok = "yes" if data_lo and grad_hi else ("partly" if data_lo or grad_hi else "no")
+        else:
+            claim = "Gradients are the more reliable signal with few observations"
+            ok = "yes" if grad_hi else "no"
+        both = sum(
+            row["both"][0] <= min(row["data"][0], row["grad"][0]) + row["both"][1] for row in vals
+        )
+        out.append(
+            (
+                claim,
+                f"linear regression, step {K} MSE: {text}; `both` best (within one s.e.) at "
+                f"{both} of {len(vals)} sizes",
+                ok,
+            )
+        )
+    return out
+
+
 def one_step_table(cells: list[dict], tasks: list[str]) -> list[str]:
     """IAI after k steps of B points beside the one-step learners reading the same k·B points
     at once (k = K, the trained horizon, and 2K, past it), with each cell's CPU cost."""
@@ -220,6 +264,7 @@ def main() -> None:
                 "not measured",
             )
         )
+    claims += signal_claims()
     state = load("ablation-implicit-state")
     if not state:
         claims.append(
@@ -264,7 +309,12 @@ def main() -> None:
     for table in [name, *sorted(p.name for p in (RESULTS / "grid").glob("ablation-*"))]:
         path = RESULTS / "grid" / table
         if (path / "grid.md").exists():
-            lines += [(path / "grid.md").read_text(), f"Time: {(path / 'time.txt').read_text()}"]
+            cpu = sum(c["train_cpu_s"] + c["eval_cpu_s"] for c in load(table)) / 60
+            lines += [
+                (path / "grid.md").read_text(),
+                f"Cells' CPU time (train + eval), summed: {cpu:.0f} CPU-minutes. Last run of "
+                f"`bash benchmarks/grid.sh` on this config: {(path / 'time.txt').read_text()}",
+            ]
     Path("docs").mkdir(exist_ok=True)
     Path("docs/results.md").write_text("\n".join(lines))
     print("written: docs/results.md")
