@@ -276,8 +276,8 @@ def main() -> None:
         )
     if state:
         rows, best = [], 0
-        tasks = sorted({c["task"] for c in state})
-        for task in tasks:
+        state_tasks = sorted({c["task"] for c in state})
+        for task in state_tasks:
             vals = {
                 s: at(state, task, "implicit", f'learner.state="{s}"')
                 for s in ("logits", "probs", "latent")
