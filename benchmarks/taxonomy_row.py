@@ -27,6 +27,7 @@ ROW = {  # checkpoint suffix -> what it is
     "-explicit": "explicit IAI, data + grad",
     "-implicit": "implicit IAI",
     "-maml": "MAML (second order)",
+    "-metasgd": "Meta-SGD (second order, α per parameter)",
     "-onestep": "hypernetwork (one step)",
     "-icl": "ICL / PFN (one step)",
     "-cnp": "CNP (one step)",

@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 names=("$@")
-[ ${#names[@]} -gt 0 ] || names=(maml implicit icl cnp data grad explicit onestep)
+[ ${#names[@]} -gt 0 ] || names=(maml implicit icl cnp data grad explicit onestep metasgd)
 out=benchmarks/results/taxonomy-row
 mkdir -p "$out"
 one() {

@@ -52,7 +52,7 @@ def test_compiled_training_matches_eager(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["data", "grad", "explicit", "implicit", "onestep", "icl", "cnp", "maml"]
+    "name", ["data", "grad", "explicit", "implicit", "onestep", "icl", "cnp", "maml", "metasgd"]
 )
 def test_every_committed_row_learner_loads_and_adapts(name):
     """Each committed learner of the linear-regression row lowers the error with 64 points, read
