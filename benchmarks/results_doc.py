@@ -83,6 +83,13 @@ def compare(cells, tasks, a: str, b: str, strict: bool = False) -> tuple[int, in
     return wins, n, rows
 
 
+def clearly_worse(cells, task: str, a: str, b: str) -> bool:
+    """Method a's step-10 error above b's by more than two standard errors of the difference
+    (the two taken as independent, which overstates the noise of a paired comparison)."""
+    x, y = at(cells, task, a), at(cells, task, b)
+    return bool(x and y) and x[0] - y[0] > 2 * (x[1] ** 2 + y[1] ** 2) ** 0.5
+
+
 def signal_claims() -> list[tuple[str, str, str]]:
     """The paper's signal ablation: observations win at low dimension, gradients at high
     dimension or with few observations (step K, within one s.e. counts as a tie)."""
@@ -232,10 +239,13 @@ def main() -> None:
             a, b, rows = compare(grid, tasks, "parametric-both", other, strict=True)
             if not b:
                 continue
+            lost = [t for t in tasks if clearly_worse(grid, t, "parametric-both", other)]
             claims.append(
                 (
                     f"IAI (parametric, both) beats {label} given the same {K} mini-batches",
-                    f"step {K}, lower mean error: {a} of {b} tasks ({'; '.join(rows)})",
+                    f"step {K}, lower mean error: {a} of {b} tasks ({'; '.join(rows)}); "
+                    f"worse by more than two s.e. of the difference on {len(lost)} "
+                    f"({', '.join(lost) or 'none'})",
                     verdict(a, b),
                 )
             )
@@ -313,7 +323,8 @@ def main() -> None:
             lines += [
                 (path / "grid.md").read_text(),
                 f"Cells' CPU time (train + eval), summed: {cpu:.0f} CPU-minutes. Last run of "
-                f"`bash benchmarks/grid.sh` on this config: {(path / 'time.txt').read_text()}",
+                f"`bash benchmarks/grid.sh` on this config (finished cells are kept, so it "
+                f"times only the cells it ran): {(path / 'time.txt').read_text()}",
             ]
     Path("docs").mkdir(exist_ok=True)
     Path("docs/results.md").write_text("\n".join(lines))

@@ -194,6 +194,15 @@ def test_explicit_decoder_is_trained_jointly_with_the_update(make_cfg):
     assert all(g is not None and g.abs().sum() > 0 for g in decoder + update)
 
 
+def test_explicit_decoder_reads_z_at_unit_scale_from_the_start(make_cfg):
+    """At initialization a unit change of z moves the prediction about as much as a unit change
+    of a linear model's weight (|xⱼ| ≈ 0.8), so update and decoder do not start on a plateau."""
+    learner, _ = build(make_cfg('learner={kind="explicit", width=16, depth=1, latent=16}'))
+    x = torch.randn(256, 3, generator=torch.Generator().manual_seed(10))
+    jac = torch.func.jacrev(lambda z: learner.model(z, x))(learner.theta0.detach())
+    assert 0.3 < jac.abs().mean() < 3
+
+
 def test_full_backprop_reaches_the_initial_state_through_the_steps(make_cfg):
     """Greedy: θ⁽⁰⁾ is trained by the prior's loss alone; full: also through every step."""
     learner, prior = build(make_cfg('learner={kind="maml", lr=0.1}'))

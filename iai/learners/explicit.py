@@ -34,13 +34,22 @@ class ExplicitConfig:
 
 
 class LatentDecoder(nn.Module):
-    """f_γ(x, z) = w·φ + φ · R(z), φ = MLP([x, z]): the textbook CNP decoder (an MLP of x and z)
-    plus a read-out R(z) (hidden × out) linear in z; for one task, z (L,), x (N, D) -> (N, out).
+    """f_γ(x, z) = w·φ + φ · R(z), φ = LayerNorm(MLP([x, z])): the textbook CNP decoder (an MLP
+    of x and z) plus a read-out R(z) (hidden × out) linear in z; for one task, z (L,),
+    x (N, D) -> (N, out).
 
     Why the read-out: with z only concatenated to x, the output depends on z through the MLP
     alone, and at the start, with z near its prior value, the gradient that should teach the
     update to move z is nearly zero; on digits, whose labels are permuted per task, training
     never left chance. With the bilinear path z acts on the output from the first step.
+
+    Why the LayerNorm: PyTorch's default initialization shrinks φ layer by layer (RMS 0.07 for
+    d = 8, hidden 64), so at the start ∂f/∂zⱼ averages 0.06, against |xⱼ| ≈ 0.8 for a linear
+    model's ∂f/∂θⱼ. Update and decoder then sat on a plateau for hundreds of iterations
+    before z began to matter (linear regression: 500 of 1,000 iterations at width 64). With φ
+    at unit scale, z moves the output from the first step; at the grid budget the training
+    loss after 250 iterations fell from 3.0 to 0.17 (linear regression) and from 1.21 to 0.05
+    (digits). benchmarks/explicit_init.py measures both.
     """
 
     def __init__(self, dim: int, latent: int, out_dim: int, hidden: int, depth: int) -> None:
@@ -50,7 +59,7 @@ class LatentDecoder(nn.Module):
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
-        self.features = nn.Sequential(*layers)
+        self.features = nn.Sequential(*layers, nn.LayerNorm(width))
         self.out = nn.Linear(hidden, out_dim)
         self.readout = nn.Linear(latent, hidden * out_dim)
 
