@@ -10,7 +10,7 @@ from iai import report
 from iai.api import load
 from iai.checkpoint import read_config
 from iai.config import from_dict, load_config
-from iai.distributed import process_group
+from iai.distributed import finish_process, process_group
 from iai.errors import IAIError
 from iai.evaluate import evaluate
 from iai.grid import load_grid, run_grid
@@ -88,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         {"train": _train, "eval": _eval, "grid": _grid}[args.command](args)
+        finish_process()
     except (IAIError, ValueError) as e:
         print(f"iai: error: {e}", file=sys.stderr)
         return 2
