@@ -83,11 +83,31 @@ def compare(cells, tasks, a: str, b: str, strict: bool = False) -> tuple[int, in
     return wins, n, rows
 
 
-def clearly_worse(cells, task: str, a: str, b: str) -> bool:
+def clearly_worse(cells, task: str, a: str, b: str, sweep: str = "") -> bool:
     """Method a's step-10 error above b's by more than two standard errors of the difference
     (the two taken as independent, which overstates the noise of a paired comparison)."""
-    x, y = at(cells, task, a), at(cells, task, b)
+    x, y = at(cells, task, a, sweep), at(cells, task, b, sweep)
     return bool(x and y) and x[0] - y[0] > 2 * (x[1] ** 2 + y[1] ** 2) ** 0.5
+
+
+def budget_claim(cells: list[dict]) -> tuple[str, str, str]:
+    """Parametric IAI (both) against the learned optimizer at the longer budget."""
+    sweep, wins, lost, rows = "train.iterations=750", 0, [], []
+    tasks = sorted({c["task"] for c in cells}, key=[c["task"] for c in cells].index)
+    for task in tasks:
+        x = at(cells, task, "parametric-both", sweep)
+        y = at(cells, task, "parametric-grad", sweep)
+        if x and y:
+            wins += x[0] < y[0]
+            rows.append(f"{task} {x[0]:.3g} vs {y[0]:.3g}")
+            if clearly_worse(cells, task, "parametric-both", "parametric-grad", sweep):
+                lost.append(task)
+    return (
+        "… and at three times the training budget (750 iterations)",
+        f"step {K}, lower mean error: {wins} of {len(rows)} tasks ({'; '.join(rows)}); worse "
+        f"by more than two s.e. of the difference on {len(lost)} ({', '.join(lost) or 'none'})",
+        verdict(wins, len(rows)),
+    )
 
 
 def signal_claims() -> list[tuple[str, str, str]]:
@@ -249,6 +269,9 @@ def main() -> None:
                     verdict(a, b),
                 )
             )
+    budget = load("ablation-budget")
+    if budget:
+        claims.append(budget_claim(budget))
     hist = load("ablation-history")
     if hist:
         rows = []
