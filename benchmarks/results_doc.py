@@ -69,12 +69,14 @@ def verdict(wins: int, n: int) -> str:
     return "yes" if wins == n else ("partly" if wins else "no")
 
 
-def compare(cells, tasks, a: str, b: str, strict: bool = False) -> tuple[int, int, list[str]]:
+def compare(
+    cells, tasks, a: str, b: str, strict: bool = False, sweep: str = ""
+) -> tuple[int, int, list[str]]:
     """Tasks where method a's step-10 error is below method b's (`strict`), or at or below it
     within one standard error."""
     wins, n, rows = 0, 0, []
     for task in tasks:
-        x, y = at(cells, task, a), at(cells, task, b)
+        x, y = at(cells, task, a, sweep), at(cells, task, b, sweep)
         if x is None or y is None:
             continue
         n += 1
@@ -92,21 +94,15 @@ def clearly_worse(cells, task: str, a: str, b: str, sweep: str = "") -> bool:
 
 def budget_claim(cells: list[dict]) -> tuple[str, str, str]:
     """Parametric IAI (both) against the learned optimizer at the longer budget."""
-    sweep, wins, lost, rows = "train.iterations=750", 0, [], []
+    sweep, a, b = "train.iterations=750", "parametric-both", "parametric-grad"
     tasks = sorted({c["task"] for c in cells}, key=[c["task"] for c in cells].index)
-    for task in tasks:
-        x = at(cells, task, "parametric-both", sweep)
-        y = at(cells, task, "parametric-grad", sweep)
-        if x and y:
-            wins += x[0] < y[0]
-            rows.append(f"{task} {x[0]:.3g} vs {y[0]:.3g}")
-            if clearly_worse(cells, task, "parametric-both", "parametric-grad", sweep):
-                lost.append(task)
+    wins, n, rows = compare(cells, tasks, a, b, strict=True, sweep=sweep)
+    lost = [t for t in tasks if clearly_worse(cells, t, a, b, sweep)]
     return (
         "… and at three times the training budget (750 iterations)",
-        f"step {K}, lower mean error: {wins} of {len(rows)} tasks ({'; '.join(rows)}); worse "
+        f"step {K}, lower mean error: {wins} of {n} tasks ({'; '.join(rows)}); worse "
         f"by more than two s.e. of the difference on {len(lost)} ({', '.join(lost) or 'none'})",
-        verdict(wins, len(rows)),
+        verdict(wins, n),
     )
 
 

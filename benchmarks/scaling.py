@@ -9,10 +9,9 @@ the same seeded stream) and concatenated first. Timed: the adaptation from data 
 predictions under torch.inference_mode, data generation included for both. Memory: the
 process's peak resident memory during adaptation above what it held after loading the learner
 (the kernel's high-water mark is reset through /proc/self/clear_refs). Beside each error is
-the exact Bayes-optimal error on the very same points, accumulated in streaming form (XᵀX,
-Xᵀy) after the clock has stopped, from the stream generated again from its seed. A one-step
-model stops when
-its previous N took more than BUDGET seconds (its next would take about 4 times as long).
+the exact Bayes-optimal error on the very same points, computed after the clock has stopped
+from the stream generated again from its seed. A one-step model stops when its previous N
+took more than BUDGET seconds (its next would take about 4 times as long).
 
     python benchmarks/scaling.py > benchmarks/results/scaling.md    (writes scaling.png, .json)
     python benchmarks/scaling.py --report    (re-prints the committed scaling.json)
@@ -39,7 +38,6 @@ METHODS = {  # name -> (checkpoint, how it reads N points, width)
     # of a trained one (time and memory do not depend on the weights), its error meaningless
     "ICL / PFN, width 128 (untrained: cost only)": ("configs/linreg-d8-icl.toml", "context", 128),
 }
-CHECKPOINTS = {path for path, *_ in METHODS.values() if not path.endswith(".toml")}
 SIZES = [2**i for i in range(8, 19)]
 TASKS, QUERIES, B, BUDGET = 16, 128, 16, 120.0
 OUT = Path("benchmarks/results")
@@ -63,14 +61,16 @@ def child(name: str, n: int) -> dict:
     from iai.train import build
 
     torch.set_num_threads(1)
-    path, mode, _ = METHODS[name]
-    if path.endswith(".toml"):
-        cfg = load_config(path, ["learner.width=128"])
+    path, mode, width = METHODS[name]
+    trained = not path.endswith(".toml")
+    if not trained:
+        cfg = load_config(path, [f"learner.width={width}"])
         learner = build(cfg)[0].eval()
     else:
         cfg, learner = from_dict(read_config(Path(path))[0]), iai.load(path)
     task = cfg.task
-    first = make_prior(task).sample(TASKS, B, QUERIES, generator=torch.Generator().manual_seed(n))
+    prior = make_prior(task)
+    first = prior.sample(TASKS, B, QUERIES, generator=torch.Generator().manual_seed(n))
     w, xq = first.truth["w"], first.x_query  # (T, D + 1), (T, Q, D)
 
     def batches():
@@ -98,14 +98,8 @@ def child(name: str, n: int) -> dict:
         pred = learner.likelihood.mean(learner.predict(state, xq))
         seconds = time.perf_counter() - clock
         peak = _status("VmHWM")
-    D = task.dim + 1  # the exact posterior mean from streamed sufficient statistics XᵀX, Xᵀy
-    xtx = torch.eye(D, dtype=torch.float64).repeat(TASKS, 1, 1) / task.prior_scale**2
-    xty = torch.zeros(TASKS, D, 1, dtype=torch.float64)
-    for x, y in batches():
-        X = with_bias(x.double())
-        xtx = xtx + X.transpose(1, 2) @ X / task.noise
-        xty = xty + X.transpose(1, 2) @ y.double()[..., None] / task.noise
-    bayes = torch.einsum("tqd,td->tq", with_bias(xq.double()), torch.linalg.solve(xtx, xty)[..., 0])
+    xs, ys = (torch.cat(part, 1) for part in zip(*batches(), strict=True))
+    bayes = prior.bayes(xs, ys, xq).double()  # exact posterior mean on the very same points
     y_query = first.y_query.double()
     return {
         "method": name,
@@ -113,7 +107,7 @@ def child(name: str, n: int) -> dict:
         "seconds": seconds,
         "peak_mb": (peak - before) / 2**20,  # above the loaded learner
         "process_peak_mb": peak / 2**20,  # the whole process, torch and the learner included
-        "mse": (pred.double() - y_query).square().mean().item() if path in CHECKPOINTS else None,
+        "mse": (pred.double() - y_query).square().mean().item() if trained else None,
         "bayes_mse": (bayes - y_query).square().mean().item(),
     }
 
