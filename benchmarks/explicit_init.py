@@ -11,10 +11,10 @@ import json
 import tempfile
 from pathlib import Path
 
+import iai.train
 import torch
 from torch import nn
 
-import iai.train
 from iai.config import load_config
 from iai.grid import cell_overrides, load_grid
 from iai.learners.explicit import LatentDecoder

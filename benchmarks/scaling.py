@@ -53,12 +53,13 @@ def _status(key: str) -> int:
 
 def child(name: str, n: int) -> dict:
     """Adapt one method to N points; runs in its own process."""
+    from iai.train import build
+
     import iai
     from iai.checkpoint import read_config
     from iai.config import from_dict, load_config
     from iai.tasks import make_prior
     from iai.tasks.base import with_bias
-    from iai.train import build
 
     torch.set_num_threads(1)
     path, mode, width = METHODS[name]

@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import torch
+from iai.evaluate import evaluate
 
 import iai
 from iai.checkpoint import read_config
 from iai.config import from_dict
-from iai.evaluate import evaluate
 
 ROW = {  # checkpoint suffix -> what it is
     "": "parametric IAI, data + grad (width 128)",

@@ -12,8 +12,8 @@ and mini-batches `iai eval` uses, and prints its MSE over the Bayes-optimal MSE 
 """
 
 import torch
-
 from iai.evaluate import EvalConfig
+
 from iai.tasks import TaskConfig, make_prior
 from iai.tasks.base import with_bias
 

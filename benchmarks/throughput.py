@@ -15,10 +15,10 @@ import time
 from contextlib import contextmanager
 
 import torch
+from iai.train import build, compile_networks, greedy_losses
 
 from iai.config import load_config
 from iai.models.set_transformer import SetTransformer
-from iai.train import build, compile_networks, greedy_losses
 
 ROUNDS, WARMUP = 12, 2
 

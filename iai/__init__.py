@@ -7,15 +7,19 @@ Shapes, everywhere: T tasks, N points, B mini-batch, K steps, Q queries, D featu
 P parameters of the fixed model, C classes, W width of a network.
 """
 
-from iai.api import load, predict_steps, stream
-from iai.errors import CheckpointError, IAIError, InvalidConfig, InvalidInput
+from iai.api import adapt, load, predict, predict_steps, stream, train
+from iai.errors import CheckpointError, IAIError, InputWarning, InvalidConfig, InvalidInput
 
 __all__ = [
     "CheckpointError",
     "IAIError",
+    "InputWarning",
     "InvalidConfig",
     "InvalidInput",
+    "adapt",
     "load",
+    "predict",
     "predict_steps",
     "stream",
+    "train",
 ]

@@ -1,79 +1,117 @@
-"""The public API: load a trained learner, adapt it to tasks, stream mini-batches through it.
+"""The public API: load a trained learner, adapt it to data, predict, stream, train.
 
 Inputs are checked here, at the edge, so errors name the argument and the problem; the math
-below assumes clean tensors.
+below assumes clean tensors. Everything here is light to import: training code is imported
+only when `train` is called.
 """
 
-from collections.abc import Iterable, Iterator
+import operator
+import warnings
+import weakref
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 import torch
 
 from iai.checkpoint import load_weights, read_config
 from iai.config import from_dict
-from iai.errors import CheckpointError, InvalidConfig, InvalidInput
-from iai.learners import Learner
-from iai.rollout import rollout
-from iai.train import build
+from iai.errors import CheckpointError, InputWarning, InvalidConfig, InvalidInput
+from iai.experiment import build
+from iai.learners import Learner, State
+from iai.rollout import minibatches, rollout
 
 
 def load(directory: str | Path) -> Learner:
-    """The trained learner in a checkpoint directory (config.json + model.safetensors)."""
+    """The trained learner in a checkpoint directory (config.json + model.safetensors).
+
+    It carries `config` (the experiment it was trained by: its prior, batch size, steps) and
+    `prior` (None for a learner trained on a prior defined outside the package).
+    """
     directory = Path(directory)
-    config, _ = read_config(directory)
+    config, _, signature = read_config(directory)
     try:
         cfg = from_dict(config)
+        learner, _ = build(cfg, signature=signature)
     except InvalidConfig as e:
         raise CheckpointError(
             f"{str(directory / 'config.json')!r} holds an invalid config: {e}"
         ) from e
-    learner, _ = build(cfg)
     load_weights(directory, learner)
     learner.eval()
     return learner
 
 
-def _tensor(name: str, value, ndim: int, dtype: torch.dtype | None = None) -> torch.Tensor:
-    try:
-        t = torch.as_tensor(value)
-    except (TypeError, ValueError, RuntimeError) as e:
-        raise InvalidInput(f"{name} cannot be read as a tensor: {e}") from e
-    if t.dim() != ndim:
-        raise InvalidInput(f"{name} must have {ndim} dimensions, got shape {tuple(t.shape)}")
-    if dtype is not None:
-        t = t.to(dtype)
-    if t.is_floating_point() and not torch.isfinite(t).all():
-        raise InvalidInput(f"{name} contains NaN or inf")
-    return t
+def train(
+    config: str | Path | None,
+    out: str | Path,
+    *,
+    prior=None,
+    overrides: Sequence[str] = (),
+    resume: bool = False,
+    progress: bool = True,
+) -> Learner:
+    """Train the learner a TOML config describes (with `overrides`, the keys of `iai train
+    --set`) and save it under `out`; returns it, ready to use.
+
+    `prior`: any object with `kind`, `dim`, `out_dim` and `sample(n_tasks, n_points, n_query,
+    generator=...) -> Tasks`; it replaces the config's [task] (its dim, kind and out_dim win).
+    """
+    from iai.config import load_config
+    from iai.experiment import with_prior
+    from iai.training.loop import train as run
+
+    cfg = load_config(config, list(overrides))
+    if prior is not None:
+        cfg = with_prior(cfg, prior)
+    return run(cfg, Path(out), resume=resume, progress=progress, prior=prior)
 
 
-def _x(learner: Learner, name: str, x) -> torch.Tensor:
-    x = _tensor(name, x, 3, torch.get_default_dtype())
-    if x.shape[-1] != learner.dim:
-        raise InvalidInput(f"{name} has {x.shape[-1]} features; this learner takes {learner.dim}")
-    if x.shape[1] == 0:
-        raise InvalidInput(f"{name} has no points")
-    return x
+def adapt(
+    learner: Learner,
+    x_train,
+    y_train,
+    *,
+    x_query=None,
+    batch_size: int | None = None,
+) -> State:
+    """The learner's state after reading a task's points, batch_size at a time.
 
-
-def _y(learner: Learner, name: str, y, shape: tuple[int, int]) -> torch.Tensor:
-    lik = learner.likelihood
-    if lik.kind == "regression":
-        y = _tensor(name, y, 2, torch.get_default_dtype())
+    x_train (T, N, D), y_train (T, N). The state (θ, z, or the queries' predictions) is a
+    value: `predict(learner, state, x_query)` then answers any queries (parametric,
+    explicit and classical learners). An implicit learner refines predictions for fixed
+    queries, so it needs `x_query` here and predicts those queries only. batch_size
+    defaults to the one the learner was trained with.
+    """
+    B = _batch_size(learner, batch_size)
+    x_train = _x(learner, "x_train", x_train)
+    y_train = learner.objective.targets("y_train", y_train, tuple(x_train.shape[:2]))
+    _warn_if_unlike_prior(learner, x_train, y_train)
+    if x_query is None:
+        if getattr(learner, "queries_in_state", False):
+            raise InvalidInput(
+                "this learner (implicit) refines predictions for given queries: pass x_query "
+                "to adapt, then predict those same queries"
+            )
+        x_query = x_train[:, :0]  # a learner that does not read its queries needs only T
     else:
-        y = _tensor(name, y, 2)
-        if y.is_floating_point() or y.dtype == torch.bool:
-            raise InvalidInput(f"{name} must hold integer class labels, got {y.dtype}")
-        if y.numel() and (y.min() < 0 or y.max() >= lik.out_dim):
-            raise InvalidInput(f"{name} holds labels outside [0, {lik.out_dim})")
-        y = y.long()
-    if tuple(y.shape) != shape:
-        raise InvalidInput(f"{name} has shape {tuple(y.shape)}; the inputs imply {shape}")
-    return y
+        x_query = _queries(learner, x_query, x_train.shape[0])
+    with torch.inference_mode():
+        state = learner.init(x_query)
+        for x, y in minibatches(x_train, y_train, B):
+            state = learner.step(state, x, y)
+    return state
+
+
+def predict(learner: Learner, state: State, x_query) -> torch.Tensor:
+    """Predictions for x_query (T, Q, D) from an adapted state: (T, Q) predictive means for
+    regression, (T, Q, C) logits for classification."""
+    x_query = _x(learner, "x_query", x_query)
+    with torch.inference_mode():
+        return learner.objective.prediction(learner.predict(state, x_query))
 
 
 def stream(
-    learner: Learner, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], x_query: torch.Tensor
+    learner: Learner, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], x_query
 ) -> Iterator[torch.Tensor]:
     """Predictions for x_query (T, Q, D) before any batch, then after each (x (T, B, D), y (T, B)).
 
@@ -82,7 +120,7 @@ def stream(
     Batches may differ in size; each is checked as it arrives.
     """
     x_query = _x(learner, "x_query", x_query)
-    T = x_query.shape[0]
+    T, objective = x_query.shape[0], learner.objective
 
     def checked() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         for k, batch in enumerate(batches):
@@ -93,34 +131,130 @@ def stream(
             x = _x(learner, f"batch {k} x", x)
             if x.shape[0] != T:
                 raise InvalidInput(f"batch {k} has {x.shape[0]} tasks; x_query has {T}")
-            yield x, _y(learner, f"batch {k} y", y, tuple(x.shape[:2]))
+            y = objective.targets(f"batch {k} y", y, tuple(x.shape[:2]))
+            if k == 0:
+                _warn_if_unlike_prior(learner, x, y)
+            yield x, y
 
     for out in rollout(learner, checked(), x_query):
-        yield learner.likelihood.mean(out)
+        yield objective.prediction(out)
 
 
 def predict_steps(
-    learner: Learner,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_query: torch.Tensor,
-    batch_size: int = 16,
+    learner: Learner, x_train, y_train, x_query, batch_size: int | None = None
 ) -> torch.Tensor:
     """Predictions for the queries after each step, step 0 (the prior) first.
 
     x_train (T, N, D), y_train (T, N) floats or int64 labels, x_query (T, Q, D) ->
-    (K + 1, T, Q) predictive means or (K + 1, T, Q, C) logits. The points are read in order,
-    batch_size at a time: K = N // batch_size when it divides N; otherwise the remaining
-    N mod batch_size points form one last, smaller step (K = ⌈N / batch_size⌉), so no point
-    is dropped.
+    (K + 1, T, Q) predictive means or (K + 1, T, Q, C) logits, K = ⌈N / batch_size⌉: the
+    points are read in order, batch_size at a time, and a remainder forms one last, smaller
+    step (`iai.rollout.minibatches`). batch_size defaults to the one the learner was trained
+    with.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise InvalidInput(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
+    B = _batch_size(learner, batch_size)
     x_train = _x(learner, "x_train", x_train)
-    y_train = _y(learner, "y_train", y_train, tuple(x_train.shape[:2]))
+    y_train = learner.objective.targets("y_train", y_train, tuple(x_train.shape[:2]))
+    x_query = _queries(learner, x_query, x_train.shape[0])
+    return torch.stack(list(stream(learner, minibatches(x_train, y_train, B), x_query)))
+
+
+def _batch_size(learner: Learner, batch_size) -> int:
+    if batch_size is None:
+        config = getattr(learner, "config", None)
+        return config.train.batch_size if config is not None else 16
+    try:
+        if isinstance(batch_size, bool):
+            raise TypeError
+        batch_size = operator.index(batch_size)  # int, numpy and torch integers
+    except TypeError:
+        raise InvalidInput(f"batch_size must be an integer ≥ 1, got {batch_size!r}") from None
+    if batch_size < 1:
+        raise InvalidInput(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
+    return batch_size
+
+
+def _x(learner: Learner, name: str, x) -> torch.Tensor:
+    try:
+        t = torch.as_tensor(x)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise InvalidInput(f"{name} cannot be read as a tensor: {e}") from e
+    if t.dim() != 3:
+        hint = (
+            f"; for a single task add the task axis in front ({name}[None], shape "
+            f"(1, {t.shape[0]}, {t.shape[1]}))"
+            if t.dim() == 2
+            else ""
+        )
+        raise InvalidInput(
+            f"{name} must have 3 dimensions (tasks, points, features), got shape "
+            f"{tuple(t.shape)}{hint}"
+        )
+    if t.dtype == torch.bool or t.is_complex():
+        raise InvalidInput(f"{name} must hold real numbers, got {t.dtype}")
+    t = t.to(torch.get_default_dtype())
+    if not torch.isfinite(t).all():
+        raise InvalidInput(f"{name} contains NaN or inf")
+    if t.shape[-1] != learner.dim:
+        raise InvalidInput(f"{name} has {t.shape[-1]} features; this learner takes {learner.dim}")
+    if t.shape[1] == 0:
+        raise InvalidInput(f"{name} has no points")
+    return t
+
+
+def _queries(learner: Learner, x_query, n_tasks: int) -> torch.Tensor:
     x_query = _x(learner, "x_query", x_query)
-    if x_query.shape[0] != x_train.shape[0]:
-        raise InvalidInput(f"x_query has {x_query.shape[0]} tasks; x_train has {x_train.shape[0]}")
-    B, N = batch_size, x_train.shape[1]
-    batches = ((x_train[:, i : i + B], y_train[:, i : i + B]) for i in range(0, N, B))
-    return torch.stack(list(stream(learner, batches, x_query)))
+    if x_query.shape[0] != n_tasks:
+        raise InvalidInput(f"x_query has {x_query.shape[0]} tasks; x_train has {n_tasks}")
+    return x_query
+
+
+# learner -> (x mean (D,), x std (), y mean, y std) of its prior, drawn once per learner
+_PRIOR_STATS: "weakref.WeakKeyDictionary[Learner, tuple]" = weakref.WeakKeyDictionary()
+FAR = 4.0  # how many times off (in standard deviations, or as a ratio) counts as far
+
+
+def _prior_stats(learner: Learner) -> tuple | None:
+    prior = getattr(learner, "prior", None)
+    if prior is None:
+        return None
+    if learner not in _PRIOR_STATS:
+        tasks = prior.sample(64, 64, 1, generator=torch.Generator().manual_seed(0))
+        x, y = tasks.x_train.flatten(0, 1), tasks.y_train
+        y = y.float() if y is not None and y.is_floating_point() else None
+        y_stats = (y.mean(), y.std()) if y is not None else (None, None)
+        _PRIOR_STATS[learner] = (x.mean(0), x.std(), *y_stats)
+    return _PRIOR_STATS[learner]
+
+
+def _warn_if_unlike_prior(learner: Learner, x: torch.Tensor, y: torch.Tensor) -> None:
+    """Warn (InputWarning) when the inputs or real-valued targets sit far outside what the
+    learner's prior produces: the learner accepts them, but its predictions extrapolate."""
+    stats = _prior_stats(learner)
+    if stats is None or x.shape[0] * x.shape[1] < 8:
+        return
+    x_mean, x_std, y_mean, y_std = stats
+    problems = []
+    flat = x.flatten(0, 1)
+    shift = ((flat.mean(0) - x_mean).abs() / x_std).max().item()
+    spread = flat.std().item() / x_std.item()
+    if shift > FAR:
+        problems.append(f"a feature's mean lies {shift:.1f} prior standard deviations off")
+    if not 1 / FAR < spread < FAR:
+        problems.append(f"the inputs' spread is {spread:.2g}× the prior's")
+    if y_std is not None and y.is_floating_point():
+        y_shift = (y.mean() - y_mean).abs().item() / y_std.item()
+        y_spread = y.std().item() / y_std.item() if y.numel() > 1 else 1.0
+        if y_shift > FAR or not 1 / FAR < y_spread < FAR:
+            problems.append(
+                f"the targets' mean is {y.mean().item():.3g} and spread {y.std().item():.3g}; "
+                f"the prior's are {y_mean.item():.3g} and {y_std.item():.3g}"
+            )
+    if problems:
+        warnings.warn(
+            f"data unlike this learner's training prior ({learner.config.task.name}): "
+            + "; ".join(problems)
+            + ". Predictions will be extrapolations; standardize inputs and targets "
+            "(README: Preparing your data).",
+            InputWarning,
+            stacklevel=3,
+        )

@@ -35,16 +35,28 @@ def atomic_write(path: Path, data: bytes) -> None:
         os.close(dir_fd)
 
 
-def save_learner(directory: Path, learner: nn.Module, config: dict, step: int) -> None:
+def save_learner(
+    directory: Path, learner: nn.Module, config: dict, step: int, prior: dict | None = None
+) -> None:
+    """Weights and config; `prior` is the prior's signature (kind, dim, out_dim), which lets a
+    learner of a user-defined prior load without that prior."""
     directory.mkdir(parents=True, exist_ok=True)
     tensors = {k: v.detach().cpu().contiguous() for k, v in learner.state_dict().items()}
     atomic_write(directory / "model.safetensors", st_save(tensors, {"step": str(step)}))
     doc = {"format": FORMAT, "step": step, "config": config}
+    if prior is not None:
+        doc["prior"] = prior
     atomic_write(directory / "config.json", json.dumps(doc, indent=2).encode())
 
 
-def read_config(directory: Path) -> tuple[dict, int]:
-    """The experiment config dict and training step stored in a checkpoint directory."""
+def read_config(directory: Path) -> tuple[dict, int, dict | None]:
+    """The experiment config dict, the training step and the prior's signature (None in
+    checkpoints written before it was recorded) stored in a checkpoint directory."""
+    if directory.is_file():
+        raise CheckpointError(
+            f"{str(directory)!r} is a file; a checkpoint is the directory that holds "
+            "config.json and model.safetensors"
+        )
     if not directory.is_dir():
         raise CheckpointError(f"checkpoint directory {str(directory)!r} does not exist")
     path = directory / "config.json"
@@ -56,7 +68,7 @@ def read_config(directory: Path) -> tuple[dict, int]:
         raise CheckpointError(f"{str(path)!r} is corrupt: {e}") from e
     if not isinstance(doc, dict) or doc.get("format") != FORMAT or "config" not in doc:
         raise CheckpointError(f"{str(path)!r} is not an iai checkpoint of format {FORMAT}")
-    return doc["config"], int(doc.get("step", 0))
+    return doc["config"], int(doc.get("step", 0)), doc.get("prior")
 
 
 def _read_tensors(path: Path) -> tuple[dict[str, torch.Tensor], dict[str, str]]:

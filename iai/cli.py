@@ -1,4 +1,5 @@
-"""`iai train | eval`: parse arguments, load the config, call the library."""
+"""iai train | eval | grid: train a learner from a TOML config, evaluate a checkpoint beside
+exact references and tuned optimizers, or train and evaluate a grid of methods x tasks."""
 
 import argparse
 import json
@@ -6,16 +7,16 @@ import sys
 from dataclasses import replace
 from pathlib import Path
 
-from iai import report
 from iai.api import load
-from iai.checkpoint import read_config
-from iai.config import from_dict, load_config
+from iai.config import load_config
 from iai.distributed import finish_process, process_group
 from iai.errors import IAIError
-from iai.evaluate import evaluate
+from iai.evaluation import report
+from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
 from iai.grid import report as grid_report
-from iai.train import train
+from iai.tasks import OOD
+from iai.training.loop import train
 
 
 def _train(args: argparse.Namespace) -> None:
@@ -28,7 +29,7 @@ def _train(args: argparse.Namespace) -> None:
 
 def _eval(args: argparse.Namespace) -> None:
     learner = load(args.checkpoint)
-    cfg = from_dict(read_config(Path(args.checkpoint))[0])
+    cfg = learner.config
     changes = {k: v for k, v in {"tasks": args.tasks, "steps": args.steps}.items() if v is not None}
     if args.ood is not None:
         changes["ood"] = tuple(v for v in args.ood if v != "none")
@@ -37,9 +38,10 @@ def _eval(args: argparse.Namespace) -> None:
     ecfg = replace(cfg.eval, **changes)
     variants = ["id", *ecfg.ood]
     rank, _ = process_group()  # under torchrun the tasks are sharded over the processes
-    results = [evaluate(learner, cfg.task, ecfg, cfg.train.batch_size, v) for v in variants]
+    show = not args.quiet and rank == 0
+    results = [evaluate(learner, ecfg, v, progress=show) for v in variants]
     if rank == 0:
-        out = Path(args.out or Path(args.checkpoint) / "eval")
+        out = Path(args.out or Path("runs") / "eval" / Path(args.checkpoint).resolve().name)
         print(report.write(results, out))
         print(f"written: {out}/eval.md, eval.json, eval.png")
 
@@ -50,7 +52,7 @@ def _grid(args: argparse.Namespace) -> None:
     records = run_grid(grid, out, progress=not args.quiet)
     text = grid_report(grid, records)
     (out / "grid.md").write_text(text)
-    (out / "grid.json").write_text(json.dumps(records))
+    (out / "grid.json").write_text(json.dumps([c.to_json() for c in records]))
     print(text)
     print(f"written: {out}/grid.md, grid.json; each cell under {out}/<task>-<method>/")
 
@@ -77,10 +79,15 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--tasks", type=int, help="number of fresh tasks (default: the config's)")
     e.add_argument("--steps", type=int, help="K_eval, may exceed the trained K")
     e.add_argument(
-        "--ood", action="append", metavar="NAME", help="OoD variant (repeatable; 'none' for none)"
+        "--ood",
+        action="append",
+        choices=[*OOD, "none"],
+        metavar="NAME",
+        help=f"OoD variant, repeatable; one of {', '.join(OOD)}, or none (default: the config's)",
     )
     e.add_argument("--no-baselines", action="store_true", help="skip the tuned SGD / Adam runs")
-    e.add_argument("--out", help="output directory (default: CHECKPOINT/eval)")
+    e.add_argument("--out", help="output directory (default: runs/eval/<checkpoint name>)")
+    e.add_argument("--quiet", action="store_true", help="no progress bars")
     g = sub.add_parser("grid", help="train and evaluate a grid of methods x tasks")
     g.add_argument("config", help="a TOML file with a [grid] table")
     g.add_argument("--out", help="run directory (default: runs/<config name>)")

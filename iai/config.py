@@ -4,7 +4,9 @@ An unknown key, a value of the wrong type or out of range raises `InvalidConfig`
 key. Overrides use dotted keys (`train.lr=3e-4`) and are parsed as TOML values.
 """
 
+import copy
 import dataclasses
+import json
 import math
 import tomllib
 import typing
@@ -13,17 +15,18 @@ from pathlib import Path
 from typing import Any, Literal
 
 from iai.errors import InvalidConfig
-from iai.evaluate import EvalConfig
-from iai.learners import LEARNERS, LearnerConfig, ParametricConfig
+from iai.evaluation.config import EvalConfig
+from iai.learners import LEARNERS, ParametricConfig
 from iai.tasks import TaskConfig
-from iai.train import TrainConfig
+from iai.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     seed: int = 0
     task: TaskConfig = field(default_factory=TaskConfig)
-    learner: LearnerConfig = field(default_factory=ParametricConfig)
+    # the config dataclass of one of LEARNERS, picked by its `kind`
+    learner: Any = field(default_factory=ParametricConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
@@ -37,7 +40,11 @@ def _check_value(key: str, value: Any, hint: Any) -> Any:
         return value
     if origin is tuple:
         if not isinstance(value, list | tuple):
-            raise InvalidConfig(f"{key} = {value!r}; expected a list")
+            example = json.dumps([value])
+            raise InvalidConfig(
+                f"{key} = {value!r}; expected a list, e.g. {key} = {example} in TOML, "
+                f"or --set '{key}={example}' on the command line"
+            )
         (item,) = {a for a in typing.get_args(hint) if a is not Ellipsis}
         return tuple(_check_value(f"{key}[{i}]", v, item) for i, v in enumerate(value))
     if hint is float and isinstance(value, int) and not isinstance(value, bool):
@@ -124,9 +131,21 @@ def load_table(cls: type, path: str | Path, table: str) -> Any:
     return _build(cls, data.get(table, {}), table)
 
 
-def load_config(path: str | Path | None = None, overrides: list[str] = ()) -> ExperimentConfig:
-    """The config in TOML file `path` (defaults if None) with `overrides` applied."""
+def load_config(
+    path: str | Path | None = None, overrides: list[str] = (), tables: dict | None = None
+) -> ExperimentConfig:
+    """The config in TOML file `path` (defaults if None), with the values in `tables` (a dict
+    of tables, e.g. {"learner": {"kind": "maml"}}) merged in, then `overrides` applied."""
     data = _read_toml(path) if path is not None else {}
+    _merge(data, tables or {})
     for item in overrides:
         _set(data, item)
     return from_dict(data)
+
+
+def _merge(data: dict, tables: dict) -> None:
+    for key, value in tables.items():
+        if isinstance(value, dict) and isinstance(data.get(key), dict):
+            _merge(data[key], value)
+        else:
+            data[key] = copy.deepcopy(value)  # overrides then edit the copy

@@ -15,3 +15,8 @@ class InvalidConfig(IAIError, ValueError):
 
 class CheckpointError(IAIError, OSError):
     """A checkpoint directory that is missing, incomplete, corrupt or of another format."""
+
+
+class InputWarning(UserWarning):
+    """Data that a learner accepts but sits far from what its prior trained it on: its
+    predictions are then extrapolations (see the README, "Preparing your data")."""

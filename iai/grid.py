@@ -1,6 +1,6 @@
 """The experiment grid: methods × tasks × a sweep, each cell trained and evaluated alike.
 
-A grid config names methods (the taxonomy's learners, by name below), task families and an
+A grid config names methods (the taxonomy's learners, `METHODS` below), task families and an
 optional sweep (one override set per value, e.g. `learner.history=3`); `overrides` apply to
 every cell and size them. Each cell is an ordinary experiment config, trained by `train` and
 evaluated by `evaluate` on the same tasks and mini-batches as every other cell of its task,
@@ -9,54 +9,84 @@ in distribution and out. A finished cell is kept (its `cell.json`), so a stopped
     iai grid configs/grid/reduced.toml --out runs/grid-reduced
 """
 
+import dataclasses
 import json
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
 from iai.config import load_config, load_table
 from iai.errors import InvalidConfig
-from iai.evaluate import evaluate
-from iai.tasks import VARIANTS
-from iai.train import train
+from iai.evaluation.evaluate import evaluate
+from iai.evaluation.report import UNITS
+from iai.evaluation.results import EvalResult
+from iai.learners import LEARNERS
+from iai.tasks import TASKS, make_prior
+from iai.training.loop import train
 
-# method -> learner overrides; {model} becomes the fixed model that suits the task
+
+def _learner_keys(kind: str) -> set[str]:
+    return {f.name for f in dataclasses.fields(LEARNERS[kind][0])}
+
+
+@dataclass(frozen=True)
+class Method:
+    """A grid method: a learner table (with its kind), trained either for K steps of B points
+    or (`one_step`) as a one-step learner on all K·B points at once, evaluated as a growing
+    context. `fixed_model`: the learner's f(x; θ) is the one the task family names."""
+
+    learner: dict
+    fixed_model: bool = False
+    one_step: bool = False
+    train: dict = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        kind = self.learner.get("kind")
+        if kind not in LEARNERS:
+            raise InvalidConfig(f"grid method learner kind {kind!r}; known: {sorted(LEARNERS)}")
+        fields = _learner_keys(kind)
+        unknown = sorted(set(self.learner) - fields) + (
+            ["model"] if self.fixed_model and "model" not in fields else []
+        )
+        if unknown:
+            raise InvalidConfig(f"learner {kind!r} has no setting {unknown[0]!r}")
+
+    @property
+    def kind(self) -> str:
+        return self.learner["kind"]
+
+
 METHODS = {
-    "parametric-data": ['learner.kind="parametric"', 'learner.signal="data"', "{model}"],
-    "parametric-grad": ['learner.kind="parametric"', 'learner.signal="grad"', "{model}"],
-    "parametric-both": ['learner.kind="parametric"', 'learner.signal="both"', "{model}"],
-    "explicit-data": ['learner.kind="explicit"', 'learner.signal="data"'],
-    "explicit-grad": ['learner.kind="explicit"', 'learner.signal="grad"'],
-    "explicit-both": ['learner.kind="explicit"', 'learner.signal="both"'],
-    "implicit": ['learner.kind="implicit"'],
-    "maml": ['learner.kind="maml"', "{model}", 'train.backprop="full"'],
-    "meta-sgd": [
-        'learner.kind="maml"',
-        "{model}",
-        'train.backprop="full"',
-        'learner.step_size="per_parameter"',
-    ],
-    "learned-optimizer": ['learner.kind="parametric"', 'learner.signal="grad"', "{model}"],
-    "hypernetwork": ['learner.kind="parametric"', 'learner.signal="data"', "{model}", "@onestep"],
-    "icl": ['learner.kind="implicit"', "@onestep"],
-    "cnp": ['learner.kind="explicit"', 'learner.signal="data"', "@onestep"],
+    "parametric-data": Method({"kind": "parametric", "signal": "data"}, fixed_model=True),
+    "parametric-grad": Method({"kind": "parametric", "signal": "grad"}, fixed_model=True),
+    "parametric-both": Method({"kind": "parametric", "signal": "both"}, fixed_model=True),
+    "explicit-data": Method({"kind": "explicit", "signal": "data"}),
+    "explicit-grad": Method({"kind": "explicit", "signal": "grad"}),
+    "explicit-both": Method({"kind": "explicit", "signal": "both"}),
+    "implicit": Method({"kind": "implicit"}),
+    "maml": Method({"kind": "maml"}, fixed_model=True, train={"backprop": "full"}),
+    "meta-sgd": Method(
+        {"kind": "maml", "step_size": "per_parameter"},
+        fixed_model=True,
+        train={"backprop": "full"},
+    ),
+    "learned-optimizer": Method({"kind": "parametric", "signal": "grad"}, fixed_model=True),
+    "hypernetwork": Method(
+        {"kind": "parametric", "signal": "data"}, fixed_model=True, one_step=True
+    ),
+    "icl": Method({"kind": "implicit"}, one_step=True),
+    "cnp": Method({"kind": "explicit", "signal": "data"}, one_step=True),
 }
-# keys each learner kind takes from the shared overrides; the rest are left out for it
-KIND_KEYS = {
-    "parametric": {"width", "depth", "heads", "chunk", "history", "state_grad"},
-    "explicit": {"width", "depth", "heads", "chunk", "history", "state_grad", "latent"},
-    "implicit": {"width", "depth", "heads", "state", "latent"},
-    "maml": {"lr", "step_size", "first_order"},
-}
-TASK_PRESETS = {  # task overrides per family: the fixed model and the input size
-    "linear_regression": (["task.dim=8"], "linear"),
-    "nonlinear_regression": (["task.dim=8"], "mlp"),
-    "gp_regression": (["task.dim=8"], "mlp"),
-    "linear_classification": (["task.dim=8", "task.classes=2"], "linear"),
-    "nonlinear_classification": (["task.dim=8", "task.classes=2"], "mlp"),
-    "digits": (["task.dim=64", "task.classes=5"], "linear"),
+# The task size each family runs at in a grid (a family not named keeps the base config's).
+TASK_PRESETS = {
+    "linear_regression": {"dim": 8},
+    "nonlinear_regression": {"dim": 8},
+    "gp_regression": {"dim": 8},
+    "linear_classification": {"dim": 8, "classes": 2},
+    "nonlinear_classification": {"dim": 8, "classes": 2},
+    "digits": {"dim": 64, "classes": 5},
 }
 
 
@@ -67,7 +97,9 @@ class GridConfig:
     methods: tuple[str, ...] = ("parametric-both",)
     tasks: tuple[str, ...] = ("linear_regression",)
     sweep: tuple[str, ...] = ("",)  # one cell per entry: ';'-separated overrides
-    overrides: tuple[str, ...] = ()  # applied to every cell after the method's
+    # applied to every cell after the method's; a learner key goes to the methods whose
+    # learner has it (a width is nothing to MAML), and must fit at least one of them
+    overrides: tuple[str, ...] = ()
     report_steps: tuple[int, ...] = (1, 2, 5, 10, 20)
     ood: bool = True  # also evaluate the family's OoD variants
 
@@ -76,37 +108,66 @@ class GridConfig:
             if m not in METHODS:
                 raise InvalidConfig(f"unknown grid method {m!r}; known: {sorted(METHODS)}")
         for t in self.tasks:
-            if t not in TASK_PRESETS:
-                raise InvalidConfig(f"unknown grid task {t!r}; known: {sorted(TASK_PRESETS)}")
+            if t not in TASKS:
+                raise InvalidConfig(f"unknown grid task {t!r}; known: {sorted(TASKS)}")
+        kinds = {METHODS[m].kind for m in self.methods}
+        for o in [*self.overrides, *(o for s in self.sweep for o in s.split(";") if o)]:
+            key = o.split("=", 1)[0].strip()
+            if key.startswith("learner.") and not any(
+                key.split(".", 1)[1] in _learner_keys(k) for k in kinds
+            ):
+                raise InvalidConfig(
+                    f"grid override {o!r}: no method of this grid ({', '.join(self.methods)}) "
+                    "has that learner setting"
+                )
 
 
-def cell_overrides(
-    grid: GridConfig, method: str, task: str, sweep: str, B: int, K: int
-) -> list[str]:
-    """The overrides that turn the grid's base config (K steps of B points) into one cell's."""
-    task_over, model = TASK_PRESETS[task]
-    kind = next(o for o in METHODS[method] if o.startswith("learner.kind")).split('"')[1]
-    out = [f"task.name={task}", *task_over]
-    for o in METHODS[method]:
-        if o == "{model}":
-            out.append(f'learner.model="{model}"')
-        elif o == "@onestep":  # one step over all K·B points; evaluated as a growing context
-            out += [f"train.batch_size={K * B}", "train.steps=1", 'eval.mode="context"']
-            out.append(f"eval.batch_size={B}")
-        else:
-            out.append(o)
+@dataclass(frozen=True)
+class Cell:
+    """One trained and evaluated cell: its results on 'id' and each OoD variant, and costs."""
+
+    method: str
+    task: str
+    sweep: str
+    train_cpu_s: float
+    eval_cpu_s: float
+    params: int
+    results: list[EvalResult]
+
+    def to_json(self) -> dict:
+        return {**dataclasses.asdict(self), "results": [r.to_json() for r in self.results]}
+
+    @staticmethod
+    def from_json(data: dict) -> "Cell":
+        return Cell(**{**data, "results": [EvalResult.from_json(r) for r in data["results"]]})
+
+
+def cell_config(grid: GridConfig, method: str, task: str, sweep: str):
+    """The experiment config of one cell: the grid's base, the family's size, the method,
+    then the grid's overrides and the sweep's."""
+    base = load_config(grid.base).train
+    m = METHODS[method]
+    learner = dict(m.learner)
+    tables = {"task": {"name": task, **TASK_PRESETS.get(task, {})}, "learner": learner}
+    tables["train"] = dict(m.train)
+    if m.one_step:  # one step over all K·B points; evaluated as a growing context
+        tables["train"] |= {"batch_size": base.steps * base.batch_size, "steps": 1}
+        tables["eval"] = {"mode": "context", "batch_size": base.batch_size}
+    keys = _learner_keys(m.kind)
+    overrides = []
     for o in [*grid.overrides, *filter(None, sweep.split(";"))]:
         key = o.split("=", 1)[0].strip()
-        if key.startswith("learner.") and key.split(".", 1)[1] not in KIND_KEYS.get(kind, ()):
-            continue  # e.g. a width for MAML, which has no network
-        out.append(o.strip())
-    return out
+        if not key.startswith("learner.") or key.split(".", 1)[1] in keys:
+            overrides.append(o.strip())
+    if m.fixed_model:  # after the sweep, which may change the task
+        probe = load_config(grid.base, overrides, tables)
+        learner["model"] = make_prior(probe.task).model
+    return load_config(grid.base, overrides, tables)
 
 
-def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[dict]:
-    """Train and evaluate every cell under `out`; returns the cells' records."""
-    base = load_config(grid.base).train
-    records = []
+def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[Cell]:
+    """Train and evaluate every cell under `out`; returns the cells."""
+    cells = []
     for task in grid.tasks:
         for method in grid.methods:
             for sweep in grid.sweep:
@@ -114,64 +175,83 @@ def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[dict]:
                 run = out / "-".join(filter(None, [task, method, tag.replace(".", "_")]))
                 done = run / "cell.json"
                 if done.exists():
-                    records.append(json.loads(done.read_text()))
+                    cells.append(Cell.from_json(json.loads(done.read_text())))
                     continue
-                over = cell_overrides(grid, method, task, sweep, base.batch_size, base.steps)
-                cfg = load_config(grid.base, over)
-                records.append(_run_cell(grid, cfg, run, method, task, sweep, progress))
-    return records
+                cfg = cell_config(grid, method, task, sweep)
+                cells.append(_run_cell(grid, cfg, run, method, task, sweep, progress))
+    return cells
 
 
-def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress: bool) -> dict:
+def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress: bool) -> Cell:
     if run.exists():  # a cell stopped mid-way starts over
         for f in run.iterdir():
             f.unlink()
     clock = time.process_time()
     learner = train(cfg, run, progress=progress)
     train_cpu = time.process_time() - clock
-    variants = ["id", *(VARIANTS[task] if grid.ood else ())]
+    variants = ["id", *(make_prior(cfg.task).variants if grid.ood else ())]
     clock = time.process_time()
     with torch.no_grad():
-        results = [evaluate(learner, cfg.task, cfg.eval, cfg.train.batch_size, v) for v in variants]
-    record = {
-        "method": method,
-        "task": task,
-        "sweep": sweep,
-        "train_cpu_s": train_cpu,
-        "eval_cpu_s": time.process_time() - clock,
-        "params": sum(p.numel() for p in learner.parameters()),
-        "results": results,
-    }
-    (run / "cell.json").write_text(json.dumps(record))
-    return record
+        results = [evaluate(learner, cfg.eval, v) for v in variants]
+    cell = Cell(
+        method=method,
+        task=task,
+        sweep=sweep,
+        train_cpu_s=train_cpu,
+        eval_cpu_s=time.process_time() - clock,
+        params=sum(p.numel() for p in learner.parameters()),
+        results=results,
+    )
+    (run / "cell.json").write_text(json.dumps(cell.to_json()))
+    return cell
 
 
-def report(grid: GridConfig, records: list[dict]) -> str:
-    """Paper-style markdown: per task, error ± SE at the report steps, ID then each OoD variant."""
+def report(grid: GridConfig, cells: list[Cell]) -> str:
+    """Paper-style markdown: per task, error ± SE at the report steps, ID then each OoD
+    variant, with the exact reference beside the learners where the family has one."""
     lines = [f"## {grid.name}\n"]
+    swept = grid.sweep != ("",)
     for task in grid.tasks:
-        metric = "mse" if "regression" in task else "error"
-        cells = [r for r in records if r["task"] == task]
-        if not cells:
+        mine = [c for c in cells if c.task == task]
+        if not mine:
             continue
-        steps = [k for k in grid.report_steps if k <= cells[0]["results"][0]["steps"]]
-        unit = "MSE" if metric == "mse" else "error %"
-        lines.append(f"### {task} ({unit}, mean ± s.e. over tasks; step k = k·B points)\n")
-        for i, variant in enumerate(r["variant"] for r in cells[0]["results"]):
-            lines.append(f"**{variant}**\n")
-            head = ["method", *([] if grid.sweep == ("",) else ["sweep"])]
+        first = mine[0].results[0]
+        steps = [k for k in grid.report_steps if k <= first.steps]
+        lines.append(
+            f"### {task} ({UNITS.get(first.metric, first.metric)}, lower is better; mean ± s.e. "
+            f"over {first.tasks} tasks; step k has read k·{first.batch_size} points)\n"
+        )
+        for i, r0 in enumerate(mine[0].results):
+            where = "in distribution (id)" if r0.variant == "id" else f"OoD: {r0.variant}"
+            lines.append(f"**{where}**\n")
+            head = ["method", *(["sweep"] if swept else [])]
             head += [f"k={k}" for k in steps] + (["CPU s (train + eval)"] if i == 0 else [])
             lines.append("| " + " | ".join(head) + " |")
             lines.append("|" + "---|" * len(head))
-            for r in cells:
-                m = r["results"][i]["methods"]["iai"][metric]
-                row = [r["method"], *([] if grid.sweep == ("",) else [r["sweep"] or "-"])]
-                row += [f"{m['mean'][k]:.3f} ± {m['se'][k]:.3f}" for k in steps]
+            for c in mine:
+                curve = c.results[i].curve()
+                row = [c.method, *([c.sweep or "-"] if swept else [])]
+                row += [f"{curve.mean[k]:.3f} ± {curve.se[k]:.3f}" for k in steps]
                 if i == 0:
-                    row.append(f"{r['train_cpu_s']:.0f} + {r['eval_cpu_s']:.0f}")
+                    row.append(f"{c.train_cpu_s:.0f} + {c.eval_cpu_s:.0f}")
                 lines.append("| " + " | ".join(row) + " |")
+            ref = _reference(mine, i)
+            if ref is not None:
+                row = ["exact Bayes", *(["-"] if swept else [])]
+                row += [f"{ref.mean[k]:.3f} ± {ref.se[k]:.3f}" for k in steps]
+                lines.append("| " + " | ".join(row + ([""] if i == 0 else [])) + " |")
             lines.append("")
     return "\n".join(lines)
+
+
+def _reference(cells: list[Cell], i: int):
+    """The exact reference's curve for variant `i`, if the family has one and every cell saw
+    the same one (a sweep that changes the task changes it: then none is shown)."""
+    results = [c.results[i] for c in cells]
+    if not all("bayes" in r.methods for r in results):
+        return None
+    curves = [r.curve("bayes") for r in results]
+    return curves[0] if all(c.mean == curves[0].mean for c in curves) else None
 
 
 def load_grid(path: str | Path) -> GridConfig:

@@ -1,4 +1,5 @@
-"""Adapting a learner to a stream of mini-batches: the loop every consumer shares."""
+"""Adapting a learner to a stream of mini-batches: the loop every consumer shares, and the one
+rule for cutting a task's points into mini-batches."""
 
 from collections.abc import Iterable, Iterator
 
@@ -25,9 +26,7 @@ def rollout(
 def minibatches(
     x: torch.Tensor, y: torch.Tensor, batch_size: int
 ) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-    """Consecutive (T, B, ·) slices; a remainder shorter than batch_size is left out."""
-    for k in range(x.shape[1] // batch_size):
-        yield (
-            x[:, k * batch_size : (k + 1) * batch_size],
-            y[:, k * batch_size : (k + 1) * batch_size],
-        )
+    """Consecutive (T, B, ·) slices of N points, in order: ⌈N / B⌉ of them, the last holding
+    the N mod B points left over (if any), so no point is ever dropped."""
+    for i in range(0, x.shape[1], batch_size):
+        yield x[:, i : i + batch_size], y[:, i : i + batch_size]

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from iai.config import ExperimentConfig, load_config
-from iai.train import build
+from iai.experiment import build
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.toml"

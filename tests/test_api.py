@@ -10,7 +10,7 @@ from safetensors.torch import load_file, save_file
 import iai
 from iai.checkpoint import save_learner
 from iai.config import to_dict
-from iai.train import build
+from iai.experiment import build
 
 T, N, Q, B = 3, 12, 5, 4
 CLASSIFY = ("task.name=linear_classification", "task.classes=3")
@@ -29,16 +29,16 @@ def test_predict_steps_shape_and_prior_first(case):
     learner, tasks = case
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
     expected_shape = (N // B + 1, T, Q)
-    if learner.likelihood.kind == "classification":
+    if learner.objective.kind == "classification":
         expected_shape += (3,)
     assert preds.shape == expected_shape
     state = learner.init(tasks.x_query)
-    prior = learner.likelihood.mean(learner.predict(state, tasks.x_query))
+    prior = learner.objective.prediction(learner.predict(state, tasks.x_query))
     assert torch.equal(preds[0], prior)
     for k in range(1, N // B + 1):  # every step is one learner.step on the next B points
         xb, yb = tasks.x_train[:, (k - 1) * B : k * B], tasks.y_train[:, (k - 1) * B : k * B]
         state = learner.step(state, xb, yb)
-        expected = learner.likelihood.mean(learner.predict(state, tasks.x_query))
+        expected = learner.objective.prediction(learner.predict(state, tasks.x_query))
         torch.testing.assert_close(preds[k], expected, rtol=1e-6, atol=1e-6)
         assert not torch.allclose(preds[k], preds[k - 1])
 
@@ -67,7 +67,7 @@ def test_a_remainder_forms_one_last_smaller_step(case):
 
 def test_predict_steps_reads_lists_and_other_dtypes(case):
     learner, tasks = case
-    y = tasks.y_train.int() if learner.likelihood.kind == "classification" else tasks.y_train
+    y = tasks.y_train.int() if learner.objective.kind == "classification" else tasks.y_train
     expected = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, B)
     got = iai.predict_steps(learner, tasks.x_train.double().tolist(), y, tasks.x_query, B)
     torch.testing.assert_close(got, expected)
@@ -95,8 +95,12 @@ def with_nan(t: torch.Tensor, value: float) -> torch.Tensor:
         (lambda x, y, q: (x, y[:, :-1], q), "y_train has shape (3, 11); the inputs imply (3, 12)"),
         (lambda x, y, q: (x, y, q[:2]), "x_query has 2 tasks; x_train has 3"),
         (lambda x, y, q: (x[:, :0], y[:, :0], q), "x_train has no points"),
-        (lambda x, y, q: (x[0], y, q), "x_train must have 3 dimensions, got shape (12, 3)"),
-        (lambda x, y, q: (x, y[..., None], q), "y_train must have 2 dimensions"),
+        (
+            lambda x, y, q: (x[0], y, q),
+            "x_train must have 3 dimensions (tasks, points, features), got shape (12, 3); "
+            "for a single task add the task axis in front (x_train[None], shape (1, 12, 3))",
+        ),
+        (lambda x, y, q: (x, y[..., None], q), "y_train has shape (3, 12, 1); the inputs imply"),
         (lambda x, y, q: (x, "abc", q), "y_train cannot be read as a tensor"),
     ],
 )

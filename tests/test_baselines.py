@@ -3,9 +3,10 @@
 import pytest
 import torch
 
-from iai.baselines import init_theta, optimizer_outputs, tune
-from iai.models.likelihood import Likelihood
+from iai.evaluation.baselines import OptimizerRun, init_theta, optimizer_outputs, tune
 from iai.models.predictors import make_model
+from iai.tasks import Tasks
+from iai.tasks.objective import make_objective
 
 T, B, K, Q, D, C = 3, 4, 3, 5, 3, 3
 ITERS = 5  # not a multiple of any k > 1, so the order within a cycle matters
@@ -22,7 +23,7 @@ def batch_at(k: int, i: int) -> int:
 def test_batched_run_equals_one_optimizer_per_task(kind, model_name, task):
     out_dim = 1 if task == "regression" else C
     model = make_model(model_name, D, out_dim, hidden=6, activation="tanh")
-    lik = Likelihood(task, out_dim)
+    lik = make_objective(task, out_dim)
     g = torch.Generator().manual_seed(0)
     x, xq = torch.randn(T, K * B, D, generator=g), torch.randn(T, Q, D, generator=g)
     if task == "regression":
@@ -31,18 +32,9 @@ def test_batched_run_equals_one_optimizer_per_task(kind, model_name, task):
         y = torch.randint(0, C, (T, K * B), generator=g)
     lr = 0.05
 
-    got = optimizer_outputs(
-        kind,
-        lr,
-        model,
-        lik,
-        x,
-        y,
-        xq,
-        B,
-        ITERS,
-        init_theta(model, T, torch.Generator().manual_seed(1)),
-    )
+    run = OptimizerRun(kind, lr, ITERS, model, lik)
+    tasks = Tasks(x, y, xq, None)
+    got = optimizer_outputs(run, tasks, B, init_theta(model, T, torch.Generator().manual_seed(1)))
     assert got.shape == (K + 1, T, Q, out_dim)
 
     start = init_theta(model, T, torch.Generator().manual_seed(1))

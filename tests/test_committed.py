@@ -36,7 +36,7 @@ def test_quickstart_example_runs(monkeypatch, capsys):
 @pytest.mark.slow
 def test_compiled_training_matches_eager(tmp_path):
     from iai.config import load_config
-    from iai.train import train
+    from iai.training.loop import train
 
     sets = ["train.iterations=3", "train.tasks=8", "learner.width=16", "learner.depth=1"]
     eager = train(load_config(ROOT / "configs/demo.toml", sets), tmp_path / "a", progress=False)

@@ -11,7 +11,7 @@ import torch
 from safetensors.torch import load_file
 
 from iai.config import load_config
-from iai.train import train
+from iai.training.loop import train
 
 ROOT = Path(__file__).resolve().parents[1]
 OVERRIDES = [

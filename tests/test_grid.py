@@ -1,12 +1,15 @@
 """`iai grid`: cells built from methods × tasks × sweep, trained, evaluated, reported, resumed."""
 
 import json
+from pathlib import Path
 
 import pytest
 
 from iai.cli import main
 from iai.errors import InvalidConfig
-from iai.grid import GridConfig, cell_overrides, load_grid
+from iai.grid import GridConfig, Method, cell_config, load_grid
+
+GRID_BASE = Path(__file__).resolve().parents[1] / "configs/grid/base.toml"
 
 BASE = """
 seed = 0
@@ -49,9 +52,10 @@ report_steps = [1, 2, 5]
     cells = sorted(p.parent.name for p in out.glob("*/cell.json"))
     assert len(cells) == 2 * 3 * 2
     text = (out / "grid.md").read_text()
-    for heading in ["### linear_regression (MSE", "### digits (error %", "**new_classes**"]:
+    for heading in ["### linear_regression (MSE", "### digits (error %", "**OoD: new_classes**"]:
         assert heading in text
     assert text.count("| icl |") == 2 * (5 + 4)  # two sweep rows; ID + 4 and ID + 3 OoD tables
+    assert text.count("| exact Bayes |") == 5  # beside every linear-regression table
     record = json.loads((out / "digits-icl" / "cell.json").read_text())
     assert record["results"][0]["mode"] == "context" and record["train_cpu_s"] > 0
     # a finished cell is not trained again
@@ -61,13 +65,31 @@ report_steps = [1, 2, 5]
     capsys.readouterr()
 
 
-def test_cell_overrides_drop_what_a_kind_does_not_take():
-    grid = GridConfig(methods=("maml",), overrides=("learner.width=8", "learner.lr=0.3"))
-    over = cell_overrides(grid, "maml", "nonlinear_regression", "", 16, 10)
-    assert 'learner.kind="maml"' in over and 'learner.model="mlp"' in over
-    assert "learner.lr=0.3" in over and not any("width" in o for o in over)
-    onestep = cell_overrides(GridConfig(), "cnp", "linear_regression", "", 16, 10)
-    assert {"train.batch_size=160", "train.steps=1", "eval.batch_size=16"} <= set(onestep)
+def test_cell_config_gives_each_kind_only_its_own_settings():
+    grid = GridConfig(
+        base=str(GRID_BASE),
+        methods=("maml", "implicit"),
+        overrides=("learner.width=8", "learner.lr=0.3"),
+    )
+    maml = cell_config(grid, "maml", "nonlinear_regression", "")
+    assert (maml.learner.kind, maml.learner.model, maml.learner.lr) == ("maml", "mlp", 0.3)
+    assert maml.train.backprop == "full" and maml.task.name == "nonlinear_regression"
+    assert cell_config(grid, "implicit", "digits", "").learner.width == 8
+    assert cell_config(grid, "implicit", "digits", "").task.dim == 64
+    cnp = cell_config(GridConfig(base=str(GRID_BASE)), "cnp", "linear_regression", "")
+    steps = (cnp.train.batch_size, cnp.train.steps, cnp.eval.batch_size, cnp.eval.mode)
+    assert steps == (160, 1, 16, "context")
+
+
+def test_settings_no_method_has_are_refused_by_name():
+    with pytest.raises(InvalidConfig, match="'learner.width=8'.*no method of this grid"):
+        GridConfig(methods=("maml",), overrides=("learner.width=8",))
+    with pytest.raises(InvalidConfig, match="'learner.widht=8'"):
+        GridConfig(methods=("implicit",), sweep=("learner.widht=8",))
+    with pytest.raises(InvalidConfig, match="learner 'parametric' has no setting 'signl'"):
+        Method({"kind": "parametric", "signl": "data"})
+    with pytest.raises(InvalidConfig, match="learner kind 'sgd'"):
+        Method({"kind": "sgd"})
 
 
 def test_unknown_grid_entries_are_named(tmp_path):

@@ -4,9 +4,10 @@ import pytest
 import torch
 
 import iai
+from iai.experiment import build
 from iai.models.predictors import apply
 from iai.rollout import minibatches, rollout
-from iai.train import build, greedy_losses
+from iai.training.greedy import greedy_losses
 
 T, B, Q = 4, 6, 5
 CLASSIFY = ("task.name=linear_classification", "task.classes=3")
@@ -79,7 +80,7 @@ def test_detached_state_stops_the_gradient_to_theta0(make_learner, history):
     learner, prior = make_learner(f"learner.history={history}")
     tasks = data(prior, seed=4, steps=2)
     (x1, y1), (x2, y2) = minibatches(tasks.x_train, tasks.y_train, B)
-    lik, xq, yq = learner.likelihood, tasks.x_query, tasks.y_query
+    lik, xq, yq = learner.objective, tasks.x_query, tasks.y_query
 
     def theta0_grad(detach: bool, steps: int) -> torch.Tensor | None:
         learner.zero_grad(set_to_none=True)
@@ -126,7 +127,7 @@ def test_greedy_losses_in_eval_equal_the_rollout(make_learner, task):
     with torch.no_grad():
         got = greedy_losses(learner, tasks, B, 3)
     outs = rollout(learner, minibatches(tasks.x_train, tasks.y_train, B), tasks.x_query)
-    expected = torch.stack([learner.likelihood.loss(o, tasks.y_query).mean() for o in outs])
+    expected = torch.stack([learner.objective.loss(o, tasks.y_query).mean() for o in outs])
     assert got.shape == (4,)
     torch.testing.assert_close(got, expected, rtol=1e-6, atol=1e-7)
     assert not torch.allclose(got[1:], got[:1].expand(3))
@@ -138,7 +139,7 @@ def test_untrained_learner_predicts_its_prior_at_every_step(make_cfg, task):
     tasks = data(prior, seed=6)
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
     theta0 = learner.theta0.detach().expand(T, -1)
-    prior_pred = learner.likelihood.mean(apply(learner.model, theta0, tasks.x_query))
+    prior_pred = learner.objective.prediction(apply(learner.model, theta0, tasks.x_query))
     assert preds.shape[0] == 4
     for k in range(4):
         assert torch.equal(preds[k], prior_pred), k

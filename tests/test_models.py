@@ -6,10 +6,10 @@ import torch
 import torch.nn.functional as F
 
 from iai import InvalidConfig
-from iai.models.likelihood import Likelihood
 from iai.models.predictors import LinearModel, MLPModel, apply, make_model, per_example_grads
 from iai.tasks import TaskConfig
 from iai.tasks.mlp import mlp_outputs
+from iai.tasks.objective import make_objective
 
 T, B, D, C = 3, 5, 4, 3
 
@@ -31,7 +31,7 @@ def random_case(model_name: str, kind: str, seed: int):
         y = torch.randn(T, B, generator=g)
     else:
         y = torch.randint(0, C, (T, B), generator=g)
-    return model, Likelihood(kind, out_dim), theta, x, y
+    return model, make_objective(kind, out_dim), theta, x, y
 
 
 @pytest.mark.parametrize("model_name,kind", CASES)
@@ -79,21 +79,23 @@ def test_mlp_model_is_the_family_of_the_nonlinear_priors(activation):
     torch.testing.assert_close(apply(model, theta, x), mlp_outputs(cfg, w, x))
 
 
-def test_likelihood_losses_are_half_squared_error_and_cross_entropy():
+def test_objective_losses_are_half_squared_error_and_cross_entropy():
     g = torch.Generator().manual_seed(4)
     out, y = torch.randn(T, B, 1, generator=g), torch.randn(T, B, generator=g)
-    reg = Likelihood("regression", 1)
+    reg = make_objective("regression", 1)
     torch.testing.assert_close(reg.loss(out, y), 0.5 * (out[..., 0] - y) ** 2)
     torch.testing.assert_close(reg.residual(out, y), y[..., None] - out)
 
     logits, labels = torch.randn(T, B, C, generator=g), torch.randint(0, C, (T, B), generator=g)
-    cls = Likelihood("classification", C)
+    cls = make_objective("classification", C)
     expected = -logits.log_softmax(-1).gather(-1, labels[..., None])[..., 0]
     torch.testing.assert_close(cls.loss(logits, labels), expected)
     onehot = F.one_hot(labels, C).float()
     torch.testing.assert_close(cls.target_features(labels), onehot)
     torch.testing.assert_close(cls.residual(logits, labels), onehot - logits.softmax(-1))
-    assert torch.equal(cls.mean(logits), logits) and torch.equal(reg.mean(out), out[..., 0])
+    assert torch.equal(cls.prediction(logits), logits) and torch.equal(
+        reg.prediction(out), out[..., 0]
+    )
 
 
 def test_unknown_model_is_named():

@@ -5,7 +5,8 @@ import pytest
 import torch
 
 from iai import InvalidConfig
-from iai.tasks import INPUT_SHIFTS, TASKS, TaskConfig, make_prior, shifted
+from iai.tasks import TASKS, TaskConfig, make_prior, shifted
+from iai.tasks.config import INPUT_SHIFTS
 
 SYNTHETIC = sorted(set(TASKS) - {"digits"})  # the families with a dimension and a weight prior
 

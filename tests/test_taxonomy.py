@@ -6,10 +6,13 @@ import torch
 
 import iai
 from iai.errors import InvalidConfig, InvalidInput
-from iai.evaluate import EvalConfig, evaluate
+from iai.evaluation.config import EvalConfig
+from iai.evaluation.evaluate import evaluate
+from iai.experiment import build
 from iai.models.predictors import apply, batch_grad
 from iai.rollout import minibatches, rollout
-from iai.train import build, greedy_losses, train
+from iai.training.greedy import greedy_losses
+from iai.training.loop import train
 
 T, B, K, Q = 16, 8, 4, 12
 
@@ -59,8 +62,10 @@ def test_every_method_trains_and_beats_its_prior(make_cfg, tmp_path, method):
     train(cfg, tmp_path / "run", progress=False)
     learner = iai.load(tmp_path / "run")  # through the public API, as a user would
     mode = "context" if cfg.train.steps == 1 else "steps"  # one-step: k·B points at once
-    ecfg = EvalConfig(tasks=200, steps=K, queries=32, ood=(), baselines=False, mode=mode)
-    mse = evaluate(learner, cfg.task, ecfg, B)["methods"]["iai"]["mse"]["mean"]
+    ecfg = EvalConfig(
+        tasks=200, steps=K, queries=32, ood=(), baselines=False, mode=mode, batch_size=B
+    )
+    mse = evaluate(learner, ecfg).curve("iai", "mse").mean
     assert mse[-1] < 0.9 * mse[0], mse  # after K·B points, clearly below the prior
 
 
@@ -72,7 +77,7 @@ def test_sgd_learner_equals_torch_optim_sgd(make_cfg):
     state = learner.init(tasks.x_query)
     for x, y in minibatches(tasks.x_train, tasks.y_train, B):
         # sum over tasks of each task's mean loss: T independent per-task SGD runs
-        loss = learner.likelihood.loss(apply(learner.model, theta, x), y).mean(1).sum()
+        loss = learner.objective.loss(apply(learner.model, theta, x), y).mean(1).sum()
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -90,7 +95,7 @@ def test_adam_learner_equals_torch_optim_adam(make_cfg, model):
     opt = torch.optim.Adam([theta], lr=0.05)
     for x, y in minibatches(tasks.x_train, tasks.y_train, B):
         for _ in range(2):
-            loss = learner.likelihood.loss(apply(learner.model, theta, x), y).mean(1).sum()
+            loss = learner.objective.loss(apply(learner.model, theta, x), y).mean(1).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
@@ -105,7 +110,7 @@ def test_maml_meta_gradient_is_second_order_unless_first_order(make_cfg):
     over = 'learner={kind="maml", lr=0.2, model="mlp", hidden=5}'
     learner, prior = build(make_cfg(over, "task.name=nonlinear_regression"))
     tasks = prior.sample(T, B, Q, generator=torch.Generator().manual_seed(2))
-    lik, model = learner.likelihood, learner.model
+    lik, model = learner.objective, learner.model
 
     def query_loss(theta1):
         return lik.loss(apply(model, theta1, tasks.x_query), tasks.y_query).mean()
@@ -133,9 +138,9 @@ def test_batch_grad_is_each_tasks_mean_gradient(make_cfg):
     learner, prior = build(make_cfg('learner={kind="maml"}'))
     tasks = prior.sample(T, B, Q, generator=torch.Generator().manual_seed(3))
     theta = torch.randn(T, learner.model.n_params, generator=torch.Generator().manual_seed(4))
-    got = batch_grad(learner.model, learner.likelihood, theta, tasks.x_train, tasks.y_train)
+    got = batch_grad(learner.model, learner.objective, theta, tasks.x_train, tasks.y_train)
     th = theta.clone().requires_grad_()
-    loss = learner.likelihood.loss(apply(learner.model, th, tasks.x_train), tasks.y_train)
+    loss = learner.objective.loss(apply(learner.model, th, tasks.x_train), tasks.y_train)
     (want,) = torch.autograd.grad(loss.mean(1).sum(), th)
     torch.testing.assert_close(got, want)
 

@@ -7,8 +7,10 @@ import torch
 from safetensors.torch import load_file
 
 import iai
-import iai.train
-from iai.train import learning_rate, train
+import iai.training.greedy
+from iai.experiment import build
+from iai.training.config import learning_rate
+from iai.training.loop import train
 
 # Small enough to train in a few seconds on one thread, big enough to learn linear regression.
 LEARNS = [
@@ -46,7 +48,7 @@ def test_learning_rate_warms_up_then_decays_to_min_lr(make_cfg):
 def test_short_run_beats_its_own_prior(make_cfg, tmp_path):
     cfg = make_cfg(*LEARNS)
     learner = train(cfg, tmp_path / "run", progress=False)
-    _, prior = iai.train.build(cfg)
+    _, prior = build(cfg)
     # Fresh tasks, from a generator training never used.
     tasks = prior.sample(200, 4 * 8, 32, generator=torch.Generator().manual_seed(1234))
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=8)
@@ -63,7 +65,7 @@ def test_checkpoint_loads_and_predicts_like_the_trained_learner(make_cfg, tmp_pa
     cfg = make_cfg()
     learner = train(cfg, tmp_path, progress=False)
     loaded = iai.load(tmp_path)
-    _, prior = iai.train.build(cfg)
+    _, prior = build(cfg)
     tasks = prior.sample(3, 12, 5, generator=torch.Generator().manual_seed(5))
     args = (tasks.x_train, tasks.y_train, tasks.x_query)
     expected = iai.predict_steps(learner, *args, batch_size=4)
@@ -77,7 +79,7 @@ def test_resume_after_a_crash_equals_the_uninterrupted_run(make_cfg, tmp_path, m
     cfg = make_cfg("train.iterations=8", "train.checkpoint_every=4", "train.log_every=1")
     train(cfg, tmp_path / "a", progress=False)
 
-    real, calls = iai.train.greedy_losses, []
+    real, calls = iai.training.greedy.greedy_losses, []
 
     def crash_at_step_5(*args, **kwargs):
         calls.append(1)
@@ -85,10 +87,10 @@ def test_resume_after_a_crash_equals_the_uninterrupted_run(make_cfg, tmp_path, m
             raise KeyboardInterrupt
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(iai.train, "greedy_losses", crash_at_step_5)
+    monkeypatch.setattr(iai.training.greedy, "greedy_losses", crash_at_step_5)
     with pytest.raises(KeyboardInterrupt):
         train(cfg, tmp_path / "b", progress=False)
-    monkeypatch.setattr(iai.train, "greedy_losses", real)
+    monkeypatch.setattr(iai.training.greedy, "greedy_losses", real)
     # The crash left the step-4 checkpoint and a log up to step 4 behind.
     assert json.loads((tmp_path / "b" / "config.json").read_text())["step"] == 4
     assert [r["step"] for r in records(tmp_path / "b")] == [1, 2, 3, 4]
@@ -104,10 +106,26 @@ def test_resume_after_a_crash_equals_the_uninterrupted_run(make_cfg, tmp_path, m
             assert torch.equal(weights_b[key], value), (name, key)
 
 
-def test_resume_refuses_a_different_config(make_cfg, tmp_path):
+def test_resume_refuses_another_experiment_naming_each_key(make_cfg, tmp_path):
     train(make_cfg(), tmp_path, progress=False)
-    with pytest.raises(iai.CheckpointError, match="config differs"):
-        train(make_cfg("train.lr=5e-4"), tmp_path, resume=True, progress=False)
+    with pytest.raises(
+        iai.CheckpointError, match=r"seed was 0, now 3, train.lr was 0.001, now 0.0005"
+    ):
+        train(make_cfg("train.lr=5e-4", "seed=3"), tmp_path, resume=True, progress=False)
+
+
+def test_resume_extends_a_finished_run_and_says_when_there_is_nothing_to_do(
+    make_cfg, tmp_path, capsys
+):
+    """A finished run resumed with more iterations trains on from its last step; the same
+    call again finds nothing to do and says so. Evaluation settings may change too."""
+    train(make_cfg("train.iterations=4"), tmp_path, progress=False)
+    longer = make_cfg("train.iterations=6", "eval.tasks=7", "train.log_every=2")
+    train(longer, tmp_path, resume=True, progress=False)
+    assert [r["step"] for r in records(tmp_path)] == [1, 2, 3, 4, 6]
+    assert json.loads((tmp_path / "config.json").read_text())["step"] == 6
+    train(longer, tmp_path, resume=True, progress=True)
+    assert "already trained 6 of 6 iterations: nothing to do" in capsys.readouterr().out
 
 
 def test_resume_without_a_checkpoint_is_a_checkpoint_error(make_cfg, tmp_path):

@@ -7,10 +7,10 @@ from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
-from iai.models.likelihood import Likelihood
+from iai.tasks.objective import Objective
 
 # kind -> (config dataclass, learner class); a learner is built from its config, the input
-# dimension and the task's likelihood.
+# dimension and the task's objective.
 LEARNERS = {
     "parametric": (ParametricConfig, ParametricLearner),
     "explicit": (ExplicitConfig, ExplicitLearner),
@@ -21,10 +21,10 @@ LEARNERS = {
 LearnerConfig = ParametricConfig | ExplicitConfig | ImplicitConfig | OptimizerConfig | MAMLConfig
 
 
-def build_learner(cfg, dim: int, likelihood: Likelihood) -> Learner:
+def build_learner(cfg, dim: int, objective: Objective) -> Learner:
     if cfg.kind not in LEARNERS:
         raise InvalidConfig(f"unknown learner {cfg.kind!r}; known: {sorted(LEARNERS)}")
-    return LEARNERS[cfg.kind][1](cfg, dim, likelihood)
+    return LEARNERS[cfg.kind][1](cfg, dim, objective)
 
 
 __all__ = [

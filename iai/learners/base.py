@@ -1,19 +1,24 @@
 """The one interface every learner in the taxonomy implements.
 
-    state = learner.init(x_query)            # θ⁽⁰⁾, z⁽⁰⁾ or ŷ⁽⁰⁾
-    state = learner.step(state, x_b, y_b)    # one mini-batch: h_φ(state, B_k)
-    out = learner.predict(state, x_query)    # raw outputs (T, Q, out_dim)
+    state = learner.init(x_query)                  # θ⁽⁰⁾, z⁽⁰⁾ or ŷ⁽⁰⁾
+    state = learner.step(state, x_b, y_b)          # one mini-batch: h_φ(state, B_k)
+    out = learner.predict(state, x_query)          # raw outputs (T, Q, out_dim)
+    loss = learner.loss(state, x_query, y_query)   # the training loss at this state (scalar)
 
 State is a value: `step` never mutates it, and `state.detach()` is the greedy-training boundary.
 The step index lives in the state as the number of points seen, so a learner can be streamed
 over any number of batches without a counter kept outside it.
+
+The trainer only ever calls `loss`: a predictive learner scores its predictions with the task
+family's objective (`query_loss`); a learner with an objective of its own (a flow-matching
+loss on samples, say) computes it there instead.
 """
 
 from typing import Protocol
 
 import torch
 
-from iai.models.likelihood import Likelihood
+from iai.tasks.objective import Objective
 
 
 class State(Protocol):
@@ -23,7 +28,7 @@ class State(Protocol):
 
 
 class Learner(Protocol):
-    likelihood: Likelihood
+    objective: Objective
     dim: int
 
     def init(self, x_query: torch.Tensor) -> State: ...
@@ -31,3 +36,12 @@ class Learner(Protocol):
     def step(self, state: State, x: torch.Tensor, y: torch.Tensor) -> State: ...
 
     def predict(self, state: State, x_query: torch.Tensor) -> torch.Tensor: ...
+
+    def loss(self, state: State, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor: ...
+
+
+def query_loss(
+    learner: Learner, state: State, x_query: torch.Tensor, y_query: torch.Tensor
+) -> torch.Tensor:
+    """The mean over tasks and queries of the objective's loss of `learner`'s predictions."""
+    return learner.objective.loss(learner.predict(state, x_query), y_query).mean()

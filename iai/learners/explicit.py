@@ -13,7 +13,7 @@ import torch
 from torch import nn
 
 from iai.learners.parametric import ParametricLearner
-from iai.models.likelihood import Likelihood
+from iai.tasks.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,8 @@ class LatentDecoder(nn.Module):
 
 
 class ExplicitLearner(ParametricLearner):
-    def __init__(self, cfg: ExplicitConfig, dim: int, likelihood: Likelihood) -> None:
+    def __init__(self, cfg: ExplicitConfig, dim: int, objective: Objective) -> None:
         decoder = LatentDecoder(
-            dim, cfg.latent, likelihood.out_dim, cfg.decoder_hidden, cfg.decoder_depth
+            dim, cfg.latent, objective.out_dim, cfg.decoder_hidden, cfg.decoder_depth
         )
-        super().__init__(cfg, dim, likelihood, model=decoder)
+        super().__init__(cfg, dim, objective, model=decoder)

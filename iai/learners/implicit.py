@@ -24,8 +24,9 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig, InvalidInput
-from iai.models.likelihood import Likelihood
+from iai.learners.base import query_loss
 from iai.models.set_transformer import SetTransformer
+from iai.tasks.objective import Classification, Objective
 
 
 @dataclass(frozen=True)
@@ -51,12 +52,14 @@ class ImplicitState:
 
 
 class ImplicitLearner(nn.Module):
-    def __init__(self, cfg: ImplicitConfig, dim: int, likelihood: Likelihood) -> None:
+    queries_in_state = True  # the state is the queries' predictions: iai.adapt needs them
+
+    def __init__(self, cfg: ImplicitConfig, dim: int, objective: Objective) -> None:
         super().__init__()
-        if cfg.state == "probs" and likelihood.kind != "classification":
+        if cfg.state == "probs" and not isinstance(objective, Classification):
             raise InvalidConfig("learner.state = 'probs' needs a classification task")
-        self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
-        C, W = likelihood.out_dim, cfg.width
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        C, W = objective.out_dim, cfg.width
         S = cfg.latent if cfg.state == "latent" else C
         # ŷ⁽⁰⁾: zero logits (uniform) or zero mean to start, then learned
         self.state0 = nn.Parameter(torch.zeros(S))
@@ -81,7 +84,7 @@ class ImplicitLearner(nn.Module):
         B, v = x.shape[1], state.value
         rho = B / (state.seen + B)
         time = self.embed_time(v.new_tensor([rho, rho**0.5]))
-        points = self.embed_point(torch.cat([x, self.likelihood.target_features(y)], -1))
+        points = self.embed_point(torch.cat([x, self.objective.target_features(y)], -1))
         queries = self.embed_query(torch.cat([state.x_query, v], -1)) + time
         h = self.net(torch.cat([points, queries], 1), keys=B, read=slice(B, None))  # (T, Q, W)
         delta = self.head(h)  # (T, Q, S)
@@ -101,3 +104,6 @@ class ImplicitLearner(nn.Module):
         if self.cfg.state == "probs":
             return v.clamp_min(1e-6).log()
         return self.readout(v) if self.readout is not None else v
+
+    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        return query_loss(self, state, x_query, y_query)

@@ -15,8 +15,9 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.models.likelihood import Likelihood
+from iai.learners.base import query_loss
 from iai.models.predictors import apply, batch_grad, make_model
+from iai.tasks.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -46,10 +47,10 @@ class MAMLState:
 
 
 class MAMLLearner(nn.Module):
-    def __init__(self, cfg: MAMLConfig, dim: int, likelihood: Likelihood) -> None:
+    def __init__(self, cfg: MAMLConfig, dim: int, objective: Objective) -> None:
         super().__init__()
-        self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
-        self.model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
         P = self.model.n_params
         theta0 = torch.randn(P) / (dim + 1) ** 0.5 if cfg.model == "mlp" else torch.zeros(P)
         self.theta0 = nn.Parameter(theta0)
@@ -66,9 +67,12 @@ class MAMLLearner(nn.Module):
         theta = state.theta
         for _ in range(self.cfg.updates):
             at = theta.detach() if self.cfg.first_order else theta
-            g = batch_grad(self.model, self.likelihood, at, x, y)  # (T, P)
+            g = batch_grad(self.model, self.objective, at, x, y)  # (T, P)
             theta = theta - self.alpha * (g.detach() if self.cfg.first_order else g)
         return MAMLState(theta, state.seen + x.shape[1])
 
     def predict(self, state: MAMLState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)
+
+    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        return query_loss(self, state, x_query, y_query)

@@ -14,8 +14,9 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.models.likelihood import Likelihood
+from iai.learners.base import query_loss
 from iai.models.predictors import apply, batch_grad, make_model
+from iai.tasks.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -50,10 +51,10 @@ class OptimizerState:
 
 
 class OptimizerLearner(nn.Module):
-    def __init__(self, cfg: OptimizerConfig, dim: int, likelihood: Likelihood) -> None:
+    def __init__(self, cfg: OptimizerConfig, dim: int, objective: Objective) -> None:
         super().__init__()
-        self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
-        self.model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
 
     def init(self, x_query: torch.Tensor) -> OptimizerState:
         T, P = x_query.shape[0], self.model.n_params
@@ -68,7 +69,7 @@ class OptimizerLearner(nn.Module):
     def step(self, state: OptimizerState, x: torch.Tensor, y: torch.Tensor) -> OptimizerState:
         cfg, theta, m, v, n = self.cfg, state.theta, state.m, state.v, state.updates
         for _ in range(cfg.updates):
-            g = batch_grad(self.model, self.likelihood, theta, x, y)  # (T, P)
+            g = batch_grad(self.model, self.objective, theta, x, y)  # (T, P)
             n += 1
             if cfg.method == "sgd":
                 theta = theta - cfg.lr * g
@@ -81,3 +82,6 @@ class OptimizerLearner(nn.Module):
 
     def predict(self, state: OptimizerState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)
+
+    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        return query_loss(self, state, x_query, y_query)

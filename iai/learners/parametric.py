@@ -19,9 +19,10 @@ from typing import Literal
 import torch
 from torch import nn
 
-from iai.models.likelihood import Likelihood
+from iai.learners.base import query_loss
 from iai.models.predictors import apply, make_model, per_example_grads
 from iai.models.set_transformer import SetTransformer
+from iai.tasks.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -56,22 +57,22 @@ class ParametricState:
 
 
 class ParametricLearner(nn.Module):
-    def __init__(self, cfg: ParametricConfig, dim: int, likelihood: Likelihood, model=None) -> None:
+    def __init__(self, cfg: ParametricConfig, dim: int, objective: Objective, model=None) -> None:
         """`model` replaces the fixed f(x; θ) the config names; the explicit learner passes its
         learned decoder f_γ(x, z) here, which makes θ the latent z."""
         super().__init__()
-        self.cfg, self.dim, self.likelihood = cfg, dim, likelihood
+        self.cfg, self.dim, self.objective = cfg, dim, objective
         if model is None:
-            model = make_model(cfg.model, dim, likelihood.out_dim, cfg.hidden, cfg.activation)
+            model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
         self.model = model
         P, W = self.model.n_params, cfg.width
         self.n_chunks = -(-P // cfg.chunk)
         # θ⁽⁰⁾ starts near 0 (a small prediction, as the priors are centred), then is learned.
         self.theta0 = nn.Parameter(0.01 * torch.randn(P))
         data_in = {
-            "data": dim + 3 * likelihood.out_dim,
+            "data": dim + 3 * objective.out_dim,
             "grad": P,
-            "both": dim + 3 * likelihood.out_dim + P,
+            "both": dim + 3 * objective.out_dim + P,
         }
         self.embed_point = nn.Linear(data_in[cfg.signal], W)
         self.embed_theta = nn.Linear(cfg.chunk, W)
@@ -108,6 +109,9 @@ class ParametricLearner(nn.Module):
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)  # (T, Q, out)
 
+    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        return query_loss(self, state, x_query, y_query)
+
     def _chunks(self, v: torch.Tensor) -> torch.Tensor:
         """(…, P) -> (…, chunks, chunk), zero-padded at the end."""
         pad = self.n_chunks * self.cfg.chunk - v.shape[-1]
@@ -134,7 +138,7 @@ class ParametricLearner(nn.Module):
         self, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Point tokens (T, B, W) and, with the `grad` signal, per-example gradients (T, B, P)."""
-        lik, feats, grads = self.likelihood, [], None
+        lik, feats, grads = self.objective, [], None
         if self.cfg.signal in ("data", "both"):
             out = apply(self.model, theta, x)  # (T, B, out)
             feats += [x, lik.target_features(y), out, lik.residual(out, y)]

@@ -9,7 +9,7 @@ import torch
 from torch.func import grad, vmap
 
 from iai.errors import InvalidConfig
-from iai.models.likelihood import Likelihood
+from iai.tasks.objective import Objective
 
 
 class LinearModel:
@@ -53,19 +53,19 @@ def apply(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 
 
 def per_example_grads(
-    model, likelihood: Likelihood, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+    model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
     """∇θ of each example's loss: θ (T, P), x (T, B, D), y (T, B) -> (T, B, P)."""
 
     def loss(th: torch.Tensor, xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
-        return likelihood.loss(model(th, xi[None]), yi[None]).squeeze(0)
+        return objective.loss(model(th, xi[None]), yi[None]).squeeze(0)
 
     per_point = vmap(grad(loss), in_dims=(None, 0, 0))
     return vmap(per_point)(theta, x, y)
 
 
 def batch_grad(
-    model, likelihood: Likelihood, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+    model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
     """∇θ of each task's mean mini-batch loss: θ (T, P), x (T, B, D), y (T, B) -> (T, P).
 
@@ -73,6 +73,6 @@ def batch_grad(
     """
 
     def loss(th: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
-        return likelihood.loss(model(th, xb), yb).mean()
+        return objective.loss(model(th, xb), yb).mean()
 
     return vmap(grad(loss))(theta, x, y)

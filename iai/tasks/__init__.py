@@ -1,8 +1,12 @@
 """Task priors, vectorized over tasks and seeded by a torch.Generator.
 
-Every prior has `kind` ('regression' or 'classification'), `out_dim`, `sample(T, N, Q,
-generator=...) -> Tasks`, and `bayes(x_train, y_train, x_query)`: the exact Bayes-optimal
-prediction, or None where it has no closed form.
+A prior is any object with `kind` (which names its objective: 'regression' or
+'classification', see `iai.tasks.objective`), `dim`, `out_dim` and `sample(T, N, Q,
+generator=...) -> Tasks`. The shipped families also have `bayes(x_train, y_train, x_query)`
+(the exact Bayes-optimal prediction, or None where there is no closed form), `model` (the
+fixed model f(x; θ) that suits them) and `variants` (their out-of-distribution shifts).
+
+A new family is one file here and one line in `TASKS`.
 """
 
 from iai.errors import InvalidConfig
@@ -12,6 +16,7 @@ from iai.tasks.digits import Digits
 from iai.tasks.gp import GPRegression
 from iai.tasks.linear import LinearRegression
 from iai.tasks.mlp import Classification, NonlinearRegression
+from iai.tasks.objective import objective_of
 
 TASKS = {
     "linear_regression": LinearRegression,
@@ -20,11 +25,6 @@ TASKS = {
     "linear_classification": lambda cfg: Classification(cfg, nonlinear=False),
     "nonlinear_classification": lambda cfg: Classification(cfg, nonlinear=True),
     "digits": Digits,
-}
-# The out-of-distribution variants that mean something for each family.
-INPUT_SHIFTS = ("shift_x", "wide_x", "noisy", "wide_prior")
-VARIANTS = {name: INPUT_SHIFTS for name in TASKS} | {
-    "digits": ("new_classes", "permuted", "inverted")
 }
 
 
@@ -37,12 +37,13 @@ def make_prior(cfg: TaskConfig):
 
 def variant_prior(cfg: TaskConfig, variant: str):
     """The prior of `cfg` ('id') or of its OoD variant, which must apply to the family."""
+    prior = make_prior(cfg)
     if variant == "id":
-        return make_prior(cfg)
-    if variant not in VARIANTS.get(cfg.name, ()):
+        return prior
+    if variant not in prior.variants:
         raise InvalidConfig(
             f"OoD variant {variant!r} does not apply to {cfg.name!r}; "
-            f"its variants: {list(VARIANTS.get(cfg.name, ()))}"
+            f"its variants: {list(prior.variants)}"
         )
     return make_prior(shifted(cfg, variant))
 
@@ -50,10 +51,10 @@ def variant_prior(cfg: TaskConfig, variant: str):
 __all__ = [
     "OOD",
     "TASKS",
-    "VARIANTS",
     "TaskConfig",
     "Tasks",
     "make_prior",
+    "objective_of",
     "shifted",
     "variant_prior",
 ]

@@ -53,6 +53,8 @@ class TaskConfig:
             raise InvalidConfig(f"task.activation = {self.activation!r}; allowed: 'tanh', 'relu'")
 
 
+# The variants that move the inputs, noise or prior: every family but digits takes them.
+INPUT_SHIFTS = ("shift_x", "wide_x", "noisy", "wide_prior")
 # Each shift keeps the family and moves one thing the learner was trained on. The digits
 # variants change images and classes; the others change the inputs, noise or prior.
 OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {

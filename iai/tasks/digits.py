@@ -29,6 +29,8 @@ def _images() -> tuple[torch.Tensor, torch.Tensor]:
 
 class Digits:
     kind = "classification"
+    model = "linear"
+    variants = ("new_classes", "permuted", "inverted")
     bayes = None
 
     def __init__(self, cfg: TaskConfig) -> None:
@@ -37,7 +39,7 @@ class Digits:
         seen = 10 - len(HELD_OUT)
         if not 2 <= cfg.classes <= seen:
             raise InvalidConfig(f"task.classes = {cfg.classes}; digits tasks take 2 … {seen}")
-        self.cfg, self.out_dim = cfg, cfg.classes
+        self.cfg, self.dim, self.out_dim = cfg, cfg.dim, cfg.classes
         pixels, digits = _images()
         mean, std = pixels.mean(), pixels.std()
         if cfg.pixels == "inverted":

@@ -7,14 +7,16 @@ points drawn from N(0, I) stay correlated as the dimension grows. y = f(x) + N(0
 import torch
 
 from iai.tasks.base import Tasks, sample_inputs
-from iai.tasks.config import TaskConfig
+from iai.tasks.config import INPUT_SHIFTS, TaskConfig
 
 
 class GPRegression:
     kind = "regression"
+    model = "mlp"
+    variants = INPUT_SHIFTS
 
     def __init__(self, cfg: TaskConfig) -> None:
-        self.cfg = cfg
+        self.cfg, self.dim = cfg, cfg.dim
         self.out_dim = 1
 
     def kernel(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:

@@ -3,14 +3,16 @@
 import torch
 
 from iai.tasks.base import Tasks, sample_inputs, with_bias
-from iai.tasks.config import TaskConfig
+from iai.tasks.config import INPUT_SHIFTS, TaskConfig
 
 
 class LinearRegression:
     kind = "regression"
+    model = "linear"  # the fixed model f(x; θ) that suits it: baselines and grid cells use it
+    variants = INPUT_SHIFTS
 
     def __init__(self, cfg: TaskConfig) -> None:
-        self.cfg = cfg
+        self.cfg, self.dim = cfg, cfg.dim
         self.out_dim = 1
 
     def sample(

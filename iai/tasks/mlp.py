@@ -8,7 +8,7 @@ labels from Categorical(f(x) / T).
 import torch
 
 from iai.tasks.base import Tasks, sample_inputs, with_bias
-from iai.tasks.config import TaskConfig
+from iai.tasks.config import INPUT_SHIFTS, TaskConfig
 
 ACTIVATIONS = {"tanh": torch.tanh, "relu": torch.relu}
 
@@ -37,9 +37,11 @@ def linear_logits(cfg: TaskConfig, n_tasks: int, generator: torch.Generator):
 
 class NonlinearRegression:
     kind = "regression"
+    model = "mlp"
+    variants = INPUT_SHIFTS
 
     def __init__(self, cfg: TaskConfig) -> None:
-        self.cfg = cfg
+        self.cfg, self.dim = cfg, cfg.dim
         self.out_dim = 1
 
     def sample(
@@ -59,12 +61,14 @@ class Classification:
     """Labels ~ Categorical(logits / T) with logits from a random linear map or MLP."""
 
     kind = "classification"
+    variants = INPUT_SHIFTS
     bayes = None  # no closed form for the posterior predictive
 
     def __init__(self, cfg: TaskConfig, nonlinear: bool) -> None:
-        self.cfg = cfg
+        self.cfg, self.dim = cfg, cfg.dim
         self.out_dim = cfg.classes
         self.nonlinear = nonlinear
+        self.model = "mlp" if nonlinear else "linear"
 
     def sample(
         self, n_tasks: int, n_train: int, n_query: int, *, generator: torch.Generator

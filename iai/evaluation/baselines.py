@@ -8,16 +8,32 @@ It runs for every learning rate in a grid; `tune` then picks, for each step, the
 is best on separate tuning tasks.
 """
 
+from dataclasses import dataclass
+
 import torch
 
-from iai.models.likelihood import Likelihood
 from iai.models.predictors import apply
+from iai.rollout import minibatches
+from iai.tasks import Tasks
+from iai.tasks.objective import Objective
 
 OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 LR_GRID = {
     "sgd": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
     "adam": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
 }
+
+
+@dataclass(frozen=True)
+class OptimizerRun:
+    """One optimizer baseline: `method` ('sgd' or 'adam') at rate `lr`, `iters` updates per new
+    mini-batch, training the fixed `model` on the family's `objective`."""
+
+    method: str
+    lr: float
+    iters: int
+    model: object
+    objective: Objective
 
 
 def init_theta(model, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
@@ -28,36 +44,26 @@ def init_theta(model, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
 
 
 def optimizer_outputs(
-    kind: str,
-    lr: float,
-    model,
-    likelihood: Likelihood,
-    x_train: torch.Tensor,
-    y_train: torch.Tensor,
-    x_query: torch.Tensor,
-    batch_size: int,
-    iters: int,
-    theta0: torch.Tensor,
+    run: OptimizerRun, tasks: Tasks, batch_size: int, theta0: torch.Tensor
 ) -> torch.Tensor:
-    """Outputs on x_query at the start θ0 (T, P) and after each step 1…K: (K + 1, T, Q, out),
-    K = N // B."""
-    B = batch_size
+    """Outputs on tasks.x_query at the start θ0 (T, P) and after each mini-batch of
+    tasks.x_train, cut by `iai.rollout.minibatches`: (K + 1, T, Q, out)."""
+    batches = list(minibatches(tasks.x_train, tasks.y_train, batch_size))
     theta = theta0.clone().requires_grad_()
     # Tasks are independent rows of θ and the loss is a sum over tasks, so one optimizer on the
     # (T, P) tensor is exactly T per-task optimizers (both update element-wise).
-    opt = OPTIMIZERS[kind]([theta], lr=lr)
+    opt = OPTIMIZERS[run.method]([theta], lr=run.lr)
     with torch.no_grad():
-        outs = [apply(model, theta, x_query)]
-    for k in range(1, x_train.shape[1] // B + 1):
-        for i in range(iters):
-            j = (k - 1 - i) % k  # the new batch first, then back through the older ones
-            xb, yb = x_train[:, j * B : (j + 1) * B], y_train[:, j * B : (j + 1) * B]
-            loss = likelihood.loss(apply(model, theta, xb), yb).mean(1).sum()
+        outs = [apply(run.model, theta, tasks.x_query)]
+    for k in range(1, len(batches) + 1):
+        for i in range(run.iters):
+            xb, yb = batches[(k - 1 - i) % k]  # the new batch first, then back through the older
+            loss = run.objective.loss(apply(run.model, theta, xb), yb).mean(1).sum()
             opt.zero_grad()
             loss.backward()
             opt.step()
         with torch.no_grad():
-            outs.append(apply(model, theta, x_query))
+            outs.append(apply(run.model, theta, tasks.x_query))
     return torch.stack(outs)
 
 

@@ -1,0 +1,33 @@
+"""The evaluation's config: fresh tasks, steps, queries, OoD variants and references."""
+
+from dataclasses import dataclass
+from typing import Literal
+
+from iai.errors import InvalidConfig
+from iai.tasks import OOD
+
+
+@dataclass(frozen=True)
+class EvalConfig:
+    tasks: int = 1000
+    steps: int = 16  # K_eval
+    queries: int = 128
+    ood: tuple[str, ...] = ("shift_x", "wide_x", "noisy", "wide_prior")
+    baselines: bool = True  # run the tuned SGD / Adam references
+    tune_tasks: int = 200
+    optimizer_iters: int = 100  # optimizer updates after each new mini-batch
+    seed: int = 20251013
+    # steps: the learner reads mini-batch k at step k (IAI); context: "step k" is one step
+    # over the first k·B points at once, as a one-step learner (ICL, CNP) reads a context
+    mode: Literal["steps", "context"] = "steps"
+    batch_size: int = 0  # B, points per step; 0 reads the trained train.batch_size
+
+    def __post_init__(self) -> None:
+        for key in ("tasks", "steps", "queries", "tune_tasks", "optimizer_iters"):
+            if getattr(self, key) < 1:
+                raise InvalidConfig(f"eval.{key} = {getattr(self, key)!r}; must be ≥ 1")
+        if self.batch_size < 0:
+            raise InvalidConfig(f"eval.batch_size = {self.batch_size}; must be ≥ 0")
+        for name in self.ood:
+            if name not in OOD:
+                raise InvalidConfig(f"unknown OoD variant {name!r}; known: {sorted(OOD)}")

@@ -1,0 +1,183 @@
+"""Error after every step, beside exact references and tuned optimizers on the same tasks.
+
+For each step k = 0 … K_eval (K_eval may exceed the trained K) and over `tasks` fresh tasks:
+the learner's metric, the exact Bayes-optimal prediction where the prior has one (given all
+k·B points seen), per-task SGD and Adam trained to convergence on the same k mini-batches and
+run online (one update per new mini-batch, as IAI gets), each with its learning rate tuned per
+step on separate tasks, and the prior predictor (the learner's own step 0). Regression
+reports MSE against the noisy query targets; classification error % and NLL. Every number is
+a mean over tasks with its standard error.
+"""
+
+import time
+from dataclasses import replace
+
+import torch
+from tqdm import tqdm
+
+from iai.distributed import all_sum, gather_tasks, shard
+from iai.errors import InvalidInput
+from iai.evaluation.baselines import LR_GRID, OptimizerRun, init_theta, optimizer_outputs, tune
+from iai.evaluation.config import EvalConfig
+from iai.evaluation.results import Curve, EvalResult
+from iai.learners import Learner
+from iai.models.predictors import LinearModel, MLPModel, make_model
+from iai.rollout import minibatches, rollout
+from iai.tasks import variant_prior
+
+# name -> (optimizer, updates after each new mini-batch; None: eval.optimizer_iters)
+BASELINES = {
+    "sgd": ("sgd", None),
+    "adam": ("adam", None),
+    "sgd_online": ("sgd", 1),
+    "adam_online": ("adam", 1),
+}
+
+
+def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, Curve]:
+    """(K + 1, T) per metric -> mean and standard error over tasks, per step."""
+    T = next(iter(per_task.values())).shape[-1]
+    return {
+        name: Curve(v.mean(-1).tolist(), (v.std(-1) / T**0.5).tolist())
+        for name, v in per_task.items()
+    }
+
+
+def baseline_model(learner: Learner, prior):
+    """The fixed model the SGD / Adam references train: the learner's own where it has one,
+    else the one the family names (`prior.model`; an MLP of the prior's shape if it names
+    none)."""
+    model = getattr(learner, "model", None)
+    if isinstance(model, LinearModel | MLPModel):
+        return model
+    cfg = learner.config.task
+    name = getattr(prior, "model", "mlp")
+    return make_model(name, learner.dim, learner.objective.out_dim, cfg.hidden, cfg.activation)
+
+
+def learner_outputs(learner: Learner, tasks, B: int, K: int, mode: str) -> torch.Tensor:
+    """Raw outputs (K + 1, T, Q, out) after 0 … K mini-batches of B points, or, in `context`
+    mode, after one step over the first k·B points for each k."""
+    if mode == "steps":
+        batches = minibatches(tasks.x_train, tasks.y_train, B)
+        return torch.stack(list(rollout(learner, batches, tasks.x_query)))
+    with torch.inference_mode():
+        outs = [learner.predict(learner.init(tasks.x_query), tasks.x_query)]
+        for k in range(1, K + 1):
+            xs, ys = tasks.x_train[:, : k * B], tasks.y_train[:, : k * B]
+            state = learner.step(learner.init(tasks.x_query), xs, ys)
+            outs.append(learner.predict(state, tasks.x_query))
+    return torch.stack(outs)
+
+
+def _tuned_optimizer(
+    name: str, learner: Learner, prior, cfg: EvalConfig, tasks, mine: slice, B: int, bar
+) -> tuple[torch.Tensor, list[float]]:
+    """Outputs (K + 1, T_mine, Q, out) of the per-step tuned optimizer `name` on this
+    process's share `mine` of the tasks, and the rate chosen per step (tuned on separate tasks,
+    every process's share)."""
+    method, iters = BASELINES[name]
+    iters = iters or cfg.optimizer_iters
+    objective, metric = learner.objective, learner.objective.metrics[0]
+    tune_gen = torch.Generator().manual_seed(cfg.seed + 1)
+    tuning = prior.sample(cfg.tune_tasks, cfg.steps * B, cfg.queries, generator=tune_gen)
+    model = baseline_model(learner, prior)
+    # draws for every task, then this process's rows: the same starts on any number of them
+    tune_start = init_theta(model, cfg.tune_tasks, torch.Generator().manual_seed(0))
+    init_seed = list(BASELINES).index(name)
+    start = init_theta(model, tasks.n_tasks, torch.Generator().manual_seed(init_seed))
+    part = shard(cfg.tune_tasks)
+    errors = {}
+    for lr in LR_GRID[method]:
+        run = OptimizerRun(method, lr, iters, model, objective)
+        out = optimizer_outputs(run, tuning.select(part), B, tune_start[part])
+        total = objective.task_metrics(out, tuning.y_query[part])[metric].sum(-1)
+        errors[lr] = all_sum(total) / cfg.tune_tasks
+        bar.update()
+    chosen = tune(errors)
+    mine_tasks = tasks.select(mine)
+    runs = {
+        lr: optimizer_outputs(
+            OptimizerRun(method, lr, iters, model, objective), mine_tasks, B, start[mine]
+        )
+        for lr in sorted(set(chosen))
+    }
+    bar.update()
+    return torch.stack([runs[lr][k] for k, lr in enumerate(chosen)]), chosen
+
+
+def evaluate(
+    learner: Learner,
+    cfg: EvalConfig | None = None,
+    variant: str = "id",
+    prior=None,
+    progress: bool = False,
+) -> EvalResult:
+    """Every number for one task distribution ('id' or an OoD variant name) of the learner's
+    prior: the learner after each step beside the prior predictor, the exact reference and
+    the tuned optimizers, on the same fresh tasks and mini-batches.
+
+    cfg defaults to the learner's own [eval]; B to its eval.batch_size, else the trained
+    train.batch_size. `prior` evaluates on another prior object (a user-defined one), in
+    distribution only.
+    """
+    trained = learner.config
+    cfg = cfg or trained.eval
+    if prior is None:
+        prior = variant_prior(trained.task, variant)
+    elif variant != "id":
+        raise InvalidInput(
+            f"variant {variant!r} needs a shipped family; a given prior is 'id' only"
+        )
+    objective, B, K = learner.objective, cfg.batch_size or trained.train.batch_size, cfg.steps
+    tasks = prior.sample(
+        cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
+    )
+    # Under torchrun each process takes a contiguous share of the tasks (every process draws
+    # them all, from the same seed); per-task metrics are gathered at the end.
+    full, mine = tasks, shard(cfg.tasks)
+    tasks = tasks.select(mine)
+    per_task, seconds, lrs = {}, {}, {}
+    n_runs = sum(len(LR_GRID[m]) + 1 for m, _ in BASELINES.values()) if cfg.baselines else 0
+    bar = tqdm(total=1 + n_runs, desc=f"eval {variant}", disable=not progress, leave=False)
+
+    clock = time.perf_counter()
+    outs = learner_outputs(learner, tasks, B, K, cfg.mode)
+    seconds["iai"] = time.perf_counter() - clock
+    per_task["iai"] = objective.task_metrics(outs, tasks.y_query)
+    per_task["prior"] = objective.task_metrics(outs[:1].expand_as(outs), tasks.y_query)
+    bar.update()
+
+    reference = objective.reference
+    if reference is not None:
+        clock = time.perf_counter()
+        preds = [
+            reference(tasks.x_train[:, : k * B], tasks.y_train[:, : k * B], tasks.x_query)
+            for k in range(K + 1)
+        ]
+        seconds["bayes"] = time.perf_counter() - clock
+        refs = objective.outputs(torch.stack(preds))
+        per_task["bayes"] = objective.task_metrics(refs, tasks.y_query)
+
+    if cfg.baselines:
+        for name in BASELINES:
+            clock = time.perf_counter()
+            outs, lrs[name] = _tuned_optimizer(name, learner, prior, cfg, full, mine, B, bar)
+            seconds[name] = time.perf_counter() - clock
+            per_task[name] = objective.task_metrics(outs, tasks.y_query)
+    bar.close()
+
+    return EvalResult(
+        variant=variant,
+        task=dict(getattr(prior, "cfg", replace(trained.task)).__dict__),
+        batch_size=B,
+        steps=K,
+        mode=cfg.mode,
+        tasks=cfg.tasks,
+        methods={
+            name: _summary({m: gather_tasks(v, -1) for m, v in metrics.items()})
+            for name, metrics in per_task.items()
+        },
+        tuned_lr=lrs,
+        seconds=seconds,
+    )

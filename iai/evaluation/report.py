@@ -1,0 +1,124 @@
+"""Evaluation results as a markdown table, a JSON file and a PNG plot of error against step."""
+
+import json
+from pathlib import Path
+
+from iai.evaluation.results import Curve, EvalResult
+
+METHODS = ("iai", "bayes", "sgd", "adam", "sgd_online", "adam_online", "prior")
+LABELS = {
+    "iai": "IAI",
+    "bayes": "exact Bayes",
+    "sgd": "SGD, converged",
+    "adam": "Adam, converged",
+    "sgd_online": "SGD, 1 update/batch",
+    "adam_online": "Adam, 1 update/batch",
+    "prior": "prior (step 0)",
+}
+UNITS = {"mse": "MSE", "error": "error %", "nll": "NLL"}
+# (color, line style, width) per method: the learner bold, the exact reference dashed
+STYLES = {
+    "iai": ("black", "-", 2.4),
+    "bayes": ("tab:green", "--", 1.8),
+    "sgd": ("tab:blue", ":", 1.6),
+    "adam": ("tab:orange", ":", 1.6),
+    "sgd_online": ("tab:blue", "-.", 1.1),
+    "adam_online": ("tab:orange", "-.", 1.1),
+    "prior": ("gray", "-", 0.8),
+}
+
+
+def _where(r: EvalResult) -> str:
+    return "in distribution (id)" if r.variant == "id" else f"out of distribution: {r.variant}"
+
+
+def _cell(c: Curve, k: int) -> str:
+    return f"{c.mean[k]:.4g} ± {c.se[k]:.2g}"
+
+
+def table(r: EvalResult, metric: str) -> str:
+    """One markdown table: a row per step, a column per method (mean ± standard error)."""
+    methods = [m for m in METHODS if m in r.methods]
+    ratio = "bayes" in methods
+    head = ["step", "points"] + [LABELS[m] for m in methods] + (["IAI / Bayes"] if ratio else [])
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for k in range(r.steps + 1):
+        row = [str(k), str(k * r.batch_size)]
+        row += [_cell(r.methods[m][metric], k) for m in methods]
+        if ratio:
+            row.append(f"{r.curve('iai', metric).mean[k] / r.curve('bayes', metric).mean[k]:.3f}")
+        lines.append("| " + " | ".join(row) + " |")
+    return "\n".join(lines)
+
+
+def markdown(results: list[EvalResult]) -> str:
+    parts = []
+    for r in results:
+        for metric in r.metrics:
+            title = (
+                f"### {r.task['name']}, {_where(r)}: {UNITS.get(metric, metric)} (lower is "
+                f"better), mean ± s.e. over {r.tasks} tasks; step k has read k mini-batches of "
+                f"B = {r.batch_size} points"
+            )
+            parts.append(f"{title}\n\n{table(r, metric)}")
+        if r.tuned_lr:
+            rates = ", ".join(f"{k}: {v}" for k, v in r.tuned_lr.items())
+            parts.append(f"Learning rates chosen per step on separate tasks: {rates}")
+    return "\n\n".join(parts) + "\n"
+
+
+def plot(results: list[EvalResult], path: Path) -> None:
+    """One column per distribution: the primary metric against the step (top) and, where the
+    family has an exact reference, each method's ratio to it (bottom, 1 = Bayes-optimal)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rows = 2 if all("bayes" in r.methods for r in results) else 1
+    fig, axes = plt.subplots(
+        rows, len(results), figsize=(4.2 * len(results), 3.3 * rows + 0.9), squeeze=False
+    )
+    for col, r in enumerate(results):
+        metric, steps = r.metric, range(r.steps + 1)
+        ax = axes[0][col]
+        for m in METHODS:
+            if m in r.methods:
+                color, style, width = STYLES[m]
+                c = r.curve(m)
+                ax.plot(steps, c.mean, style, color=color, lw=width, label=LABELS[m])
+        ax.set_yscale("log")
+        ax.set_title(_where(r), fontsize=10)
+        ax.set_ylabel(f"{UNITS.get(metric, metric)} (log scale)")
+        ax.grid(alpha=0.3, which="both")
+        if rows == 2:
+            ax = axes[1][col]
+            bayes = r.curve("bayes").mean
+            for m in METHODS:
+                if m in r.methods and m not in ("bayes", "prior"):
+                    color, style, width = STYLES[m]
+                    ratio = [a / b for a, b in zip(r.curve(m).mean[1:], bayes[1:], strict=True)]
+                    ax.plot(steps[1:], ratio, style, color=color, lw=width)
+            ax.axhline(1.0, color=STYLES["bayes"][0], ls="--", lw=1.2)
+            ax.set_ylim(0.95, 2.0)
+            ax.set_ylabel(f"{UNITS.get(metric, metric)} / exact Bayes")
+            ax.grid(alpha=0.3)
+        axes[-1][col].set_xlabel(f"step k (mini-batches of {r.batch_size} points read)")
+    handles, labels = axes[0][0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=9)
+    fig.suptitle(
+        f"{results[0].task['name']}: error after each mini-batch, {results[0].tasks} tasks"
+    )
+    fig.tight_layout(rect=(0, 0.1 if len(labels) > 4 else 0.06, 1, 1))
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: list[EvalResult], out: Path) -> str:
+    """Write eval.json, eval.md and eval.png under `out`; returns the markdown."""
+    out.mkdir(parents=True, exist_ok=True)
+    text = markdown(results)
+    (out / "eval.json").write_text(json.dumps([r.to_json() for r in results], indent=1))
+    (out / "eval.md").write_text(text)
+    plot(results, out / "eval.png")
+    return text

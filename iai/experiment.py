@@ -1,0 +1,61 @@
+"""An experiment config made into objects: the learner it describes and the prior it trains on.
+
+The learner is built from the prior's signature alone (`kind`, `dim`, `out_dim`), so a prior
+defined outside the package builds, saves and loads like a shipped one: the checkpoint keeps
+that signature (`prior_signature`), and loading needs no prior object.
+"""
+
+from dataclasses import replace
+
+import torch
+
+from iai.config import ExperimentConfig
+from iai.errors import InvalidConfig
+from iai.learners import Learner, build_learner
+from iai.tasks import TASKS, make_prior
+from iai.tasks.objective import make_objective, objective_of
+
+
+def prior_signature(prior) -> dict:
+    """What a learner needs to know of its prior: {'name', 'kind', 'dim', 'out_dim'}."""
+    for key in ("kind", "dim", "out_dim", "sample"):
+        if not hasattr(prior, key):
+            raise InvalidConfig(
+                f"a task prior needs kind, dim, out_dim and sample(); {type(prior).__name__} "
+                f"has no {key!r}"
+            )
+    name = getattr(getattr(prior, "cfg", None), "name", type(prior).__name__)
+    return {"name": name, "kind": prior.kind, "dim": int(prior.dim), "out_dim": int(prior.out_dim)}
+
+
+def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
+    """`cfg` with its [task] replaced by what a user-defined `prior` says (name, dim, classes)."""
+    sig = prior_signature(prior)
+    task = replace(cfg.task, name=sig["name"], dim=sig["dim"])
+    if sig["kind"] == "classification":
+        task = replace(task, classes=sig["out_dim"])
+    return replace(cfg, task=task)
+
+
+def build(
+    cfg: ExperimentConfig, prior=None, signature: dict | None = None
+) -> tuple[Learner, object]:
+    """The learner `cfg` describes, initialized from cfg.seed, and its task prior.
+
+    `prior`: a user-defined prior to use instead of the config's [task] (pass the config
+    through `with_prior` first). `signature`: a saved `prior_signature`, used when the prior
+    itself is not at hand (a checkpoint of a user-defined prior); the prior is then None.
+    The learner carries `config` (the experiment) and `prior`.
+    """
+    if prior is None and (signature is None or signature["name"] in TASKS):
+        prior = make_prior(cfg.task)
+    if prior is not None:
+        objective, dim = objective_of(prior), int(prior.dim)
+    else:
+        objective = make_objective(signature["kind"], signature["out_dim"])
+        dim = signature["dim"]
+    with torch.random.fork_rng():  # module initializers draw from the global generator
+        torch.manual_seed(cfg.seed)
+        learner = build_learner(cfg.learner, dim, objective)
+    learner.config, learner.prior = cfg, prior
+    return learner, prior

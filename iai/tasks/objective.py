@@ -1,0 +1,163 @@
+"""Objectives: what a task family judges a prediction by, and what a learner reads of a target.
+
+A learner's raw output for a query is a vector `out` (…, out_dim). The family's objective
+says what that vector means: its per-example loss (the training signal), the target
+features and residual a learner feeds back as data, the metrics reported per task, the form
+the public API returns, how user targets are checked, and the family's exact reference
+predictor where one exists (`reference`, the Bayes-optimal prediction). Nothing outside
+these classes asks whether a task is regression or classification.
+
+A family that judges predictions differently (a density, a flow-matching loss) brings its
+own class with these members and one line in `OBJECTIVES`.
+"""
+
+from collections.abc import Callable
+from typing import Protocol
+
+import torch
+import torch.nn.functional as F
+
+from iai.errors import InvalidInput
+
+# (x_train (T, N, D), y_train (T, N), x_query (T, Q, D)) -> predictions (T, Q) in the public form
+Reference = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
+
+
+class Objective(Protocol):
+    """What every objective provides; `Regression` and `Classification` are the shipped ones."""
+
+    kind: str
+    out_dim: int
+    metrics: tuple[str, ...]
+    reference: Reference | None
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+    def target_features(self, y: torch.Tensor) -> torch.Tensor: ...
+    def residual(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
+    def prediction(self, out: torch.Tensor) -> torch.Tensor: ...
+    def outputs(self, prediction: torch.Tensor) -> torch.Tensor: ...
+    def task_metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]: ...
+    def targets(self, name: str, y, shape: tuple[int, ...]) -> torch.Tensor: ...
+
+
+class Regression:
+    """Gaussian likelihood of fixed variance: loss ½ (ŷ - y)², metric MSE, output the mean."""
+
+    kind = "regression"
+    metrics = ("mse",)  # the first is the one tables and tuning rank by
+
+    def __init__(self, out_dim: int = 1, reference: Reference | None = None) -> None:
+        if out_dim != 1:
+            raise InvalidInput(
+                f"regression predicts one value per point (out_dim = 1), not {out_dim}"
+            )
+        self.out_dim, self.reference = 1, reference
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Per-example loss: out (…, 1), y (…) -> (…)."""
+        return 0.5 * (out.squeeze(-1) - y).square()
+
+    def target_features(self, y: torch.Tensor) -> torch.Tensor:
+        """(…) -> (…, 1): the target as the learner reads it."""
+        return y.unsqueeze(-1)
+
+    def residual(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """What the model gets wrong, (…, 1): y - ŷ."""
+        return y.unsqueeze(-1) - out
+
+    def prediction(self, out: torch.Tensor) -> torch.Tensor:
+        """The public form of raw outputs: predictive means (…)."""
+        return out.squeeze(-1)
+
+    def outputs(self, prediction: torch.Tensor) -> torch.Tensor:
+        """The inverse of `prediction`, so a reference is scored like a learner."""
+        return prediction.unsqueeze(-1)
+
+    def task_metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-task metrics of outputs (…, T, Q, 1) against targets (T, Q): name -> (…, T)."""
+        return {"mse": (out.squeeze(-1) - y).square().mean(-1)}
+
+    def targets(self, name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
+        """User targets as a float tensor of `shape`, or InvalidInput naming the problem."""
+        y = _as_tensor(name, y, shape)
+        if y.dtype == torch.bool or y.is_complex():
+            raise InvalidInput(f"{name} must hold real-valued targets, got {y.dtype}")
+        y = y.to(torch.get_default_dtype())
+        if not torch.isfinite(y).all():
+            raise InvalidInput(f"{name} contains NaN or inf")
+        return y
+
+
+class Classification:
+    """Categorical likelihood over `out_dim` classes: loss cross-entropy, metrics error % and
+    NLL, output the logits."""
+
+    kind = "classification"
+    metrics = ("error", "nll")
+
+    def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
+        if out_dim < 2:
+            raise InvalidInput(f"classification needs at least 2 classes, not {out_dim}")
+        self.out_dim, self.reference = out_dim, reference
+
+    def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        flat = F.cross_entropy(out.reshape(-1, self.out_dim), y.reshape(-1), reduction="none")
+        return flat.reshape(y.shape)
+
+    def target_features(self, y: torch.Tensor) -> torch.Tensor:
+        """(…) -> (…, C): the label's one-hot code."""
+        return F.one_hot(y, self.out_dim).to(torch.get_default_dtype())
+
+    def residual(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """one-hot(y) - softmax(ŷ), (…, C)."""
+        return self.target_features(y) - out.softmax(-1)
+
+    def prediction(self, out: torch.Tensor) -> torch.Tensor:
+        """The public form of raw outputs: the logits themselves (…, C)."""
+        return out
+
+    def outputs(self, prediction: torch.Tensor) -> torch.Tensor:
+        return prediction
+
+    def task_metrics(self, out: torch.Tensor, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Per-task error % and NLL of logits (…, T, Q, C) against labels (T, Q): -> (…, T)."""
+        wrong = (out.argmax(-1) != y).to(out.dtype)
+        nll = self.loss(out, y.expand(out.shape[:-1])).mean(-1)
+        return {"error": 100 * wrong.mean(-1), "nll": nll}
+
+    def targets(self, name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
+        """User labels as int64 of `shape` in [0, C), or InvalidInput naming the problem."""
+        y = _as_tensor(name, y, shape)
+        if y.is_floating_point() or y.dtype == torch.bool or y.is_complex():
+            raise InvalidInput(f"{name} must hold integer class labels, got {y.dtype}")
+        if y.numel() and (y.min() < 0 or y.max() >= self.out_dim):
+            raise InvalidInput(f"{name} holds labels outside [0, {self.out_dim})")
+        return y.long()
+
+
+def _as_tensor(name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
+    try:
+        y = torch.as_tensor(y)
+    except (TypeError, ValueError, RuntimeError) as e:
+        raise InvalidInput(f"{name} cannot be read as a tensor: {e}") from e
+    if tuple(y.shape) != tuple(shape):
+        raise InvalidInput(f"{name} has shape {tuple(y.shape)}; the inputs imply {tuple(shape)}")
+    return y
+
+
+# kind -> objective class: how a prior's `kind` string becomes its objective
+OBJECTIVES = {"regression": Regression, "classification": Classification}
+
+
+def objective_of(prior) -> Objective:
+    """The objective of a task prior: its own `objective` if it has one, else the one its
+    `kind` names, with its `bayes` predictor (if any) as the reference."""
+    if getattr(prior, "objective", None) is not None:
+        return prior.objective
+    return make_objective(prior.kind, prior.out_dim, getattr(prior, "bayes", None))
+
+
+def make_objective(kind: str, out_dim: int, reference: Reference | None = None) -> Objective:
+    if kind not in OBJECTIVES:
+        raise InvalidInput(f"unknown task kind {kind!r}; known: {sorted(OBJECTIVES)}")
+    return OBJECTIVES[kind](out_dim, reference)

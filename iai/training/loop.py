@@ -1,0 +1,232 @@
+"""The training loop: fresh tasks every iteration, greedy losses, AdamW, checkpoints, resume.
+
+Under `torchrun` the same code trains on many processes with DistributedDataParallel: the
+global batch is cut into `shards` task streams, each with its own seeded generator; a process
+samples its own shards, gradients are all-reduced, and rank 0 writes checkpoints and logs. A
+single process that owns every shard draws the very same tasks, so both runs agree.
+"""
+
+import json
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.distributed as dist
+from torch.nn.parallel import DistributedDataParallel
+from tqdm import tqdm
+
+from iai.checkpoint import (
+    atomic_write,
+    load_trainer,
+    load_weights,
+    read_config,
+    save_learner,
+    save_trainer,
+)
+from iai.config import ExperimentConfig, to_dict
+from iai.distributed import device_for, process_group
+from iai.errors import CheckpointError, InvalidConfig
+from iai.experiment import build, prior_signature
+from iai.learners import Learner
+from iai.models.set_transformer import SetTransformer
+from iai.tasks import Tasks
+from iai.training.config import learning_rate
+from iai.training.greedy import GreedyObjective
+
+# Keys a resumed run may change: how long it trains and how often it writes, and how it is
+# evaluated afterwards. Anything else would make the resumed run a different experiment.
+RESUMABLE_CHANGES = ("train.iterations", "train.log_every", "train.checkpoint_every", "eval.")
+
+
+@dataclass
+class Process:
+    """Where this process trains: its device, rank, world size and its own task streams."""
+
+    device: torch.device
+    rank: int
+    world: int
+    shards: range
+
+
+def train(
+    cfg: ExperimentConfig,
+    out: Path,
+    resume: bool = False,
+    progress: bool = True,
+    prior=None,
+) -> Learner:
+    """Train the learner `cfg` describes, writing checkpoints and metrics.jsonl under `out`.
+
+    `prior` replaces the config's [task] prior (see `iai.experiment.with_prior`).
+    """
+    out = Path(out)
+    proc = _join(cfg)
+    learner, prior = build(cfg, prior)
+    learner.to(proc.device)
+    if cfg.train.compile:
+        compile_networks(learner)
+    config, signature = to_dict(cfg), prior_signature(prior)
+    if not any(p.requires_grad for p in learner.parameters()):
+        # nothing to learn (plain SGD / Adam): the checkpoint is the config itself
+        if proc.rank == 0:
+            save_learner(out, learner, config, 0, signature)
+        return learner.eval()
+    t = cfg.train
+    objective = GreedyObjective(learner, t.batch_size, t.steps, t.backprop == "greedy")
+    if proc.world > 1:
+        ids = [proc.device] if proc.device.type == "cuda" else None
+        objective = DistributedDataParallel(objective, device_ids=ids)
+    opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    rng = {f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)}
+    start = _start(out, config, learner, opt, rng, resume, proc.rank)
+    if start >= t.iterations:
+        if proc.rank == 0 and progress:
+            print(f"{out} has already trained {start} of {t.iterations} iterations: nothing to do")
+        return learner.eval()
+    learner.train()
+    metrics = out / "metrics.jsonl"
+    bar = tqdm(
+        range(start, t.iterations),
+        initial=start,
+        total=t.iterations,
+        disable=not progress or proc.rank != 0,
+    )
+    clock, elapsed = time.perf_counter(), _elapsed(metrics) if proc.rank == 0 else 0.0
+    for it in bar:
+        losses, grad_norm = _iteration(cfg, it, prior, proc, objective, opt, rng)
+        step = it + 1
+        if step % t.log_every == 0 or step == t.iterations:
+            record = _record(
+                cfg, it, losses, grad_norm, proc, elapsed + time.perf_counter() - clock
+            )
+            if proc.rank == 0:
+                with open(metrics, "a") as log:
+                    log.write(json.dumps(record) + "\n")
+                bar.set_postfix(loss=f"{record['loss']:.4f}", last=f"{record['per_step'][-1]:.4f}")
+        if step % t.checkpoint_every == 0 or step == t.iterations:
+            _checkpoint(out, learner, config, signature, opt, rng, step, proc)
+    learner.eval()
+    return learner
+
+
+def _join(cfg: ExperimentConfig) -> Process:
+    """Join torchrun's process group (if launched by it) and pick this process's shards."""
+    t = cfg.train
+    device = device_for(t.device)
+    rank, world = process_group(device)
+    if t.shards % world:
+        raise InvalidConfig(f"train.shards = {t.shards} does not split over {world} processes")
+    mine = range(rank * t.shards // world, (rank + 1) * t.shards // world)
+    return Process(device, rank, world, mine)
+
+
+def compile_networks(learner: Learner) -> None:
+    """torch.compile the update networks in place, so parameter names (and checkpoints) stay."""
+    for module in learner.modules():
+        if isinstance(module, SetTransformer):
+            module.compile()
+
+
+def _start(
+    out: Path,
+    config: dict,
+    learner: Learner,
+    opt: torch.optim.Optimizer,
+    rng: dict[str, torch.Generator],
+    resume: bool,
+    rank: int,
+) -> int:
+    """The iteration to start from: 0 for a new run, the checkpoint's step on resume (after
+    restoring weights, optimizer and generators). The metrics log keeps what came before."""
+    start, metrics = 0, out / "metrics.jsonl"
+    if resume:
+        saved, _, _ = read_config(out)
+        differ = _differences(saved, json.loads(json.dumps(config)))
+        fixed = [k for k in differ if not k.startswith(RESUMABLE_CHANGES)]
+        if fixed:
+            raise CheckpointError(
+                f"cannot resume {str(out)!r} with another experiment: "
+                + ", ".join(f"{k} was {differ[k][0]!r}, now {differ[k][1]!r}" for k in fixed)
+                + f". Only {', '.join(RESUMABLE_CHANGES)}* may change on resume."
+            )
+        load_weights(out, learner)
+        start = load_trainer(out, opt, rng)
+    elif (out / "model.safetensors").exists():
+        raise CheckpointError(
+            f"{str(out)!r} already holds a trained learner; pass --resume or another --out"
+        )
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        kept = [line for line in _lines(metrics) if json.loads(line)["step"] <= start]
+        atomic_write(metrics, "".join(kept).encode())
+    return start
+
+
+def _differences(a: dict, b: dict, prefix: str = "") -> dict[str, tuple]:
+    """Dotted key -> (value in a, value in b) wherever two config dicts differ."""
+    out = {}
+    for key in sorted(set(a) | set(b)):
+        x, y, name = a.get(key), b.get(key), f"{prefix}{key}"
+        if isinstance(x, dict) and isinstance(y, dict):
+            out |= _differences(x, y, f"{name}.")
+        elif x != y:
+            out[name] = (x, y)
+    return out
+
+
+def _iteration(cfg, it: int, prior, proc: Process, objective, opt, rng) -> tuple:
+    """One optimizer step on fresh tasks: this process's greedy losses (K + 1,), the gradient
+    norm before clipping."""
+    t = cfg.train
+    for group in opt.param_groups:
+        group["lr"] = learning_rate(t, it)
+    n_shard = t.tasks // t.shards
+    shards = [
+        prior.sample(n_shard, t.steps * t.batch_size, t.queries, generator=rng[f"tasks.{s}"])
+        for s in proc.shards
+    ]
+    losses = objective(Tasks.concat(shards).to(proc.device))  # (K + 1,) over this process's tasks
+    opt.zero_grad(set_to_none=True)
+    losses.mean().backward()  # DDP averages over processes: equal shards, so the global mean
+    grad_norm = torch.nn.utils.clip_grad_norm_(objective.parameters(), t.grad_clip)
+    opt.step()
+    return losses.detach(), grad_norm
+
+
+def _record(cfg, it: int, losses: torch.Tensor, grad_norm, proc: Process, seconds: float) -> dict:
+    """The metrics line of iteration `it`: losses averaged over every process."""
+    if proc.world > 1:
+        dist.all_reduce(losses)
+        losses /= proc.world
+    return {
+        "step": it + 1,
+        "loss": losses.mean().item(),
+        "per_step": losses.tolist(),
+        "grad_norm": grad_norm.item(),
+        "lr": learning_rate(cfg.train, it),
+        "seconds": seconds,
+    }
+
+
+def _checkpoint(out, learner, config, signature, opt, rng, step: int, proc: Process) -> None:
+    """Weights, optimizer and every task stream's generator, written by rank 0 (which gathers
+    the streams of the others, so any world size can resume)."""
+    states = {f"tasks.{s}": rng[f"tasks.{s}"].get_state() for s in proc.shards}
+    if proc.world > 1:
+        gathered = [None] * proc.world
+        dist.all_gather_object(gathered, states)
+        states = {k: v for part in gathered for k, v in part.items()}
+    if proc.rank == 0:
+        save_learner(out, learner, config, step, signature)
+        save_trainer(out, opt, step, states)
+
+
+def _lines(path: Path) -> list[str]:
+    return path.read_text().splitlines(keepends=True) if path.exists() else []
+
+
+def _elapsed(metrics: Path) -> float:
+    """Training seconds already spent before a resume, from the last metrics record."""
+    lines = _lines(metrics)
+    return json.loads(lines[-1])["seconds"] if lines else 0.0
