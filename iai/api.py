@@ -9,6 +9,7 @@ import operator
 import warnings
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import torch
@@ -21,17 +22,18 @@ from iai.learners import Learner, State
 from iai.rollout import minibatches, rollout
 
 
-def load(directory: str | Path) -> Learner:
+def load(directory: str | Path, *, model=None) -> Learner:
     """The trained learner in a checkpoint directory (config.json + model.safetensors).
 
     It carries `config` (the experiment it was trained by: its prior, batch size, steps) and
-    `prior` (None for a learner trained on a prior defined outside the package).
+    `prior` (None for a learner trained on a prior defined outside the package). `model`:
+    the fixed model f(x; θ) defined in Python that the learner was trained with, if any.
     """
     directory = Path(directory)
     config, _, signature = read_config(directory)
     try:
         cfg = from_dict(config)
-        learner, _ = build(cfg, signature=signature)
+        learner, _ = build(cfg, signature=signature, model=model)
     except InvalidConfig as e:
         raise CheckpointError(
             f"{str(directory / 'config.json')!r} holds an invalid config: {e}"
@@ -46,6 +48,7 @@ def train(
     out: str | Path,
     *,
     prior=None,
+    model=None,
     overrides: Sequence[str] = (),
     resume: bool = False,
     progress: bool = True,
@@ -55,6 +58,10 @@ def train(
 
     `prior`: any object with `kind`, `dim`, `out_dim` and `sample(n_tasks, n_points, n_query,
     generator=...) -> Tasks`; it replaces the config's [task] (its dim, kind and out_dim win).
+    `model`: a fixed model f(x; θ) for the parametric learner, any object with an int
+    `n_params` and `__call__(theta (P,), x (N, D)) -> (N, out_dim)` for one task (batched by
+    torch.func.vmap, so written with torch operations); the config's learner.model becomes
+    'custom' and `iai.load(out, model=...)` takes the same object back.
     """
     from iai.config import load_config
     from iai.experiment import with_prior
@@ -63,7 +70,9 @@ def train(
     cfg = load_config(config, list(overrides))
     if prior is not None:
         cfg = with_prior(cfg, prior)
-    return run(cfg, Path(out), resume=resume, progress=progress, prior=prior)
+    if model is not None:
+        cfg = replace(cfg, learner=replace(cfg.learner, model="custom"))
+    return run(cfg, Path(out), resume=resume, progress=progress, prior=prior, model=model)
 
 
 def adapt(

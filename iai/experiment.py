@@ -38,14 +38,15 @@ def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
 
 
 def build(
-    cfg: ExperimentConfig, prior=None, signature: dict | None = None
+    cfg: ExperimentConfig, prior=None, signature: dict | None = None, model=None
 ) -> tuple[Learner, object]:
     """The learner `cfg` describes, initialized from cfg.seed, and its task prior.
 
     `prior`: a user-defined prior to use instead of the config's [task] (pass the config
     through `with_prior` first). `signature`: a saved `prior_signature`, used when the prior
     itself is not at hand (a checkpoint of a user-defined prior); the prior is then None.
-    The learner carries `config` (the experiment) and `prior`.
+    `model`: a user-defined fixed model f(x; θ) for a parametric learner whose config says
+    learner.model = 'custom'. The learner carries `config` (the experiment) and `prior`.
     """
     if prior is None and (signature is None or signature["name"] in TASKS):
         prior = make_prior(cfg.task)
@@ -56,6 +57,6 @@ def build(
         dim = signature["dim"]
     with torch.random.fork_rng():  # module initializers draw from the global generator
         torch.manual_seed(cfg.seed)
-        learner = build_learner(cfg.learner, dim, objective)
+        learner = build_learner(cfg.learner, dim, objective, model)
     learner.config, learner.prior = cfg, prior
     return learner, prior

@@ -2,7 +2,9 @@
 
 import json
 import re
+import warnings
 
+import numpy as np
 import pytest
 import torch
 from safetensors.torch import load_file, save_file
@@ -269,3 +271,58 @@ def test_stream_holds_no_past_batch_for_any_learner(make_cfg, learner_cfg):
         gc.collect()
         assert sum(r() is not None for r in refs) <= 1, f"step {k} keeps older batches alive"
     assert k == 12
+
+
+# Adapt once, predict anywhere.
+
+
+def test_adapt_then_predict_equals_the_last_step_of_predict_steps(case):
+    learner, tasks = case
+    state = iai.adapt(learner, tasks.x_train, tasks.y_train, batch_size=B)
+    steps = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
+    torch.testing.assert_close(iai.predict(learner, state, tasks.x_query), steps[-1])
+    # the same state answers other queries, of any number, as a fresh adaptation would
+    other = tasks.x_train[:, :7]
+    again = iai.predict_steps(learner, tasks.x_train, tasks.y_train, other, batch_size=B)
+    torch.testing.assert_close(iai.predict(learner, state, other), again[-1])
+
+
+def test_implicit_learner_adapts_to_the_queries_it_is_given(make_learner):
+    learner, prior = make_learner('learner={kind="implicit", width=8, depth=1, heads=2}')
+    x, y, q = regression_inputs(prior)
+    with pytest.raises(iai.InvalidInput, match="pass x_query to adapt"):
+        iai.adapt(learner, x, y)
+    state = iai.adapt(learner, x, y, x_query=q, batch_size=B)
+    steps = iai.predict_steps(learner, x, y, q, batch_size=B)
+    torch.testing.assert_close(iai.predict(learner, state, q), steps[-1])
+
+
+def test_batch_size_defaults_to_the_trained_one_and_takes_numpy_integers(make_learner):
+    learner, prior = make_learner()
+    x, y, q = regression_inputs(prior)
+    assert learner.config.train.batch_size == 4
+    expected = iai.predict_steps(learner, x, y, q, batch_size=4)
+    assert torch.equal(iai.predict_steps(learner, x, y, q), expected)
+    assert torch.equal(iai.predict_steps(learner, x, y, q, batch_size=np.int64(4)), expected)
+
+
+def test_data_unlike_the_prior_is_accepted_with_a_warning(make_learner):
+    """Raw targets in the hundreds (as scikit-learn's diabetes table) and shifted inputs are
+    read, but the user is told that the learner extrapolates; prior-like data is not."""
+    learner, prior = make_learner()
+    x, y, q = regression_inputs(prior)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        iai.predict_steps(learner, x, y, q)
+    with pytest.warns(iai.InputWarning, match="targets' mean is 1[0-9][0-9] and spread"):
+        iai.predict_steps(learner, x, 152 + 77 * y / y.std(), q)
+    with pytest.warns(iai.InputWarning, match="feature's mean lies"):
+        iai.adapt(learner, x + 10, y)
+    with pytest.warns(iai.InputWarning, match="spread"):
+        list(iai.stream(learner, [(100 * x[:, :4], y[:, :4])], q))
+
+
+def test_load_of_a_file_says_a_checkpoint_is_a_directory(checkpoint):
+    directory, _, _ = checkpoint
+    with pytest.raises(iai.CheckpointError, match="is a file; a checkpoint is the directory"):
+        iai.load(directory / "config.json")

@@ -5,6 +5,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
 import iai
 from iai.tasks import TaskConfig, make_prior
@@ -64,3 +65,18 @@ def test_every_committed_row_learner_loads_and_adapts(name):
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
     mse = (preds - tasks.y_query).square().mean((1, 2))
     assert preds.shape == (64 // B + 1, 50, 16) and mse[-1] < 0.5 * mse[0]
+
+
+def test_every_committed_checkpoint_predicts_as_before_the_redesign():
+    """The file was written by benchmarks/committed_predictions.py on the package as it was
+    before objectives, typed results and the training/evaluation packages (commit e42a4f4);
+    the same checkpoints must give the same predictions on the same tasks today."""
+    saved = load_file(ROOT / "tests/data/committed-predictions.safetensors")
+    names = sorted(p.name for p in (ROOT / "checkpoints").iterdir())
+    assert names == sorted(k for k in saved if k.startswith("linreg") and "." not in k)
+    for name in names:
+        learner = iai.load(ROOT / "checkpoints" / name)
+        B = int(saved[f"{name}.batch_size"])
+        args = (saved["x_train"], saved["y_train"], saved["x_query"])
+        preds = iai.predict_steps(learner, *args, batch_size=B)
+        torch.testing.assert_close(preds, saved[name], rtol=0, atol=1e-5, msg=name)

@@ -21,7 +21,7 @@ from iai.evaluation.baselines import LR_GRID, OptimizerRun, init_theta, optimize
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult
 from iai.learners import Learner
-from iai.models.predictors import LinearModel, MLPModel, make_model
+from iai.models.predictors import make_model
 from iai.rollout import minibatches, rollout
 from iai.tasks import variant_prior
 
@@ -47,9 +47,8 @@ def baseline_model(learner: Learner, prior):
     """The fixed model the SGD / Adam references train: the learner's own where it has one,
     else the one the family names (`prior.model`; an MLP of the prior's shape if it names
     none)."""
-    model = getattr(learner, "model", None)
-    if isinstance(model, LinearModel | MLPModel):
-        return model
+    if hasattr(learner.config.learner, "model"):  # a fixed model: linear, MLP or the user's
+        return learner.model
     cfg = learner.config.task
     name = getattr(prior, "model", "mlp")
     return make_model(name, learner.dim, learner.objective.out_dim, cfg.hidden, cfg.activation)

@@ -7,6 +7,7 @@ from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
+from iai.models.predictors import check_model
 from iai.tasks.objective import Objective
 
 # kind -> (config dataclass, learner class); a learner is built from its config, the input
@@ -18,13 +19,22 @@ LEARNERS = {
     "optimizer": (OptimizerConfig, OptimizerLearner),
     "maml": (MAMLConfig, MAMLLearner),
 }
-LearnerConfig = ParametricConfig | ExplicitConfig | ImplicitConfig | OptimizerConfig | MAMLConfig
 
 
-def build_learner(cfg, dim: int, objective: Objective) -> Learner:
+def build_learner(cfg, dim: int, objective: Objective, model=None) -> Learner:
+    """The learner `cfg` describes; `model`: a user-defined fixed model f(x; θ) for the
+    parametric learner (see `iai.models.predictors.check_model`)."""
     if cfg.kind not in LEARNERS:
         raise InvalidConfig(f"unknown learner {cfg.kind!r}; known: {sorted(LEARNERS)}")
-    return LEARNERS[cfg.kind][1](cfg, dim, objective)
+    if model is None:
+        return LEARNERS[cfg.kind][1](cfg, dim, objective)
+    if cfg.kind != "parametric" or cfg.model != "custom":
+        raise InvalidConfig(
+            "a user-defined model plugs into learner.kind = 'parametric' with learner.model = "
+            f"'custom'; this config has kind {cfg.kind!r}, model {getattr(cfg, 'model', None)!r}"
+        )
+    check_model(model, dim, objective.out_dim)
+    return ParametricLearner(cfg, dim, objective, model=model)
 
 
 __all__ = [
@@ -32,7 +42,6 @@ __all__ = [
     "ExplicitConfig",
     "ImplicitConfig",
     "Learner",
-    "LearnerConfig",
     "MAMLConfig",
     "OptimizerConfig",
     "ParametricConfig",

@@ -30,7 +30,8 @@ class ParametricConfig:
     """The fixed model f and the update network h_φ."""
 
     kind: Literal["parametric"] = "parametric"
-    model: Literal["linear", "mlp"] = "linear"
+    # custom: a fixed model defined in Python, passed as iai.train(..., model=) / iai.load
+    model: Literal["linear", "mlp", "custom"] = "linear"
     hidden: int = 32  # hidden units of an `mlp` model f
     activation: Literal["tanh", "relu"] = "tanh"
     signal: Literal["data", "grad", "both"] = "both"

@@ -44,7 +44,28 @@ def make_model(name: str, dim: int, out_dim: int, hidden: int, activation: str):
         return LinearModel(dim, out_dim)
     if name == "mlp":
         return MLPModel(dim, out_dim, hidden, activation)
-    raise InvalidConfig(f"unknown model {name!r}; known: ['linear', 'mlp']")
+    if name == "custom":
+        raise InvalidConfig(
+            "learner.model = 'custom' is a model f(x; θ) defined in Python: pass it as "
+            "iai.train(..., model=...) and iai.load(..., model=...)"
+        )
+    raise InvalidConfig(f"unknown model {name!r}; known: ['linear', 'mlp', 'custom']")
+
+
+def check_model(model, dim: int, out_dim: int) -> None:
+    """A user-defined fixed model: `n_params` and a call θ (P,), x (N, D) -> (N, out_dim)."""
+    name = type(model).__name__
+    if not callable(model) or not isinstance(getattr(model, "n_params", None), int):
+        raise InvalidConfig(
+            f"a fixed model needs an int n_params and __call__(theta (P,), x (N, D)) -> "
+            f"(N, out_dim); {name} has not both"
+        )
+    out = model(torch.zeros(model.n_params), torch.zeros(2, dim))
+    if not isinstance(out, torch.Tensor) or tuple(out.shape) != (2, out_dim):
+        shape = tuple(out.shape) if isinstance(out, torch.Tensor) else type(out).__name__
+        raise InvalidConfig(
+            f"{name}(theta (P,), x (2, {dim})) returned {shape}; expected (2, {out_dim})"
+        )
 
 
 def apply(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

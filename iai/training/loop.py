@@ -55,14 +55,16 @@ def train(
     resume: bool = False,
     progress: bool = True,
     prior=None,
+    model=None,
 ) -> Learner:
     """Train the learner `cfg` describes, writing checkpoints and metrics.jsonl under `out`.
 
-    `prior` replaces the config's [task] prior (see `iai.experiment.with_prior`).
+    `prior` replaces the config's [task] prior (see `iai.experiment.with_prior`); `model` is
+    a user-defined fixed model (see `iai.train`).
     """
     out = Path(out)
     proc = _join(cfg)
-    learner, prior = build(cfg, prior)
+    learner, prior = build(cfg, prior, model=model)
     learner.to(proc.device)
     if cfg.train.compile:
         compile_networks(learner)
