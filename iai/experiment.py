@@ -29,12 +29,10 @@ def prior_signature(prior) -> dict:
 
 
 def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
-    """`cfg` with its [task] replaced by what a user-defined `prior` says (name, dim, classes)."""
+    """`cfg` with its [task] named for a user-defined `prior` and of its dimension; the
+    prior's kind and out_dim travel in its signature (see `build`)."""
     sig = prior_signature(prior)
-    task = replace(cfg.task, name=sig["name"], dim=sig["dim"])
-    if sig["kind"] == "classification":
-        task = replace(task, classes=sig["out_dim"])
-    return replace(cfg, task=task)
+    return replace(cfg, task=replace(cfg.task, name=sig["name"], dim=sig["dim"]))
 
 
 def build(

@@ -9,7 +9,8 @@ import pytest
 from iai import InvalidConfig
 from iai.config import ExperimentConfig, from_dict, load_config, to_dict
 
-CONFIGS = sorted((Path(__file__).resolve().parents[1] / "configs").glob("*.toml"))
+ROOT = Path(__file__).resolve().parents[1]
+CONFIGS = sorted((ROOT / "configs").glob("*.toml"))
 
 
 def as_plain(value):
@@ -78,8 +79,8 @@ def test_unknown_keys_in_a_file_are_named(tmp_path, text, message):
         ("train.steps=0", "train.steps = 0; must be ≥ 1"),
         ("train.batch_size=-3", "train.batch_size = -3; must be ≥ 1"),
         ("train.lr=0", "train.lr = 0.0; must be > 0"),
-        ("task.noise=-1", "task.noise = -1.0 is out of range"),
-        ("task.classes=1", "task.classes = 1 is out of range"),
+        ("task.noise=-1", "task.noise = -1.0; must be > 0"),
+        ("task.classes=1", "task.classes = 1; must be ≥ 2"),
         ("task.noise=nan", "task.noise = nan; expected a finite number"),
         ("train.lr=inf", "train.lr = inf; expected a finite number"),
         ("eval.tasks=0", "eval.tasks = 0; must be ≥ 1"),
@@ -140,3 +141,19 @@ def test_configs_are_frozen(demo_path):
     cfg = load_config(demo_path)
     with pytest.raises(AttributeError):
         cfg.train.lr = 1.0  # type: ignore[misc]
+
+
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("learner.width=10", "learner.width = 10 is not a multiple of learner.heads = 4"),
+        ("learner.depth=0", "learner.depth = 0; must be ≥ 1"),
+        ('learner={kind="explicit", latent=0}', "learner.latent = 0; must be ≥ 1"),
+        ('learner={kind="maml", lr=-1}', "learner.lr = -1.0; must be > 0"),
+        ('learner={kind="implicit", heads=0}', "learner.heads = 0; must be ≥ 1"),
+        ("eval.ood=noisy", """expected a list, e.g. eval.ood = ["noisy"] in TOML, or --set"""),
+    ],
+)
+def test_learner_settings_out_of_range_name_the_key_and_the_range(override, message):
+    with pytest.raises(InvalidConfig, match=re.escape(message)):
+        load_config(ROOT / "configs/demo.toml", [override])

@@ -18,6 +18,7 @@ from typing import Protocol
 
 import torch
 
+from iai.errors import InvalidConfig
 from iai.tasks.objective import Objective
 
 
@@ -45,3 +46,15 @@ def query_loss(
 ) -> torch.Tensor:
     """The mean over tasks and queries of the objective's loss of `learner`'s predictions."""
     return learner.objective.loss(learner.predict(state, x_query), y_query).mean()
+
+
+def check_config(cfg, positive: tuple[str, ...]) -> None:
+    """InvalidConfig naming the first of `positive` (int fields) below 1, or a width the heads
+    do not divide: the checks every learner config shares."""
+    for key in positive:
+        if getattr(cfg, key) < 1:
+            raise InvalidConfig(f"learner.{key} = {getattr(cfg, key)!r}; must be ≥ 1")
+    if hasattr(cfg, "heads") and cfg.width % cfg.heads:
+        raise InvalidConfig(
+            f"learner.width = {cfg.width} is not a multiple of learner.heads = {cfg.heads}"
+        )

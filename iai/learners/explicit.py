@@ -12,6 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
+from iai.learners.base import check_config
 from iai.learners.parametric import ParametricLearner
 from iai.tasks.objective import Objective
 
@@ -31,6 +32,14 @@ class ExplicitConfig:
     heads: int = 4
     chunk: int = 32
     state_grad: bool = True
+    # The LayerNorm on the decoder's features φ (see LatentDecoder). Off only to measure why it
+    # is there: benchmarks/explicit_init.py trains the grid's cells both ways.
+    feature_norm: bool = True
+
+    def __post_init__(self) -> None:
+        check_config(
+            self, ("latent", "decoder_hidden", "history", "width", "depth", "heads", "chunk")
+        )
 
 
 class LatentDecoder(nn.Module):
@@ -51,14 +60,16 @@ class LatentDecoder(nn.Module):
     at the grid's budget.
     """
 
-    def __init__(self, dim: int, latent: int, out_dim: int, hidden: int, depth: int) -> None:
+    def __init__(
+        self, dim: int, latent: int, out_dim: int, hidden: int, depth: int, normalize: bool = True
+    ) -> None:
         super().__init__()
         self.dim, self.n_params, self.hidden, self.out_dim = dim, latent, hidden, out_dim
         layers, width = [], dim + latent
         for _ in range(depth):
             layers += [nn.Linear(width, hidden), nn.GELU()]
             width = hidden
-        self.features = nn.Sequential(*layers, nn.LayerNorm(width))
+        self.features = nn.Sequential(*layers, nn.LayerNorm(width) if normalize else nn.Identity())
         self.out = nn.Linear(hidden, out_dim)
         self.readout = nn.Linear(latent, hidden * out_dim)
 
@@ -70,6 +81,11 @@ class LatentDecoder(nn.Module):
 class ExplicitLearner(ParametricLearner):
     def __init__(self, cfg: ExplicitConfig, dim: int, objective: Objective) -> None:
         decoder = LatentDecoder(
-            dim, cfg.latent, objective.out_dim, cfg.decoder_hidden, cfg.decoder_depth
+            dim,
+            cfg.latent,
+            objective.out_dim,
+            cfg.decoder_hidden,
+            cfg.decoder_depth,
+            cfg.feature_norm,
         )
         super().__init__(cfg, dim, objective, model=decoder)

@@ -24,7 +24,7 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig, InvalidInput
-from iai.learners.base import query_loss
+from iai.learners.base import check_config, query_loss
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Classification, Objective
 
@@ -37,6 +37,9 @@ class ImplicitConfig:
     width: int = 128
     depth: int = 3
     heads: int = 4
+
+    def __post_init__(self) -> None:
+        check_config(self, ("latent", "width", "depth", "heads"))
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.learners.base import query_loss
+from iai.learners.base import check_config, query_loss
 from iai.models.predictors import apply, batch_grad, make_model
 from iai.tasks.objective import Objective
 
@@ -31,8 +31,9 @@ class OptimizerConfig:
     init_seed: int = 0  # θ⁽⁰⁾ of an MLP: fan-in scaled normal from this seed (zeros if linear)
 
     def __post_init__(self) -> None:
-        if not self.lr > 0 or self.updates < 1:
-            raise InvalidConfig("learner.lr must be > 0 and learner.updates ≥ 1")
+        if not self.lr > 0:
+            raise InvalidConfig(f"learner.lr = {self.lr!r}; must be > 0")
+        check_config(self, ("updates", "hidden"))
 
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults

@@ -19,7 +19,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from iai.learners.base import query_loss
+from iai.learners.base import check_config, query_loss
 from iai.models.predictors import apply, make_model, per_example_grads
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
@@ -44,6 +44,9 @@ class ParametricConfig:
     # θ coordinates: a direct path for gradient-descent-like updates that per-point tokens,
     # squeezed to `width`, cannot carry once θ is much larger than the width (MLP models).
     state_grad: bool = True
+
+    def __post_init__(self) -> None:
+        check_config(self, ("hidden", "history", "width", "depth", "heads", "chunk"))
 
 
 @dataclass(frozen=True)

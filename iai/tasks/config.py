@@ -31,20 +31,20 @@ class TaskConfig:
     new_classes: bool = False  # digits only: tasks hold the held-out digits
 
     def __post_init__(self) -> None:
-        checks = {
-            "dim": self.dim >= 1,
-            "classes": self.classes >= 2,
-            "noise": self.noise > 0,
-            "temperature": self.temperature > 0,
-            "hidden": self.hidden >= 1,
-            "lengthscale": self.lengthscale > 0,
-            "signal_scale": self.signal_scale > 0,
-            "x_scale": self.x_scale > 0,
-            "prior_scale": self.prior_scale > 0,
+        checks = {  # key -> (holds, the range allowed)
+            "dim": (self.dim >= 1, "≥ 1"),
+            "classes": (self.classes >= 2, "≥ 2"),
+            "noise": (self.noise > 0, "> 0"),
+            "temperature": (self.temperature > 0, "> 0"),
+            "hidden": (self.hidden >= 1, "≥ 1"),
+            "lengthscale": (self.lengthscale > 0, "> 0"),
+            "signal_scale": (self.signal_scale > 0, "> 0"),
+            "x_scale": (self.x_scale > 0, "> 0"),
+            "prior_scale": (self.prior_scale > 0, "> 0"),
         }
-        for key, ok in checks.items():
+        for key, (ok, allowed) in checks.items():
             if not ok:
-                raise InvalidConfig(f"task.{key} = {getattr(self, key)!r} is out of range")
+                raise InvalidConfig(f"task.{key} = {getattr(self, key)!r}; must be {allowed}")
         if self.pixels not in ("plain", "permuted", "inverted"):
             raise InvalidConfig(
                 f"task.pixels = {self.pixels!r}; allowed: 'plain', 'permuted', 'inverted'"
