@@ -21,7 +21,7 @@ from iai.config import load_config, load_table
 from iai.errors import InvalidConfig
 from iai.evaluation.evaluate import evaluate
 from iai.evaluation.report import UNITS
-from iai.evaluation.results import EvalResult
+from iai.evaluation.results import Curve, EvalResult
 from iai.learners import LEARNERS
 from iai.tasks import TASKS, make_prior
 from iai.training.loop import train
@@ -217,9 +217,11 @@ def report(grid: GridConfig, cells: list[Cell]) -> str:
             continue
         first = mine[0].results[0]
         steps = [k for k in grid.report_steps if k <= first.steps]
+        sizes = sorted({c.results[0].batch_size for c in mine}, reverse=True)
+        points = f"k·{sizes[0]}" if len(sizes) == 1 else f"k·B, B = {', '.join(map(str, sizes))}"
         lines.append(
             f"### {task} ({UNITS.get(first.metric, first.metric)}, lower is better; mean ± s.e. "
-            f"over {first.tasks} tasks; step k has read k·{first.batch_size} points)\n"
+            f"over {first.tasks} tasks; step k has read {points} points)\n"
         )
         for i, r0 in enumerate(mine[0].results):
             where = "in distribution (id)" if r0.variant == "id" else f"OoD: {r0.variant}"
@@ -235,23 +237,30 @@ def report(grid: GridConfig, cells: list[Cell]) -> str:
                 if i == 0:
                     row.append(f"{c.train_cpu_s:.0f} + {c.eval_cpu_s:.0f}")
                 lines.append("| " + " | ".join(row) + " |")
-            ref = _reference(mine, i)
-            if ref is not None:
-                row = ["exact Bayes", *(["-"] if swept else [])]
+            for sweep, ref in _references(mine, i):
+                row = ["exact Bayes", *([sweep or "-"] if swept else [])]
                 row += [f"{ref.mean[k]:.3f} ± {ref.se[k]:.3f}" for k in steps]
                 lines.append("| " + " | ".join(row + ([""] if i == 0 else [])) + " |")
             lines.append("")
     return "\n".join(lines)
 
 
-def _reference(cells: list[Cell], i: int):
-    """The exact reference's curve for variant `i`, if the family has one and every cell saw
-    the same one (a sweep that changes the task changes it: then none is shown)."""
+def _references(cells: list[Cell], i: int) -> list[tuple[str, Curve]]:
+    """The exact reference's curve for variant `i`, if the family has one: one (sweep "", curve)
+    when every cell saw the same, else one per sweep value where the sweep changes the task or
+    the batch size (the cells of one value agree); none where even those differ."""
     results = [c.results[i] for c in cells]
     if not all("bayes" in r.methods for r in results):
-        return None
-    curves = [r.curve("bayes") for r in results]
-    return curves[0] if all(c.mean == curves[0].mean for c in curves) else None
+        return []
+    curves = {}
+    for c, r in zip(cells, results, strict=True):
+        curves.setdefault(c.sweep, []).append(r.curve("bayes"))
+    if any(c.mean != group[0].mean for group in curves.values() for c in group):
+        return []
+    firsts = [(sweep, group[0]) for sweep, group in curves.items()]
+    if all(c.mean == firsts[0][1].mean for _, c in firsts):
+        return [("", firsts[0][1])]
+    return firsts
 
 
 def load_grid(path: str | Path) -> GridConfig:

@@ -5,7 +5,7 @@ from collections.abc import Iterable, Iterator
 
 import torch
 
-from iai.learners import Learner
+from iai.learners import Learner, State
 
 
 @torch.inference_mode()
@@ -21,6 +21,22 @@ def rollout(
     for x, y in batches:
         state = learner.step(state, x, y)
         yield learner.predict(state, x_query)
+
+
+@torch.inference_mode()
+def adapt_stream(
+    learner: Learner, batches: Iterable[tuple[torch.Tensor, torch.Tensor]], x_query: torch.Tensor
+) -> State:
+    """The state after reading every batch in turn, with no prediction on the way.
+
+    Why beside `rollout`: the cost of adapting to a stream is this alone (benchmarks/scaling.py
+    times it), and `rollout`'s prediction after every batch would add to it. One batch of all
+    the points is a one-step learner reading its context.
+    """
+    state = learner.init(x_query)
+    for x, y in batches:
+        state = learner.step(state, x, y)
+    return state
 
 
 def minibatches(

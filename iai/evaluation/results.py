@@ -53,8 +53,10 @@ class EvalResult:
 
     @staticmethod
     def from_json(data: dict) -> "EvalResult":
+        """The result `to_json` wrote. An eval.json from before `mode` was recorded (the ones
+        under benchmarks/results/) reads as 'steps', the only mode there was then."""
         methods = {
             name: {metric: Curve(**c) for metric, c in per_metric.items()}
             for name, per_metric in data["methods"].items()
         }
-        return EvalResult(**{**data, "methods": methods})
+        return EvalResult(**{"mode": "steps", **data, "methods": methods})

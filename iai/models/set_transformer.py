@@ -43,6 +43,10 @@ class SetTransformer(nn.Module):
     of the tokens the caller reads: the others' queries and MLP there would be thrown away.
     """
 
+    # False: every token goes through every block and the outputs are sliced afterwards. The
+    # result is the same; it is kept so benchmarks/throughput.py can measure what the skip saves.
+    skip_unread: bool = True
+
     def __init__(self, width: int, depth: int, heads: int) -> None:
         super().__init__()
         self.blocks = nn.ModuleList(Block(width, heads) for _ in range(depth))
@@ -51,6 +55,8 @@ class SetTransformer(nn.Module):
     def forward(
         self, h: torch.Tensor, keys: int | None = None, read: slice | None = None
     ) -> torch.Tensor:
+        last = len(self.blocks) - 1
         for i, block in enumerate(self.blocks):
-            h = block(h, keys, read if i == len(self.blocks) - 1 else None)
-        return self.norm(h)
+            h = block(h, keys, read if self.skip_unread and i == last else None)
+        h = self.norm(h)
+        return h if self.skip_unread or read is None else h[:, read]

@@ -8,6 +8,7 @@ single process that owns every shard draws the very same tasks, so both runs agr
 
 import json
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -75,12 +76,7 @@ def train(
             save_learner(out, learner, config, 0, signature)
         return learner.eval()
     t = cfg.train
-    objective = GreedyObjective(learner, t.batch_size, t.steps, t.backprop == "greedy")
-    if proc.world > 1:
-        ids = [proc.device] if proc.device.type == "cuda" else None
-        objective = DistributedDataParallel(objective, device_ids=ids)
-    opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
-    rng = {f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)}
+    objective, opt, rng = _optimization(cfg, learner, proc)
     start = _start(out, config, learner, opt, rng, resume, proc.rank)
     if start >= t.iterations:
         if proc.rank == 0 and progress:
@@ -110,6 +106,35 @@ def train(
             _checkpoint(out, learner, config, signature, opt, rng, step, proc)
     learner.eval()
     return learner
+
+
+def iterations(cfg: ExperimentConfig, learner: Learner, prior) -> Iterator[torch.Tensor]:
+    """`learner`'s training iterations one at a time, as `train` runs them in one process (fresh
+    tasks from the config's seeded streams, the greedy objective, the learning-rate schedule,
+    clipping, AdamW) but with no checkpoint or log: each `next` runs one and gives its losses
+    (K + 1,).
+
+    Why: to time the iterations of several learners interleaved, round by round, so that a
+    noisy machine slows them alike (benchmarks/throughput.py); `train` runs one at a time.
+    """
+    proc = Process(next(learner.parameters()).device, 0, 1, range(cfg.train.shards))
+    objective, opt, rng = _optimization(cfg, learner, proc)
+    learner.train()
+    for it in range(cfg.train.iterations):
+        yield _iteration(cfg, it, prior, proc, objective, opt, rng)[0]
+
+
+def _optimization(cfg: ExperimentConfig, learner: Learner, proc: Process) -> tuple:
+    """The greedy objective (under DistributedDataParallel across processes), AdamW, and a
+    seeded task stream for each of this process's shards."""
+    t = cfg.train
+    objective = GreedyObjective(learner, t.batch_size, t.steps, t.backprop == "greedy")
+    if proc.world > 1:
+        ids = [proc.device] if proc.device.type == "cuda" else None
+        objective = DistributedDataParallel(objective, device_ids=ids)
+    opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+    rng = {f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)}
+    return objective, opt, rng
 
 
 def _join(cfg: ExperimentConfig) -> Process:
