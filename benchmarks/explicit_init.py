@@ -2,22 +2,21 @@
 the training loss after the grid's budget, with and without the LayerNorm on φ.
 
 Each pair trains the grid's explicit-both cell (width 32, 250 iterations of 64 tasks, K = 10)
-from the same seed; "without" replaces the decoder's final LayerNorm with the identity.
+from the same seed; "without" sets learner.feature_norm = false (no LayerNorm on φ).
 
     OMP_NUM_THREADS=1 python benchmarks/explicit_init.py > benchmarks/results/explicit-init.md
 """
 
 import json
 import tempfile
+from dataclasses import replace
 from pathlib import Path
 
-import iai.train
 import torch
-from torch import nn
 
-from iai.config import load_config
-from iai.grid import cell_overrides, load_grid
+from iai.grid import cell_config, load_grid
 from iai.learners.explicit import LatentDecoder
+from iai.training.loop import train
 
 TASKS = ("linear_regression", "nonlinear_regression", "linear_classification", "digits")
 
@@ -25,37 +24,23 @@ TASKS = ("linear_regression", "nonlinear_regression", "linear_classification", "
 def sensitivity(normalized: bool) -> tuple[float, float]:
     """Mean |∂f/∂zⱼ| and RMS of φ at initialization, d = 8, latent 16, hidden 64."""
     torch.manual_seed(0)
-    decoder = LatentDecoder(8, 16, 1, 64, 2)
-    if not normalized:
-        decoder.features[-1] = nn.Identity()
+    decoder = LatentDecoder(8, 16, 1, 64, 2, normalize=normalized)
     x, z = torch.randn(256, 8), 0.01 * torch.randn(16)
     jac = torch.func.jacrev(lambda z: decoder(z, x))(z)  # (256, 1, 16)
     phi = decoder.features(torch.cat([x, z.expand(256, -1)], -1))
     return jac.abs().mean().item(), phi.pow(2).mean().sqrt().item()
 
 
-def final_loss(task: str, normalized: bool) -> tuple[float, float]:
-    """Query loss at step 10 of the last logged batch, and the mean over the last 100 iterations."""
-    grid = load_grid("configs/grid/full.toml")
-    base = load_config(grid.base).train
-    cfg = load_config(
-        grid.base, cell_overrides(grid, "explicit-both", task, "", base.batch_size, base.steps)
-    )
-    build = iai.train.build
-
-    def variant(c):
-        learner, prior = build(c)
-        if not normalized:
-            learner.model.features[-1] = nn.Identity()
-        return learner, prior
-
-    iai.train.build = variant
-    try:
-        with tempfile.TemporaryDirectory() as out:
-            iai.train.train(cfg, Path(out), progress=False)
-            lines = [json.loads(s) for s in (Path(out) / "metrics.jsonl").read_text().splitlines()]
-    finally:
-        iai.train.build = build
+def final_loss(task: str, normalized: bool, iterations: int | None = None) -> tuple[float, float]:
+    """Query loss at step 10 of the last logged batch, and the mean over the last 100 iterations
+    (`iterations` shortens the training, for a quick check)."""
+    sweep = "" if normalized else "learner.feature_norm=false"
+    cfg = cell_config(load_grid("configs/grid/full.toml"), "explicit-both", task, sweep)
+    if iterations is not None:
+        cfg = replace(cfg, train=replace(cfg.train, iterations=iterations, log_every=1))
+    with tempfile.TemporaryDirectory() as out:
+        train(cfg, Path(out), progress=False)
+        lines = [json.loads(s) for s in (Path(out) / "metrics.jsonl").read_text().splitlines()]
     tail = [m["per_step"][-1] for m in lines if m["step"] > cfg.train.iterations - 100]
     return lines[-1]["per_step"][-1], sum(tail) / len(tail)
 

@@ -3,7 +3,8 @@ full-context model reads all N at once.
 
 Linear regression, d = 8, B = 16, N = 2⁸ … 2¹⁸, 16 tasks of 128 queries, one CPU thread.
 Each (method, N) runs in a fresh process. IAI reads the points as a stream of mini-batches
-generated one at a time (as from a file or a DataLoader), so it never holds the data set; a
+generated one at a time (as from a file or a DataLoader; `prior.points` draws each from the
+tasks' weights) and adapted to by `iai.rollout.adapt_stream`, so it never holds the data set; a
 one-step model must hold all N points at once, so they are generated (the same points, from
 the same seeded stream) and concatenated first. Timed: the adaptation from data to query
 predictions under torch.inference_mode, data generation included for both. Memory: the
@@ -53,24 +54,19 @@ def _status(key: str) -> int:
 
 def child(name: str, n: int) -> dict:
     """Adapt one method to N points; runs in its own process."""
-    from iai.train import build
-
     import iai
-    from iai.checkpoint import read_config
-    from iai.config import from_dict, load_config
-    from iai.tasks import make_prior
-    from iai.tasks.base import with_bias
+    from iai.config import load_config
+    from iai.experiment import build
+    from iai.rollout import adapt_stream
 
     torch.set_num_threads(1)
     path, mode, width = METHODS[name]
     trained = not path.endswith(".toml")
-    if not trained:
-        cfg = load_config(path, [f"learner.width={width}"])
-        learner = build(cfg)[0].eval()
+    if trained:
+        learner = iai.load(path)
     else:
-        cfg, learner = from_dict(read_config(Path(path))[0]), iai.load(path)
-    task = cfg.task
-    prior = make_prior(task)
+        learner = build(load_config(path, [f"learner.width={width}"]))[0].eval()
+    prior, objective = learner.prior, learner.objective
     first = prior.sample(TASKS, B, QUERIES, generator=torch.Generator().manual_seed(n))
     w, xq = first.truth["w"], first.x_query  # (T, D + 1), (T, Q, D)
 
@@ -80,36 +76,35 @@ def child(name: str, n: int) -> dict:
         gen = torch.Generator().manual_seed(n + 1)
         yield first.x_train, first.y_train
         for _ in range(n // B - 1):
-            x = torch.randn(TASKS, B, task.dim, generator=gen)
-            noise = task.noise**0.5 * torch.randn(TASKS, B, generator=gen)
-            yield x, torch.einsum("tbd,td->tb", with_bias(x), w) + noise
+            yield prior.points(w, B, generator=gen)
 
-    with torch.inference_mode():
-        learner.predict(learner.step(learner.init(xq), first.x_train, first.y_train), xq)
-        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
-        before = _status("VmRSS")
-        clock = time.perf_counter()
-        state = learner.init(xq)
-        if mode == "steps":
-            for x, y in batches():
-                state = learner.step(state, x, y)
-        else:
-            xs, ys = (torch.cat(part, 1) for part in zip(*batches(), strict=True))
-            state = learner.step(state, xs, ys)
-        pred = learner.likelihood.mean(learner.predict(state, xq))
-        seconds = time.perf_counter() - clock
-        peak = _status("VmHWM")
-    xs, ys = (torch.cat(part, 1) for part in zip(*batches(), strict=True))
-    bayes = prior.bayes(xs, ys, xq).double()  # exact posterior mean on the very same points
-    y_query = first.y_query.double()
+    def context():
+        """All N points at once, as a one-step model must hold them: one batch."""
+        yield tuple(torch.cat(part, 1) for part in zip(*batches(), strict=True))
+
+    iai.predict(learner, adapt_stream(learner, [(first.x_train, first.y_train)], xq), xq)
+    Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS high-water mark
+    before = _status("VmRSS")
+    clock = time.perf_counter()
+    state = adapt_stream(learner, batches() if mode == "steps" else context(), xq)
+    pred = iai.predict(learner, state, xq)
+    seconds = time.perf_counter() - clock
+    peak = _status("VmHWM")
+    xs, ys = next(context())
+    bayes = objective.reference(xs, ys, xq)  # exact posterior mean on the very same points
+
+    def mse(prediction: torch.Tensor) -> float:
+        out = objective.outputs(prediction.double())
+        return objective.task_metrics(out, first.y_query.double())["mse"].mean().item()
+
     return {
         "method": name,
         "n": n,
         "seconds": seconds,
         "peak_mb": (peak - before) / 2**20,  # above the loaded learner
         "process_peak_mb": peak / 2**20,  # the whole process, torch and the learner included
-        "mse": (pred.double() - y_query).square().mean().item() if trained else None,
-        "bayes_mse": (bayes - y_query).square().mean().item(),
+        "mse": mse(pred) if trained else None,
+        "bayes_mse": mse(bayes),
     }
 
 

@@ -8,15 +8,19 @@ import json
 import sys
 from pathlib import Path
 
+from iai.evaluation.results import EvalResult
 
-def ratios(result: dict) -> list[float]:
-    iai, bayes = (result["methods"][m]["mse"]["mean"] for m in ("iai", "bayes"))
+BASELINES = ("sgd_online", "adam_online", "sgd", "adam")
+
+
+def ratios(result: EvalResult) -> list[float]:
+    """IAI's MSE over the exact Bayes MSE, per step."""
+    iai, bayes = result.curve("iai", "mse").mean, result.curve("bayes", "mse").mean
     return [a / b for a, b in zip(iai, bayes, strict=True)]
 
 
-def checks(kind: str, result: dict) -> list[tuple[str, bool, str]]:
-    m = result["methods"]
-    iai = m["iai"]["mse"]["mean"]
+def checks(kind: str, result: EvalResult) -> list[tuple[str, bool, str]]:
+    iai = result.curve("iai", "mse").mean
     r = ratios(result)
     out = []
     if kind == "demo":
@@ -25,9 +29,9 @@ def checks(kind: str, result: dict) -> list[tuple[str, bool, str]]:
             ("MSE falls at every step 1 → 8", falls, " > ".join(f"{v:.4f}" for v in iai[:9]))
         )
         out.append(("step 8 ≤ 1.25 × Bayes", r[8] <= 1.25, f"{r[8]:.3f}"))
-        for base in ("sgd_online", "adam_online", "sgd", "adam"):
-            if base in m:
-                other = m[base]["mse"]["mean"]
+        for base in BASELINES:
+            if base in result.methods:
+                other = result.curve(base, "mse").mean
                 worse = [k for k in range(1, 9) if iai[k] >= other[k]]
                 detail = "every step" if not worse else f"not at steps {worse}"
                 out.append((f"beats {base} at every step 1 → 8", not worse, detail))
@@ -43,7 +47,7 @@ def checks(kind: str, result: dict) -> list[tuple[str, bool, str]]:
 
 def main() -> None:
     kind, path = sys.argv[1], Path(sys.argv[2])
-    results = json.loads(path.read_text())
+    results = [EvalResult.from_json(r) for r in json.loads(path.read_text())]
     lines = [
         f"# Targets ({kind}) checked on {path}",
         "",
@@ -54,7 +58,7 @@ def main() -> None:
         lines.append(f"| {name} | {'yes' if ok else 'NO'} | {detail} |")
     lines += ["", "IAI / Bayes per step, every variant:", ""]
     for res in results:
-        lines.append(f"- {res['variant']}: " + ", ".join(f"{x:.3f}" for x in ratios(res)))
+        lines.append(f"- {res.variant}: " + ", ".join(f"{x:.3f}" for x in ratios(res)))
     text = "\n".join(lines) + "\n"
     (path.parent / "targets.md").write_text(text)
     print(text)
