@@ -131,3 +131,14 @@ def test_resume_extends_a_finished_run_and_says_when_there_is_nothing_to_do(
 def test_resume_without_a_checkpoint_is_a_checkpoint_error(make_cfg, tmp_path):
     with pytest.raises(iai.CheckpointError, match="does not exist"):
         train(make_cfg(), tmp_path / "never", resume=True, progress=False)
+
+
+def test_resume_reads_a_setting_added_since_the_run_was_saved_as_its_default(make_cfg, tmp_path):
+    """A run saved by an iai that lacked a learner setting resumes when the setting is left at
+    its default (here: the saved config.json loses `learner.state_grad`)."""
+    train(make_cfg("train.iterations=2"), tmp_path, progress=False)
+    doc = json.loads((tmp_path / "config.json").read_text())
+    del doc["config"]["learner"]["state_grad"]
+    (tmp_path / "config.json").write_text(json.dumps(doc))
+    train(make_cfg("train.iterations=3"), tmp_path, resume=True, progress=False)
+    assert json.loads((tmp_path / "config.json").read_text())["step"] == 3

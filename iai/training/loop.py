@@ -25,7 +25,7 @@ from iai.checkpoint import (
     save_learner,
     save_trainer,
 )
-from iai.config import ExperimentConfig, to_dict
+from iai.config import ExperimentConfig, from_dict, to_dict
 from iai.distributed import device_for, process_group
 from iai.errors import CheckpointError, InvalidConfig
 from iai.experiment import build, prior_signature
@@ -169,6 +169,9 @@ def _start(
     start, metrics = 0, out / "metrics.jsonl"
     if resume:
         saved, _, _ = read_config(out)
+        # through the dataclasses, so a setting added since the run was saved reads as its
+        # default rather than as a change
+        saved = json.loads(json.dumps(to_dict(from_dict(saved))))
         differ = _differences(saved, json.loads(json.dumps(config)))
         fixed = [k for k in differ if not k.startswith(RESUMABLE_CHANGES)]
         if fixed:
