@@ -74,6 +74,7 @@ def plot(results: list[EvalResult], path: Path) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
     rows = 2 if all("bayes" in r.methods for r in results) else 1
     fig, axes = plt.subplots(
@@ -100,10 +101,17 @@ def plot(results: list[EvalResult], path: Path) -> None:
                     ratio = [a / b for a, b in zip(r.curve(m).mean[1:], bayes[1:], strict=True)]
                     ax.plot(steps[1:], ratio, style, color=color, lw=width)
             ax.axhline(1.0, color=STYLES["bayes"][0], ls="--", lw=1.2)
-            ax.set_ylim(0.95, 2.0)
-            ax.set_ylabel(f"{UNITS.get(metric, metric)} / exact Bayes")
-            ax.grid(alpha=0.3)
+            ax.set_yscale("log")
+            top = ax.get_ylim()[1]
+            ax.set_yticks([t for t in (1, 1.25, 1.5, 2, 3, 5, 10, 20, 50, 100) if t <= top])
+            ax.yaxis.set_major_formatter(ScalarFormatter())
+            ax.yaxis.set_minor_formatter(NullFormatter())
+            ax.set_ylim(0.95, top)
+            ax.set_ylabel(f"{UNITS.get(metric, metric)} / exact Bayes (1 = optimal)")
+            ax.grid(alpha=0.3, which="both")
         axes[-1][col].set_xlabel(f"step k (mini-batches of {r.batch_size} points read)")
+        for ax in axes[:, col]:
+            ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     handles, labels = axes[0][0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="lower center", ncol=min(len(labels), 4), fontsize=9)
     fig.suptitle(
