@@ -189,7 +189,7 @@ def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress
     clock = time.process_time()
     learner = train(cfg, run, progress=progress)
     train_cpu = time.process_time() - clock
-    variants = ["id", *(make_prior(cfg.task).variants if grid.ood else ())]
+    variants = ["id", *(getattr(make_prior(cfg.task), "variants", ()) if grid.ood else ())]
     clock = time.process_time()
     with torch.no_grad():
         results = [evaluate(learner, cfg.eval, v) for v in variants]

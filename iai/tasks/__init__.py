@@ -40,10 +40,10 @@ def variant_prior(cfg: TaskConfig, variant: str):
     prior = make_prior(cfg)
     if variant == "id":
         return prior
-    if variant not in prior.variants:
+    known = getattr(prior, "variants", ())
+    if variant not in known:
         raise InvalidConfig(
-            f"OoD variant {variant!r} does not apply to {cfg.name!r}; "
-            f"its variants: {list(prior.variants)}"
+            f"OoD variant {variant!r} does not apply to {cfg.name!r}; its variants: {list(known)}"
         )
     return make_prior(shifted(cfg, variant))
 
