@@ -31,6 +31,11 @@ def load(directory: str | Path, *, model=None) -> Learner:
     """
     directory = Path(directory)
     config, _, signature = read_config(directory)
+    if config.get("learner", {}).get("model") == "custom" and model is None:
+        raise CheckpointError(
+            f"{str(directory)!r} holds a learner trained with a fixed model f(x; θ) defined in "
+            "Python, which a checkpoint does not store: pass it as iai.load(directory, model=...)"
+        )
     try:
         cfg = from_dict(config)
         learner, _ = build(cfg, signature=signature, model=model)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import torch
 
-from iai.models.predictors import apply
+from iai.models.predictors import LinearModel, MLPModel, apply
 from iai.rollout import minibatches
 from iai.tasks import Tasks
 from iai.tasks.objective import Objective
@@ -37,10 +37,17 @@ class OptimizerRun:
 
 
 def init_theta(model, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
-    """Where training from scratch starts: zeros for a linear model, fan-in scaled otherwise."""
-    if getattr(model, "hidden", None) is None:
+    """Where training from scratch starts, (T, P): zeros for a linear model, fan-in scaled
+    normal for an MLP, and for a user-defined model its own `init_theta(n_tasks, generator)`
+    if it has one, else N(0, 1): θ = 0 can be a point where a model's gradient vanishes
+    (a sine's frequency and phase), and then SGD and Adam would never move."""
+    if isinstance(model, LinearModel):
         return torch.zeros(n_tasks, model.n_params)
-    return torch.randn(n_tasks, model.n_params, generator=generator) / (model.dim + 1) ** 0.5
+    if isinstance(model, MLPModel):
+        return torch.randn(n_tasks, model.n_params, generator=generator) / (model.dim + 1) ** 0.5
+    if hasattr(model, "init_theta"):
+        return model.init_theta(n_tasks, generator)
+    return torch.randn(n_tasks, model.n_params, generator=generator)
 
 
 def optimizer_outputs(

@@ -10,7 +10,6 @@ a mean over tasks with its standard error.
 """
 
 import time
-from dataclasses import replace
 
 import torch
 from tqdm import tqdm
@@ -20,6 +19,7 @@ from iai.errors import InvalidInput
 from iai.evaluation.baselines import LR_GRID, OptimizerRun, init_theta, optimizer_outputs, tune
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult
+from iai.experiment import prior_signature
 from iai.learners import Learner
 from iai.models.predictors import make_model
 from iai.rollout import minibatches, rollout
@@ -168,7 +168,8 @@ def evaluate(
 
     return EvalResult(
         variant=variant,
-        task=dict(getattr(prior, "cfg", replace(trained.task)).__dict__),
+        # a shipped family's settings, or what a user-defined prior says of itself
+        task=dict(prior.cfg.__dict__) if hasattr(prior, "cfg") else prior_signature(prior),
         batch_size=B,
         steps=K,
         mode=cfg.mode,

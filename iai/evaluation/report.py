@@ -78,7 +78,7 @@ def plot(results: list[EvalResult], path: Path) -> None:
 
     rows = 2 if all("bayes" in r.methods for r in results) else 1
     fig, axes = plt.subplots(
-        rows, len(results), figsize=(4.2 * len(results), 3.3 * rows + 0.9), squeeze=False
+        rows, len(results), figsize=(max(4.2 * len(results), 8.4), 3.3 * rows + 0.9), squeeze=False
     )
     for col, r in enumerate(results):
         metric, steps = r.metric, range(r.steps + 1)
