@@ -21,6 +21,7 @@ import argparse
 import json
 import shutil
 import sys
+import textwrap
 import threading
 import time
 from pathlib import Path
@@ -38,6 +39,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CHECKPOINT = ROOT / "checkpoints" / "linreg-d8"
 CONFIG = ROOT / "configs" / "demo-quick.toml"
 SHOWN_STEPS = (1, 2, 4, 8, 16)
+WIDTH = 88  # of the printed text
 # What each input shift changes, for the summary.
 SHIFTS = {
     "shift_x": "every input feature shifted by +1",
@@ -60,6 +62,12 @@ def _show(path: Path) -> str:
         return str(path.resolve().relative_to(Path.cwd().resolve()))
     except ValueError:
         return str(path.resolve())
+
+
+def _say(text: str) -> None:
+    """Print a paragraph wrapped to WIDTH (a leading newline kept)."""
+    lead = "\n" if text.startswith("\n") else ""
+    print(lead + textwrap.fill(text.lstrip("\n"), WIDTH), flush=True)
 
 
 def _ratios(result, method: str, steps: list[int]) -> list[float]:
@@ -118,23 +126,23 @@ def evaluate_committed(args, out: Path) -> list:
         optimizer_iters=args.optimizer_iters,
         ood=tuple(variants[1:]),
     )
-    print(
+    _say(
         "IAI (iterative amortized inference): a learner that adapts to a new task one "
-        "mini-batch at a time, with an update it learned across many tasks.",
-        flush=True,
+        "mini-batch at a time, with an update it learned across many tasks."
     )
-    print(
-        f"\n1) The trained learner {_show(Path(args.checkpoint))} (linear regression, d = "
-        f"{learner.dim}, trained on {t.steps} mini-batches of {t.batch_size} points) adapts "
-        f"to {cfg.tasks} fresh tasks, one mini-batch at a time, beside the exact Bayes "
-        f"posterior and SGD / Adam with learning rates tuned on {cfg.tune_tasks} other tasks.",
-        flush=True,
+    _say(
+        f"\n1) The trained learner {_show(Path(args.checkpoint))} "
+        f"({learner.config.task.name.replace('_', ' ')}, d = {learner.dim}, trained on "
+        f"{t.steps} mini-batches of {t.batch_size} points) adapts to {cfg.tasks} fresh tasks, "
+        "one mini-batch at a time, beside the exact Bayes posterior and SGD / Adam with "
+        f"learning rates tuned on {cfg.tune_tasks} other tasks."
     )
     results = []
     for variant in variants:
         clock = time.perf_counter()
         results.append(evaluate(learner, cfg, variant, progress=not args.quiet))
-        print(f"  {variant}: evaluated in {time.perf_counter() - clock:.0f} s", flush=True)
+        where = "in distribution" if variant == "id" else f"out of distribution, {variant}"
+        print(f"  {where}: evaluated in {time.perf_counter() - clock:.0f} s", flush=True)
     report.write(results, out)
     return results
 
@@ -145,12 +153,11 @@ def train_quick(args, out: Path) -> tuple[list[dict], EvalResult, float]:
     cfg = load_config(args.config, args.set)  # as iai.train reads it, to say what it trains
     t = cfg.train
     every = max(1, t.iterations // 10)
-    print(
+    _say(
         f"\n2) Training a small learner ({_show(Path(args.config))}: width "
         f"{cfg.learner.width}, {t.iterations} iterations of {t.tasks} fresh tasks each). "
         f"Loss: half the squared error on held-out points, averaged over steps 0 … {t.steps}; "
-        f"then after the last of the {t.steps} mini-batches.",
-        flush=True,
+        f"then after the last of the {t.steps} mini-batches."
     )
     if out.exists():
         shutil.rmtree(out)
@@ -182,28 +189,27 @@ def _reading(results, steps: list[int], iters: int) -> list[str]:
     iai_r = dict(zip(steps, _ratios(r, "iai", steps), strict=True))
     close = [k for k in steps if iai_r[k] <= 1.10]
     k = close[0] if close else steps[-1]
-    lines = [
+    text = (
         f"In distribution, IAI's error is {iai_r[k]:.2f}x the Bayes error after {k} "
         f"mini-batch{'es' if k > 1 else ''} and {iai_r[steps[-1]]:.2f}x after {steps[-1]}."
-    ]
+    )
     if "sgd_online" in r.methods:
         sgd_1, adam_1 = (_ratios(r, m, [k])[0] for m in ("sgd_online", "adam_online"))
         sgd_n, adam_n = (_ratios(r, m, [k])[0] for m in ("sgd", "adam"))
-        lines += [
-            f"With one update per mini-batch, as IAI, tuned SGD and Adam are at {sgd_1:.2f}x and "
-            f"{adam_1:.2f}x there.",
-            f"Given {iters} updates per mini-batch over all points seen so far, they reach "
-            f"{sgd_n:.2f}x and {adam_n:.2f}x:",
-            f"{iters} times the updates IAI makes.",
-        ]
+        text += (
+            f" With one update per mini-batch, as IAI makes, tuned SGD and Adam are at "
+            f"{sgd_1:.2f}x and {adam_1:.2f}x there; with {iters} updates per mini-batch over "
+            f"all points seen so far ({iters} times IAI's), at {sgd_n:.2f}x and {adam_n:.2f}x."
+        )
     for shifted in results[1:]:
         a, b = _ratios(shifted, "iai", [steps[0], steps[-1]])
-        lines.append(
-            f"Under {shifted.variant} ({SHIFTS.get(shifted.variant, shifted.variant)}), which the "
-            f"learner never saw in training, it is {a:.2f}x Bayes after {steps[0]} and {b:.2f}x "
-            f"after {steps[-1]}: it still adapts, less well."
+        text += (
+            f" Under {shifted.variant} ({SHIFTS.get(shifted.variant, shifted.variant)}), which "
+            f"the learner never saw in training, IAI is {a:.2f}x Bayes after {steps[0]} "
+            f"mini-batch{'es' if steps[0] > 1 else ''} and {b:.2f}x after {steps[-1]}: it "
+            "still adapts, less well."
         )
-    return lines
+    return textwrap.wrap(text, WIDTH)
 
 
 def _written(out: Path) -> list[str]:
@@ -229,7 +235,7 @@ def summary(args, results, metrics, scored, train_seconds, out: Path) -> str:
     theirs = _ratios(r0, "iai", steps)
     lines = [
         "",
-        "=" * 88,
+        "=" * WIDTH,
         "Summary",
         "",
         "Every task is a linear regression y = w·[x, 1] + noise with its own random w. A method",
@@ -244,17 +250,14 @@ def summary(args, results, metrics, scored, train_seconds, out: Path) -> str:
         "",
         f"Short training ({_show(Path(args.config))}, {len(metrics)} iterations, "
         f"{train_seconds:.0f} s):",
-        f"  loss                        {metrics[0]['loss']:6.3f} at iteration "
-        f"{metrics[0]['step']}  ->  {end:6.3f} (mean of the last {len(tail)})",
-        f"  loss after all {K} mini-batches {metrics[0]['per_step'][-1]:6.3f}"
-        f"{'':16}->  {end_last:6.3f}",
-        "  error ratio of this freshly trained learner, k = "
-        + ", ".join(map(str, steps))
-        + ": "
+        f"  {'loss, mean over steps 0 … ' + str(K):32}{metrics[0]['loss']:7.3f} at iteration "
+        f"{metrics[0]['step']}  ->  {end:7.3f} (mean of the last {len(tail)})",
+        f"  {'loss after all ' + str(K) + ' mini-batches':32}{metrics[0]['per_step'][-1]:7.3f}"
+        f"{'':17}->  {end_last:7.3f}",
+        f"  {'its error ratio after k = ' + ', '.join(map(str, steps)) + ':':48}"
         + ", ".join(f"{v:.2f}" for v in ours),
-        "  (the committed learner, trained longer and wider:               "
-        + ", ".join(f"{v:.2f}" for v in theirs)
-        + ")",
+        f"  {'the committed learner (trained longer, wider):':48}"
+        + ", ".join(f"{v:.2f}" for v in theirs),
         "",
         "Written:",
         *_written(out),
