@@ -36,10 +36,13 @@ TINY = [
 
 
 def sh(args: list[str], cwd: Path = ROOT) -> str:
-    """The last lines a command prints (stdout and stderr), and its exit status."""
+    """A command's exit status, the last lines it prints, and whether it showed progress."""
     p = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
-    lines = [x for x in (p.stdout + p.stderr).replace("\r", "\n").splitlines() if x.strip()]
-    return f"exit {p.returncode}: " + " / ".join(lines[-2:])
+    out = [x for x in p.stdout.splitlines() if x.strip()]
+    err = [x for x in p.stderr.replace("\r", "\n").splitlines() if x.strip()]
+    bars = [x for x in err if "it/s]" in x or "s/it]" in x]
+    last = (out or [x for x in err if x not in bars])[-2:]
+    return f"exit {p.returncode}: " + " / ".join(last) + (" (progress bars shown)" if bars else "")
 
 
 def error_of(fn) -> str:
