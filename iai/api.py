@@ -19,7 +19,7 @@ from iai.config import from_dict
 from iai.errors import CheckpointError, InputWarning, InvalidConfig, InvalidInput
 from iai.experiment import build
 from iai.learners import Learner, State
-from iai.rollout import minibatches, rollout
+from iai.rollout import adapt_stream, minibatches, rollout
 
 
 def load(directory: str | Path, *, model=None) -> Learner:
@@ -109,11 +109,7 @@ def adapt(
         x_query = x_train[:, :0]  # a learner that does not read its queries needs only T
     else:
         x_query = _queries(learner, x_query, x_train.shape[0])
-    with torch.inference_mode():
-        state = learner.init(x_query)
-        for x, y in minibatches(x_train, y_train, B):
-            state = learner.step(state, x, y)
-    return state
+    return adapt_stream(learner, minibatches(x_train, y_train, B), x_query)
 
 
 def predict(learner: Learner, state: State, x_query) -> torch.Tensor:
