@@ -31,10 +31,16 @@ def load(directory: str | Path, *, model=None) -> Learner:
     """
     directory = Path(directory)
     config, _, signature = read_config(directory)
-    if config.get("learner", {}).get("model") == "custom" and model is None:
+    custom = config.get("learner", {}).get("model") == "custom"
+    if custom and model is None:
         raise CheckpointError(
             f"{str(directory)!r} holds a learner trained with a fixed model f(x; θ) defined in "
             "Python, which a checkpoint does not store: pass it as iai.load(directory, model=...)"
+        )
+    if model is not None and not custom:
+        raise InvalidInput(
+            f"model= is for learners trained with a model of your own; {str(directory)!r} "
+            "uses a shipped one (its learner.model is not 'custom')"
         )
     try:
         cfg = from_dict(config)
@@ -76,6 +82,11 @@ def train(
     if prior is not None:
         cfg = with_prior(cfg, prior)
     if model is not None:
+        if cfg.learner.kind != "parametric":
+            raise InvalidConfig(
+                f"a fixed model f(x; θ) of your own plugs into the parametric learner; this "
+                f"config's learner.kind is {cfg.learner.kind!r}"
+            )
         cfg = replace(cfg, learner=replace(cfg.learner, model="custom"))
     return run(cfg, Path(out), resume=resume, progress=progress, prior=prior, model=model)
 
@@ -99,7 +110,7 @@ def adapt(
     B = _batch_size(learner, batch_size)
     x_train = _x(learner, "x_train", x_train)
     y_train = learner.objective.targets("y_train", y_train, tuple(x_train.shape[:2]))
-    _warn_if_unlike_prior(learner, x_train, y_train)
+    _warn_if_unlike_prior(learner, x_train, y_train, stacklevel=3)
     if x_query is None:
         if getattr(learner, "queries_in_state", False):
             raise InvalidInput(
@@ -129,7 +140,13 @@ def stream(
     batch is released once its step is taken, so memory does not grow with the stream.
     Batches may differ in size; each is checked as it arrives.
     """
-    x_query = _x(learner, "x_query", x_query)
+    return _stream(learner, batches, _x(learner, "x_query", x_query), warn=True)
+
+
+def _stream(
+    learner: Learner, batches: Iterable, x_query: torch.Tensor, warn: bool
+) -> Iterator[torch.Tensor]:
+    """`stream` once x_query is checked; `warn`: check the first batch against the prior."""
     T, objective = x_query.shape[0], learner.objective
 
     def checked() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
@@ -142,8 +159,10 @@ def stream(
             if x.shape[0] != T:
                 raise InvalidInput(f"batch {k} has {x.shape[0]} tasks; x_query has {T}")
             y = objective.targets(f"batch {k} y", y, tuple(x.shape[:2]))
-            if k == 0:
-                _warn_if_unlike_prior(learner, x, y)
+            if k == 0 and warn:
+                # the frames above: checked, rollout and its inference_mode wrapper,
+                # _stream, then the caller's loop (a test checks the warning points there)
+                _warn_if_unlike_prior(learner, x, y, stacklevel=6)
             yield x, y
 
     for out in rollout(learner, checked(), x_query):
@@ -165,7 +184,9 @@ def predict_steps(
     x_train = _x(learner, "x_train", x_train)
     y_train = learner.objective.targets("y_train", y_train, tuple(x_train.shape[:2]))
     x_query = _queries(learner, x_query, x_train.shape[0])
-    return torch.stack(list(stream(learner, minibatches(x_train, y_train, B), x_query)))
+    _warn_if_unlike_prior(learner, x_train, y_train, stacklevel=3)
+    steps = _stream(learner, minibatches(x_train, y_train, B), x_query, warn=False)
+    return torch.stack(list(steps))
 
 
 def _batch_size(learner: Learner, batch_size) -> int:
@@ -236,7 +257,9 @@ def _prior_stats(learner: Learner) -> tuple | None:
     return _PRIOR_STATS[learner]
 
 
-def _warn_if_unlike_prior(learner: Learner, x: torch.Tensor, y: torch.Tensor) -> None:
+def _warn_if_unlike_prior(
+    learner: Learner, x: torch.Tensor, y: torch.Tensor, stacklevel: int
+) -> None:
     """Warn (InputWarning) when the inputs or real-valued targets sit far outside what the
     learner's prior produces: the learner accepts them, but its predictions extrapolate."""
     stats = _prior_stats(learner)
@@ -266,5 +289,5 @@ def _warn_if_unlike_prior(learner: Learner, x: torch.Tensor, y: torch.Tensor) ->
             + ". Predictions will be extrapolations; standardize inputs and targets "
             "(README: Preparing your data).",
             InputWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )

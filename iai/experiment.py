@@ -17,7 +17,8 @@ from iai.tasks.objective import make_objective, objective_of
 
 
 def prior_signature(prior) -> dict:
-    """What a learner needs to know of its prior: {'name', 'kind', 'dim', 'out_dim'}."""
+    """What a learner needs to know of its prior: {'name', 'kind', 'dim', 'out_dim',
+    'shipped'}; `shipped` says whether `iai.load` may rebuild it from the config's [task]."""
     for key in ("kind", "dim", "out_dim", "sample"):
         if not hasattr(prior, key):
             raise InvalidConfig(
@@ -25,7 +26,15 @@ def prior_signature(prior) -> dict:
                 f"has no {key!r}"
             )
     name = getattr(getattr(prior, "cfg", None), "name", type(prior).__name__)
-    return {"name": name, "kind": prior.kind, "dim": int(prior.dim), "out_dim": int(prior.out_dim)}
+    # a registered family, not a look-alike (a subclass, or a class keeping a TaskConfig)
+    shipped = name in TASKS and type(prior) is type(TASKS[name](prior.cfg))
+    return {
+        "name": name if shipped else type(prior).__qualname__,
+        "kind": prior.kind,
+        "dim": int(prior.dim),
+        "out_dim": int(prior.out_dim),
+        "shipped": shipped,
+    }
 
 
 def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
@@ -46,7 +55,7 @@ def build(
     `model`: a user-defined fixed model f(x; θ) for a parametric learner whose config says
     learner.model = 'custom'. The learner carries `config` (the experiment) and `prior`.
     """
-    if prior is None and (signature is None or signature["name"] in TASKS):
+    if prior is None and (signature is None or signature.get("shipped", True)):
         prior = make_prior(cfg.task)
     if prior is not None:
         objective, dim = objective_of(prior), int(prior.dim)

@@ -23,7 +23,7 @@ from iai.evaluation.evaluate import evaluate
 from iai.evaluation.report import UNITS
 from iai.evaluation.results import Curve, EvalResult
 from iai.learners import LEARNERS
-from iai.tasks import TASKS, make_prior
+from iai.tasks import TASKS, fixed_model, make_prior
 from iai.training.loop import train
 
 
@@ -161,7 +161,7 @@ def cell_config(grid: GridConfig, method: str, task: str, sweep: str):
             overrides.append(o.strip())
     if m.fixed_model:  # after the sweep, which may change the task
         probe = load_config(grid.base, overrides, tables)
-        learner["model"] = make_prior(probe.task).model
+        learner["model"] = fixed_model(make_prior(probe.task))
     return load_config(grid.base, overrides, tables)
 
 

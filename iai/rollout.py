@@ -40,9 +40,10 @@ def adapt_stream(
 
 
 def minibatches(
-    x: torch.Tensor, y: torch.Tensor, batch_size: int
-) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    x: torch.Tensor, y: torch.Tensor | None, batch_size: int
+) -> Iterator[tuple[torch.Tensor, torch.Tensor | None]]:
     """Consecutive (T, B, ·) slices of N points, in order: ⌈N / B⌉ of them, the last holding
-    the N mod B points left over (if any), so no point is ever dropped."""
+    the N mod B points left over (if any), so no point is ever dropped. Tasks without targets
+    (samples of a density) have y None, and so do their batches."""
     for i in range(0, x.shape[1], batch_size):
-        yield x[:, i : i + batch_size], y[:, i : i + batch_size]
+        yield x[:, i : i + batch_size], None if y is None else y[:, i : i + batch_size]

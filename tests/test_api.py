@@ -314,15 +314,35 @@ def test_data_unlike_the_prior_is_accepted_with_a_warning(make_learner):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         iai.predict_steps(learner, x, y, q)
-    with pytest.warns(iai.InputWarning, match="targets' mean is 1[0-9][0-9] and spread"):
-        iai.predict_steps(learner, x, 152 + 77 * y / y.std(), q)
-    with pytest.warns(iai.InputWarning, match="feature's mean lies"):
-        iai.adapt(learner, x + 10, y)
-    with pytest.warns(iai.InputWarning, match="spread"):
-        list(iai.stream(learner, [(100 * x[:, :4], y[:, :4])], q))
+    calls = {
+        "targets' mean is 1[0-9][0-9] and spread": lambda: iai.predict_steps(
+            learner, x, 152 + 77 * y, q
+        ),
+        "feature's mean lies": lambda: iai.adapt(learner, x + 10, y),
+        "spread": lambda: list(iai.stream(learner, [(100 * x[:, :4], y[:, :4])], q)),
+    }
+    for message, call in calls.items():
+        with pytest.warns(iai.InputWarning, match=message) as caught:
+            call()
+        assert len(caught) == 1 and caught[0].filename == __file__  # once, at the caller's line
 
 
 def test_load_of_a_file_says_a_checkpoint_is_a_directory(checkpoint):
     directory, _, _ = checkpoint
     with pytest.raises(iai.CheckpointError, match="is a file; a checkpoint is the directory"):
         iai.load(directory / "config.json")
+
+
+def test_model_is_refused_where_it_cannot_plug_in(checkpoint, tmp_path):
+    class Line:
+        n_params = 4
+
+        def __call__(self, theta, x):
+            return x @ theta[:3, None] + theta[3]
+
+    implicit = ['learner={kind="implicit"}', "task.dim=3"]
+    with pytest.raises(iai.InvalidConfig, match="plugs into the parametric learner"):
+        iai.train(None, tmp_path, model=Line(), overrides=implicit, progress=False)
+    directory, _, _ = checkpoint
+    with pytest.raises(iai.InvalidInput, match="uses a shipped one"):
+        iai.load(directory, model=Line())

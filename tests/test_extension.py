@@ -99,3 +99,14 @@ def test_a_new_family_and_a_new_learner_kind_plug_in_with_one_line_each(
         mse = result.curve("iai").mean
         assert "bayes" not in result.methods and {"sgd", "adam"} <= set(result.methods)
         assert mse[-1] < mse[0], (cfg.learner.kind, mse)  # it adapts
+
+
+def test_a_new_family_runs_in_the_grid_with_the_fixed_model_that_fits_any(registered):
+    from pathlib import Path
+
+    from iai.grid import GridConfig, cell_config
+
+    base = str(Path(__file__).resolve().parents[1] / "configs/grid/base.toml")
+    grid = GridConfig(base=base, methods=("parametric-both",), tasks=("step_functions",))
+    cfg = cell_config(grid, "parametric-both", "step_functions", "")
+    assert cfg.task.name == "step_functions" and cfg.learner.model == "mlp"

@@ -24,6 +24,16 @@ LR_GRID = {
 }
 
 
+# the references evaluations run: name -> (optimizer, updates after each new mini-batch;
+# None: eval.optimizer_iters, "converged")
+BASELINES = {
+    "sgd": ("sgd", None),
+    "adam": ("adam", None),
+    "sgd_online": ("sgd", 1),
+    "adam_online": ("adam", 1),
+}
+
+
 @dataclass(frozen=True)
 class OptimizerRun:
     """One optimizer baseline: `method` ('sgd' or 'adam') at rate `lr`, `iters` updates per new

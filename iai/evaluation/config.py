@@ -5,6 +5,7 @@ from typing import Literal
 
 from iai.errors import InvalidConfig
 from iai.tasks import OOD
+from iai.tasks.config import INPUT_SHIFTS
 
 
 @dataclass(frozen=True)
@@ -12,7 +13,7 @@ class EvalConfig:
     tasks: int = 1000
     steps: int = 16  # K_eval
     queries: int = 128
-    ood: tuple[str, ...] = ("shift_x", "wide_x", "noisy", "wide_prior")
+    ood: tuple[str, ...] = INPUT_SHIFTS
     baselines: bool = True  # run the tuned SGD / Adam references
     tune_tasks: int = 200
     optimizer_iters: int = 100  # optimizer updates after each new mini-batch

@@ -16,22 +16,21 @@ from tqdm import tqdm
 
 from iai.distributed import all_sum, gather_tasks, shard
 from iai.errors import InvalidInput
-from iai.evaluation.baselines import LR_GRID, OptimizerRun, init_theta, optimizer_outputs, tune
+from iai.evaluation.baselines import (
+    BASELINES,
+    LR_GRID,
+    OptimizerRun,
+    init_theta,
+    optimizer_outputs,
+    tune,
+)
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult
 from iai.experiment import prior_signature
 from iai.learners import Learner
 from iai.models.predictors import make_model
 from iai.rollout import minibatches, rollout
-from iai.tasks import variant_prior
-
-# name -> (optimizer, updates after each new mini-batch; None: eval.optimizer_iters)
-BASELINES = {
-    "sgd": ("sgd", None),
-    "adam": ("adam", None),
-    "sgd_online": ("sgd", 1),
-    "adam_online": ("adam", 1),
-}
+from iai.tasks import TASKS, fixed_model, objective_of, variant_prior
 
 
 def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, Curve]:
@@ -50,7 +49,7 @@ def baseline_model(learner: Learner, prior):
     if hasattr(learner.config.learner, "model"):  # a fixed model: linear, MLP or the user's
         return learner.model
     cfg = learner.config.task
-    name = getattr(prior, "model", "mlp")
+    name = fixed_model(prior)
     return make_model(name, learner.dim, learner.objective.out_dim, cfg.hidden, cfg.activation)
 
 
@@ -105,6 +104,19 @@ def _tuned_optimizer(
     return torch.stack([runs[lr][k] for k, lr in enumerate(chosen)]), chosen
 
 
+def _check_fits(learner: Learner, prior) -> None:
+    """InvalidInput unless `prior` draws tasks of the learner's kind, dimension and outputs."""
+    sig = prior_signature(prior)
+    have = {
+        "kind": learner.objective.kind,
+        "dim": learner.dim,
+        "out_dim": learner.objective.out_dim,
+    }
+    wrong = [f"{k} {sig[k]!r} (the learner's: {v!r})" for k, v in have.items() if sig[k] != v]
+    if wrong:
+        raise InvalidInput(f"the prior does not fit this learner: {', '.join(wrong)}")
+
+
 def evaluate(
     learner: Learner,
     cfg: EvalConfig | None = None,
@@ -117,17 +129,23 @@ def evaluate(
     the tuned optimizers, on the same fresh tasks and mini-batches.
 
     cfg defaults to the learner's own [eval]; B to its eval.batch_size, else the trained
-    train.batch_size. `prior` evaluates on another prior object (a user-defined one), in
-    distribution only.
+    train.batch_size. `prior`: another prior object to evaluate on (a user-defined one, of
+    the learner's kind and dimension), in distribution only; by default the learner's own.
+    The exact reference is the evaluated prior's `bayes`, where it has one.
     """
     trained = learner.config
     cfg = cfg or trained.eval
+    prior = prior if prior is not None else learner.prior
     if prior is None:
-        prior = variant_prior(trained.task, variant)
-    elif variant != "id":
         raise InvalidInput(
-            f"variant {variant!r} needs a shipped family; a given prior is 'id' only"
+            f"this learner was trained on a prior defined in Python ({trained.task.name}), "
+            "which a checkpoint does not store: pass it as evaluate(learner, prior=...)"
         )
+    if variant != "id":
+        if prior is not learner.prior or trained.task.name not in TASKS:
+            raise InvalidInput(f"variant {variant!r} needs a shipped family; pass variant='id'")
+        prior = variant_prior(trained.task, variant)
+    _check_fits(learner, prior)
     objective, B, K = learner.objective, cfg.batch_size or trained.train.batch_size, cfg.steps
     tasks = prior.sample(
         cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
@@ -147,7 +165,7 @@ def evaluate(
     per_task["prior"] = objective.task_metrics(outs[:1].expand_as(outs), tasks.y_query)
     bar.update()
 
-    reference = objective.reference
+    reference = objective_of(prior).reference  # the evaluated prior's, not the training one's
     if reference is not None:
         clock = time.perf_counter()
         preds = [

@@ -3,9 +3,10 @@
 import json
 from pathlib import Path
 
+from iai.evaluation.baselines import BASELINES
 from iai.evaluation.results import Curve, EvalResult
 
-METHODS = ("iai", "bayes", "sgd", "adam", "sgd_online", "adam_online", "prior")
+METHODS = ("iai", "bayes", *BASELINES, "prior")
 LABELS = {
     "iai": "IAI",
     "bayes": "exact Bayes",
@@ -38,9 +39,10 @@ def _cell(c: Curve, k: int) -> str:
 
 def table(r: EvalResult, metric: str) -> str:
     """One markdown table: a row per step, a column per method (mean ± standard error)."""
-    methods = [m for m in METHODS if m in r.methods]
+    methods = [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
     ratio = "bayes" in methods
-    head = ["step", "points"] + [LABELS[m] for m in methods] + (["IAI / Bayes"] if ratio else [])
+    head = ["step", "points"] + [LABELS.get(m, m) for m in methods]
+    head += ["IAI / Bayes"] if ratio else []
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k in range(r.steps + 1):
         row = [str(k), str(k * r.batch_size)]

@@ -26,7 +26,7 @@ from torch import nn
 from iai.errors import InvalidConfig, InvalidInput
 from iai.learners.base import check_config, query_loss
 from iai.models.set_transformer import SetTransformer
-from iai.tasks.objective import Classification, Objective
+from iai.tasks.objective import Objective
 
 
 @dataclass(frozen=True)
@@ -59,7 +59,7 @@ class ImplicitLearner(nn.Module):
 
     def __init__(self, cfg: ImplicitConfig, dim: int, objective: Objective) -> None:
         super().__init__()
-        if cfg.state == "probs" and not isinstance(objective, Classification):
+        if cfg.state == "probs" and not objective.categorical:
             raise InvalidConfig("learner.state = 'probs' needs a classification task")
         self.cfg, self.dim, self.objective = cfg, dim, objective
         C, W = objective.out_dim, cfg.width

@@ -35,6 +35,12 @@ def make_prior(cfg: TaskConfig):
     return TASKS[cfg.name](cfg)
 
 
+def fixed_model(prior) -> str:
+    """The fixed model f(x; θ) that suits a prior: the one it names (`model`), else an MLP,
+    which fits any regression or classification family."""
+    return getattr(prior, "model", "mlp")
+
+
 def variant_prior(cfg: TaskConfig, variant: str):
     """The prior of `cfg` ('id') or of its OoD variant, which must apply to the family."""
     prior = make_prior(cfg)
@@ -53,6 +59,7 @@ __all__ = [
     "TASKS",
     "TaskConfig",
     "Tasks",
+    "fixed_model",
     "make_prior",
     "objective_of",
     "shifted",

@@ -29,6 +29,7 @@ class Objective(Protocol):
     kind: str
     out_dim: int
     metrics: tuple[str, ...]
+    categorical: bool  # outputs are logits of a categorical distribution
     reference: Reference | None
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
@@ -45,6 +46,7 @@ class Regression:
 
     kind = "regression"
     metrics = ("mse",)  # the first is the one tables and tuning rank by
+    categorical = False
 
     def __init__(self, out_dim: int = 1, reference: Reference | None = None) -> None:
         if out_dim != 1:
@@ -94,6 +96,7 @@ class Classification:
 
     kind = "classification"
     metrics = ("error", "nll")
+    categorical = True
 
     def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
         if out_dim < 2:
@@ -150,10 +153,8 @@ OBJECTIVES = {"regression": Regression, "classification": Classification}
 
 
 def objective_of(prior) -> Objective:
-    """The objective of a task prior: its own `objective` if it has one, else the one its
-    `kind` names, with its `bayes` predictor (if any) as the reference."""
-    if getattr(prior, "objective", None) is not None:
-        return prior.objective
+    """The objective a task prior's `kind` names, with its `bayes` predictor (if any) as the
+    reference."""
     return make_objective(prior.kind, prior.out_dim, getattr(prior, "bayes", None))
 
 
