@@ -8,7 +8,14 @@ P parameters of the fixed model, C classes, W width of a network.
 """
 
 from iai.api import adapt, load, predict, predict_steps, stream, train
-from iai.errors import CheckpointError, IAIError, InputWarning, InvalidConfig, InvalidInput
+from iai.errors import (
+    CheckpointError,
+    IAIError,
+    InputWarning,
+    InvalidConfig,
+    InvalidInput,
+    TrainingStopped,
+)
 
 __all__ = [
     "CheckpointError",
@@ -16,6 +23,7 @@ __all__ = [
     "InputWarning",
     "InvalidConfig",
     "InvalidInput",
+    "TrainingStopped",
     "adapt",
     "load",
     "predict",

@@ -17,6 +17,11 @@ class CheckpointError(IAIError, OSError):
     """A checkpoint directory that is missing, incomplete, corrupt or of another format."""
 
 
+class TrainingStopped(IAIError, RuntimeError):
+    """Training that cannot go on (a loss or gradient non-finite at too many iterations in a
+    row); the last checkpoint written before it is intact."""
+
+
 class InputWarning(UserWarning):
     """Data that a learner accepts but sits far from what its prior trained it on: its
     predictions are then extrapolations (see the README, "Preparing your data")."""

@@ -9,6 +9,7 @@ from safetensors.torch import load_file
 import iai
 import iai.training.greedy
 from iai.experiment import build
+from iai.tasks import Tasks, make_prior
 from iai.training.config import learning_rate
 from iai.training.loop import train
 
@@ -142,3 +143,38 @@ def test_resume_reads_a_setting_added_since_the_run_was_saved_as_its_default(mak
     (tmp_path / "config.json").write_text(json.dumps(doc))
     train(make_cfg("train.iterations=3"), tmp_path, resume=True, progress=False)
     assert json.loads((tmp_path / "config.json").read_text())["step"] == 3
+
+
+class Poisoned:
+    """The tiny config's linear-regression prior, with NaN targets at chosen calls of sample()
+    (one call per training iteration): a batch poisoned as by a bad data source."""
+
+    def __init__(self, cfg, poison) -> None:
+        self.inner, self.poison, self.calls = make_prior(cfg.task), poison, 0
+        self.kind, self.dim, self.out_dim = "regression", cfg.task.dim, 1
+
+    def sample(self, n_tasks, n_points, n_query, *, generator):
+        self.calls += 1
+        tasks = self.inner.sample(n_tasks, n_points, n_query, generator=generator)
+        if self.poison(self.calls):
+            return Tasks(tasks.x_train, tasks.y_train * float("nan"), tasks.x_query, tasks.y_query)
+        return tasks
+
+
+def test_a_poisoned_batch_is_skipped_counted_and_logged(make_cfg, tmp_path):
+    cfg = make_cfg("train.iterations=6", "train.log_every=3")
+    learner = train(cfg, tmp_path, progress=False, prior=Poisoned(cfg, lambda call: call == 2))
+    logged = records(tmp_path)
+    assert [(r["step"], r["skipped"]) for r in logged] == [(2, 1), (3, 1), (6, 1)]
+    assert logged[0]["loss"] is None and logged[1]["loss"] is not None
+    assert all(torch.isfinite(p).all() for p in learner.parameters())
+
+
+def test_a_persistent_nan_stops_training_and_leaves_the_last_checkpoint(make_cfg, tmp_path):
+    cfg = make_cfg("train.iterations=12", "train.checkpoint_every=4", "train.max_skips=3")
+    poisoned = Poisoned(cfg, lambda call: call > 5)
+    with pytest.raises(iai.TrainingStopped, match=r"3 iterations in a row \(up to iteration 8"):
+        train(cfg, tmp_path, progress=False, prior=poisoned)
+    assert json.loads((tmp_path / "config.json").read_text())["step"] == 4
+    loaded = iai.load(tmp_path)
+    assert all(torch.isfinite(p).all() for p in loaded.parameters())

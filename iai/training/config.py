@@ -19,6 +19,9 @@ class TrainConfig:
     warmup: int = 50
     weight_decay: float = 0.01
     grad_clip: float = 1.0
+    # An iteration whose loss or gradient is not finite is skipped (no optimizer step) and
+    # logged; this many in a row stop training, leaving the last checkpoint as it was.
+    max_skips: int = 10
     log_every: int = 25
     checkpoint_every: int = 250
     shards: int = 1  # task streams; a run on W processes gives each shards / W of them
@@ -42,6 +45,7 @@ class TrainConfig:
             "queries",
             "log_every",
             "checkpoint_every",
+            "max_skips",
         ]
         for key in positive:
             if getattr(self, key) < 1:

@@ -7,6 +7,7 @@ single process that owns every shard draws the very same tasks, so both runs agr
 """
 
 import json
+import math
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from iai.checkpoint import (
 )
 from iai.config import ExperimentConfig, from_dict, to_dict
 from iai.distributed import device_for, process_group
-from iai.errors import CheckpointError, InvalidConfig
+from iai.errors import CheckpointError, InvalidConfig, TrainingStopped
 from iai.experiment import build, prior_signature
 from iai.learners import Learner
 from iai.models.set_transformer import SetTransformer
@@ -90,18 +91,27 @@ def train(
         total=t.iterations,
         disable=not progress or proc.rank != 0,
     )
-    clock, elapsed = time.perf_counter(), _elapsed(metrics) if proc.rank == 0 else 0.0
+    clock, elapsed = time.perf_counter(), _last(metrics, "seconds") if proc.rank == 0 else 0.0
+    skipped, in_a_row = int(_last(metrics, "skipped")), 0
     for it in bar:
-        losses, grad_norm = _iteration(cfg, it, prior, proc, objective, opt, rng)
+        losses, grad_norm, stepped = _iteration(cfg, it, prior, proc, objective, opt, rng)
+        skipped, in_a_row = (skipped, 0) if stepped else (skipped + 1, in_a_row + 1)
         step = it + 1
-        if step % t.log_every == 0 or step == t.iterations:
-            record = _record(
-                cfg, it, losses, grad_norm, proc, elapsed + time.perf_counter() - clock
-            )
+        if step % t.log_every == 0 or step == t.iterations or not stepped:
+            seconds = elapsed + time.perf_counter() - clock
+            record = _record(cfg, it, losses, grad_norm, proc, seconds) | {"skipped": skipped}
             if proc.rank == 0:
                 with open(metrics, "a") as log:
                     log.write(json.dumps(record) + "\n")
-                bar.set_postfix(loss=f"{record['loss']:.4f}", last=f"{record['per_step'][-1]:.4f}")
+                loss = record["loss"]
+                bar.set_postfix(loss="nan" if loss is None else f"{loss:.4f}", skipped=skipped)
+        if in_a_row >= t.max_skips:
+            raise TrainingStopped(
+                f"the loss or gradient was not finite at {in_a_row} iterations in a row (up to "
+                f"iteration {step}; train.max_skips = {t.max_skips}), so training stopped. "
+                f"{out} keeps its last checkpoint, written before them; lower train.lr or look "
+                "for NaN or inf in the task prior's samples."
+            )
         if step % t.checkpoint_every == 0 or step == t.iterations:
             _checkpoint(out, learner, config, signature, opt, rng, step, proc)
     learner.eval()
@@ -220,8 +230,12 @@ def _iteration(cfg, it: int, prior, proc: Process, objective, opt, rng) -> tuple
     opt.zero_grad(set_to_none=True)
     losses.mean().backward()  # DDP averages over processes: equal shards, so the global mean
     grad_norm = torch.nn.utils.clip_grad_norm_(objective.parameters(), t.grad_clip)
-    opt.step()
-    return losses.detach(), grad_norm
+    # A non-finite loss anywhere makes the all-reduced gradients, hence the norm, non-finite
+    # on every process: all of them skip the same step.
+    stepped = bool(torch.isfinite(grad_norm))
+    if stepped:
+        opt.step()
+    return losses.detach(), grad_norm, stepped
 
 
 def _record(cfg, it: int, losses: torch.Tensor, grad_norm, proc: Process, seconds: float) -> dict:
@@ -229,11 +243,11 @@ def _record(cfg, it: int, losses: torch.Tensor, grad_norm, proc: Process, second
     if proc.world > 1:
         dist.all_reduce(losses)
         losses /= proc.world
-    return {
+    return {  # non-finite values as null, so the file stays strict JSON
         "step": it + 1,
-        "loss": losses.mean().item(),
-        "per_step": losses.tolist(),
-        "grad_norm": grad_norm.item(),
+        "loss": _finite(losses.mean().item()),
+        "per_step": [_finite(v) for v in losses.tolist()],
+        "grad_norm": _finite(grad_norm.item()),
         "lr": learning_rate(cfg.train, it),
         "seconds": seconds,
     }
@@ -256,7 +270,11 @@ def _lines(path: Path) -> list[str]:
     return path.read_text().splitlines(keepends=True) if path.exists() else []
 
 
-def _elapsed(metrics: Path) -> float:
-    """Training seconds already spent before a resume, from the last metrics record."""
+def _last(metrics: Path, key: str) -> float:
+    """`key` of the last metrics record (seconds spent, iterations skipped) before a resume."""
     lines = _lines(metrics)
-    return json.loads(lines[-1])["seconds"] if lines else 0.0
+    return json.loads(lines[-1]).get(key, 0) if lines else 0
+
+
+def _finite(v: float) -> float | None:
+    return v if math.isfinite(v) else None
