@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py --out runs/demo
 
-# the longer recipe, about six minutes on 2 CPU cores: train configs/demo.toml, then evaluate
+# the longer recipe, about five minutes on 2 CPU cores: train configs/demo.toml, then evaluate
 demo-long: $(STAMP)
 	rm -rf runs/demo-long
 	$(BIN)/iai train configs/demo.toml --out runs/demo-long
