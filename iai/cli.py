@@ -1,8 +1,13 @@
 """iai train | eval | grid: train a learner from a TOML config, evaluate a checkpoint beside
-exact references and tuned optimizers, or train and evaluate a grid of methods x tasks."""
+exact references and tuned optimizers, or train and evaluate a grid of methods x tasks.
+
+`iai train` stopped by SIGINT (Ctrl-C) or SIGTERM finishes its iteration, writes a checkpoint,
+prints the command that resumes it and exits with 130 or 143 (128 + the signal's number)."""
 
 import argparse
 import json
+import shlex
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -16,15 +21,31 @@ from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
 from iai.grid import report as grid_report
 from iai.tasks import OOD
-from iai.training.loop import train
+from iai.training.loop import Interrupted, train
 
 
-def _train(args: argparse.Namespace) -> None:
+def _train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     out = Path(args.out or Path("runs") / Path(args.config).stem)
-    train(cfg, out, resume=args.resume, progress=not args.quiet)
+    try:
+        train(cfg, out, resume=args.resume, progress=not args.quiet)
+    except Interrupted as e:
+        # SIGINT / SIGTERM: a checkpoint of the last iteration is written; exit 128 + the
+        # signal's number (130, 143), as a shell reports a process the signal ended
+        if process_group()[0] == 0:
+            again = ["iai", "train", args.config, "--out", str(out), "--resume"]
+            again += [arg for kv in args.set for arg in ("--set", kv)]
+            name = signal.Signals(e.signum).name
+            print(
+                f"iai: interrupted by {name} at iteration {e.step}: checkpoint written to "
+                f"{out}; resume with `{shlex.join(again)}`",
+                file=sys.stderr,
+                flush=True,
+            )
+        return e.exit_code
     if process_group()[0] == 0:
         print(f"trained: {out}/model.safetensors, config.json, metrics.jsonl")
+    return 0
 
 
 def _eval(args: argparse.Namespace) -> None:
@@ -94,12 +115,12 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--quiet", action="store_true", help="no progress bars")
     args = parser.parse_args(argv)
     try:
-        {"train": _train, "eval": _eval, "grid": _grid}[args.command](args)
-        finish_process()
+        code = {"train": _train, "eval": _eval, "grid": _grid}[args.command](args) or 0
+        finish_process(code)
     except (IAIError, ValueError) as e:
         print(f"iai: error: {e}", file=sys.stderr)
         return 2
-    return 0
+    return code
 
 
 if __name__ == "__main__":

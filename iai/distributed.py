@@ -33,11 +33,11 @@ def process_group(device: torch.device | None = None) -> tuple[int, int]:
     return (dist.get_rank(), dist.get_world_size()) if dist.is_initialized() else (0, 1)
 
 
-def finish_process() -> None:
+def finish_process(code: int = 0) -> None:
     """Under torchrun, once the work is written: wait for every process, leave the group and
-    exit at once. Left to the interpreter's own teardown, a two-process `iai eval` now and
-    then aborted in its second process ('terminate called without an active exception')
-    after all its work was done: gloo's threads and Python's finalization race
+    exit at once with status `code`. Left to the interpreter's own teardown, a two-process
+    `iai eval` now and then aborted in its second process ('terminate called without an
+    active exception') after all its work was done: gloo's threads and Python's finalization race
     (pytorch/pytorch#179291); destroying the group first made it rarer, not gone. Outside
     torchrun this returns and nothing changes."""
     if not dist.is_initialized():
@@ -46,7 +46,7 @@ def finish_process() -> None:
     dist.destroy_process_group()
     sys.stdout.flush()
     sys.stderr.flush()
-    os._exit(0)
+    os._exit(code)
 
 
 def shard(n: int) -> slice:

@@ -198,7 +198,7 @@ def truncate(directory, keep: float) -> None:
         (lambda d: (d / "config.json").write_bytes(b"\xff\xfe"), "config.json' is corrupt"),
         (
             lambda d: (d / "config.json").write_text(json.dumps({"format": 99, "config": {}})),
-            "is not an iai checkpoint of format 1",
+            "was written by a newer iai in checkpoint format 99; this iai",
         ),
         (
             lambda d: (d / "config.json").write_text(

@@ -8,6 +8,8 @@ single process that owns every shard draws the very same tasks, so both runs agr
 
 import json
 import math
+import signal
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,17 +20,10 @@ import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
 from tqdm import tqdm
 
-from iai.checkpoint import (
-    atomic_write,
-    load_trainer,
-    load_weights,
-    read_config,
-    save_learner,
-    save_trainer,
-)
+from iai.checkpoint import atomic_write, load_trainer, load_weights, read_config, save_learner
 from iai.config import ExperimentConfig, from_dict, to_dict
 from iai.distributed import device_for, process_group
-from iai.errors import CheckpointError, InvalidConfig, TrainingStopped
+from iai.errors import CheckpointError, IAIError, InvalidConfig, TrainingStopped
 from iai.experiment import build, prior_signature
 from iai.learners import Learner
 from iai.models.set_transformer import SetTransformer
@@ -39,6 +34,17 @@ from iai.training.greedy import GreedyObjective
 # Keys a resumed run may change: how long it trains and how often it writes, and how it is
 # evaluated afterwards. Anything else would make the resumed run a different experiment.
 RESUMABLE_CHANGES = ("train.iterations", "train.log_every", "train.checkpoint_every", "eval.")
+
+
+class Interrupted(IAIError):
+    """Training stopped by SIGINT or SIGTERM: the iteration under way finished, a checkpoint
+    of it was written, and training with `resume=True` (`iai train ... --resume`) continues
+    exactly where it stopped. `exit_code` is the shell's for the signal: 128 + its number
+    (130 for SIGINT, 143 for SIGTERM), which batch schedulers read as "killed, requeue"."""
+
+    def __init__(self, message: str, signum: int, step: int) -> None:
+        super().__init__(message)
+        self.signum, self.step, self.exit_code = signum, step, 128 + signum
 
 
 @dataclass
@@ -63,6 +69,11 @@ def train(
 
     `prior` replaces the config's [task] prior (see `iai.experiment.with_prior`); `model` is
     a user-defined fixed model (see `iai.train`).
+
+    SIGINT (Ctrl-C) or SIGTERM while it trains (on the main thread): the iteration under way
+    finishes, a checkpoint of it is written and `Interrupted` is raised; under torchrun every
+    process stops after the same iteration. The same signal again, a second or more later,
+    stops at once (KeyboardInterrupt), leaving the last checkpoint.
     """
     out = Path(out)
     proc = _join(cfg)
@@ -93,27 +104,38 @@ def train(
     )
     clock, elapsed = time.perf_counter(), _last(metrics, "seconds") if proc.rank == 0 else 0.0
     skipped, in_a_row = int(_last(metrics, "skipped")), 0
-    for it in bar:
-        losses, grad_norm, stepped = _iteration(cfg, it, prior, proc, objective, opt, rng)
-        skipped, in_a_row = (skipped, 0) if stepped else (skipped + 1, in_a_row + 1)
-        step = it + 1
-        if step % t.log_every == 0 or step == t.iterations or not stepped:
-            seconds = elapsed + time.perf_counter() - clock
-            record = _record(cfg, it, losses, grad_norm, proc, seconds) | {"skipped": skipped}
-            if proc.rank == 0:
-                with open(metrics, "a") as log:
-                    log.write(json.dumps(record) + "\n")
-                loss = record["loss"]
-                bar.set_postfix(loss="nan" if loss is None else f"{loss:.4f}", skipped=skipped)
-        if in_a_row >= t.max_skips:
-            raise TrainingStopped(
-                f"the loss or gradient was not finite at {in_a_row} iterations in a row (up to "
-                f"iteration {step}; train.max_skips = {t.max_skips}), so training stopped. "
-                f"{out} keeps its last checkpoint, written before them; lower train.lr or look "
-                "for NaN or inf in the task prior's samples."
-            )
-        if step % t.checkpoint_every == 0 or step == t.iterations:
-            _checkpoint(out, learner, config, signature, opt, rng, step, proc)
+    with _StopSignals() as signals:
+        for it in bar:
+            losses, grad_norm, stepped = _iteration(cfg, it, prior, proc, objective, opt, rng)
+            skipped, in_a_row = (skipped, 0) if stepped else (skipped + 1, in_a_row + 1)
+            step = it + 1
+            if step % t.log_every == 0 or step == t.iterations or not stepped:
+                seconds = elapsed + time.perf_counter() - clock
+                record = _record(cfg, it, losses, grad_norm, proc, seconds) | {"skipped": skipped}
+                if proc.rank == 0:
+                    with open(metrics, "a") as log:
+                        log.write(json.dumps(record) + "\n")
+                    loss = record["loss"]
+                    bar.set_postfix(loss="nan" if loss is None else f"{loss:.4f}", skipped=skipped)
+            if in_a_row >= t.max_skips:
+                raise TrainingStopped(
+                    f"the loss or gradient was not finite at {in_a_row} iterations in a row (up "
+                    f"to iteration {step}; train.max_skips = {t.max_skips}), so training stopped. "
+                    f"{out} keeps its last checkpoint, written before them; lower train.lr or "
+                    "look for NaN or inf in the task prior's samples."
+                )
+            stop = signals.agreed(proc)  # under torchrun: every process stops here, or none
+            if step % t.checkpoint_every == 0 or step == t.iterations or stop:
+                _checkpoint(out, learner, config, signature, opt, rng, step, proc)
+            if stop and step < t.iterations:
+                bar.close()
+                name = signal.Signals(stop).name
+                raise Interrupted(
+                    f"interrupted by {name} at iteration {step} of {t.iterations}: checkpoint "
+                    f"written to {out}; train again with --resume (resume=True) to continue",
+                    stop,
+                    step,
+                )
     learner.eval()
     return learner
 
@@ -175,13 +197,19 @@ def _start(
     rank: int,
 ) -> int:
     """The iteration to start from: 0 for a new run, the checkpoint's step on resume (after
-    restoring weights, optimizer and generators). The metrics log keeps what came before."""
+    restoring weights, optimizer and generators, all of the same checkpoint: the readers check
+    that their steps agree). The metrics log keeps its lines up to that step."""
     start, metrics = 0, out / "metrics.jsonl"
     if resume:
         saved, _, _ = read_config(out)
         # through the dataclasses, so a setting added since the run was saved reads as its
         # default rather than as a change
-        saved = json.loads(json.dumps(to_dict(from_dict(saved))))
+        try:
+            saved = json.loads(json.dumps(to_dict(from_dict(saved))))
+        except InvalidConfig as e:
+            raise CheckpointError(
+                f"{str(out / 'config.json')!r} holds an invalid config: {e}"
+            ) from e
         differ = _differences(saved, json.loads(json.dumps(config)))
         fixed = [k for k in differ if not k.startswith(RESUMABLE_CHANGES)]
         if fixed:
@@ -198,9 +226,47 @@ def _start(
         )
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
-        kept = [line for line in _lines(metrics) if json.loads(line)["step"] <= start]
+        kept = _log_until(metrics, start) if resume else []
         atomic_write(metrics, "".join(kept).encode())
     return start
+
+
+class _StopSignals:
+    """SIGINT and SIGTERM while the loop runs: noted, and acted on after the iteration under
+    way (see `train`). Handlers go in on the main thread only (Python allows no other) and the
+    previous ones come back on exit. A repeat within a second is taken as the same request:
+    torchrun forwards the signal a terminal already sent to every process of its group."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self) -> None:
+        self.signum, self.when, self.previous = 0, 0.0, {}
+
+    def __enter__(self) -> "_StopSignals":
+        if threading.current_thread() is threading.main_thread():
+            for s in self.SIGNALS:
+                self.previous[s] = signal.signal(s, self._note)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        for s, handler in self.previous.items():
+            signal.signal(s, signal.SIG_DFL if handler is None else handler)
+
+    def _note(self, signum: int, frame) -> None:
+        now = time.monotonic()
+        if not self.signum:
+            self.signum, self.when = signum, now
+        elif now - self.when > 1.0:
+            raise KeyboardInterrupt  # asked twice: stop now; the last checkpoint stays
+
+    def agreed(self, proc: Process) -> int:
+        """The signal to stop on, 0 for none: under torchrun the largest any process got, so
+        that all stop after the same iteration (one all-reduce of a number per iteration)."""
+        if proc.world == 1:
+            return self.signum
+        flag = torch.tensor([self.signum], device=proc.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        return int(flag.item())
 
 
 def _differences(a: dict, b: dict, prefix: str = "") -> dict[str, tuple]:
@@ -261,9 +327,39 @@ def _checkpoint(out, learner, config, signature, opt, rng, step: int, proc: Proc
         gathered = [None] * proc.world
         dist.all_gather_object(gathered, states)
         states = {k: v for part in gathered for k, v in part.items()}
-    if proc.rank == 0:
-        save_learner(out, learner, config, step, signature)
-        save_trainer(out, opt, step, states)
+    if proc.rank == 0:  # one unit: the previous checkpoint stays whole until this one is
+        save_learner(out, learner, config, step, signature, opt, states)
+
+
+def _log_until(metrics: Path, step: int) -> list[str]:
+    """metrics.jsonl's lines up to `step` (those after it came from iterations the resumed run
+    repeats). A last line without its newline is an append cut short by a kill, and goes;
+    any other line that is not a record of a later step than the one before is named."""
+    try:
+        data = metrics.read_bytes()
+    except FileNotFoundError as e:
+        raise CheckpointError(
+            f"{str(metrics)!r} is missing: it held the log of the run's first {step} "
+            "iterations (an empty file resumes without it)"
+        ) from e
+    kept, last = [], 0
+    for n, line in enumerate(data.split(b"\n")[:-1], 1):  # [-1]: after the last newline
+        try:
+            record = json.loads(line)
+            at = record["step"]
+            if not isinstance(at, int) or isinstance(at, bool):
+                raise ValueError(f"step {at!r} is not a number")
+        except (ValueError, KeyError, TypeError, UnicodeDecodeError) as e:
+            raise CheckpointError(f"{str(metrics)!r} line {n} is corrupt: {e!r}") from e
+        if at <= last:
+            raise CheckpointError(
+                f"{str(metrics)!r} line {n} records step {at} after step {last}: "
+                "the log mixes two runs"
+            )
+        last = at
+        if at <= step:
+            kept.append(line.decode() + "\n")
+    return kept
 
 
 def _lines(path: Path) -> list[str]:
