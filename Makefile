@@ -29,7 +29,7 @@ test: $(STAMP)
 	$(BIN)/pytest -q
 
 test-slow: $(STAMP)
-	$(BIN)/pytest -q -m slow
+	HYPOTHESIS_PROFILE=slow $(BIN)/pytest -q -m 'slow or hypothesis'
 
 lint: $(STAMP)
 	$(BIN)/ruff check --fix .

@@ -8,6 +8,7 @@ import copy
 import dataclasses
 import json
 import math
+import os
 import tomllib
 import typing
 from dataclasses import dataclass, field
@@ -55,6 +56,8 @@ def _check_value(key: str, value: Any, hint: Any) -> Any:
         not isinstance(value, hint) or (hint is int and isinstance(value, bool))
     ):
         raise InvalidConfig(f"{key} = {value!r}; expected {hint.__name__}")
+    if hint is int and not -(2**63) <= value < 2**63:  # seeds and sizes reach torch as int64
+        raise InvalidConfig(f"{key} = {value!r}; expected an integer within 64 bits")
     return value
 
 
@@ -74,7 +77,7 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
             if not isinstance(value, dict):
                 raise InvalidConfig(f"learner must be a table, got {value!r}")
             kind = value.get("kind", "parametric")
-            if kind not in LEARNERS:
+            if not isinstance(kind, str) or kind not in LEARNERS:
                 raise InvalidConfig(f"learner.kind = {kind!r}; known: {sorted(LEARNERS)}")
             kwargs[name] = _build(LEARNERS[kind][0], value, key)
         elif dataclasses.is_dataclass(hint):
@@ -98,6 +101,8 @@ def to_dict(cfg: ExperimentConfig) -> dict:
 
 
 def _set(data: dict, dotted: str) -> None:
+    if not isinstance(dotted, str):
+        raise InvalidConfig(f"override {dotted!r} is not a 'key=value' string")
     key, sep, raw = dotted.partition("=")
     if not sep:
         raise InvalidConfig(f"override {dotted!r} is not key=value")
@@ -114,11 +119,15 @@ def _set(data: dict, dotted: str) -> None:
 
 
 def _read_toml(path: str | Path) -> dict:
+    if not isinstance(path, str | os.PathLike):
+        raise InvalidConfig(f"a config file is a path (str or pathlib.Path), got {path!r}")
     try:
         return tomllib.loads(Path(path).read_text())
     except FileNotFoundError as e:
         raise InvalidConfig(f"config file {str(path)!r} does not exist") from e
-    except tomllib.TOMLDecodeError as e:
+    except IsADirectoryError as e:
+        raise InvalidConfig(f"config file {str(path)!r} is a directory") from e
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as e:
         raise InvalidConfig(f"config file {str(path)!r} is not valid TOML: {e}") from e
 
 
@@ -138,6 +147,8 @@ def load_config(
     of tables, e.g. {"learner": {"kind": "maml"}}) merged in, then `overrides` applied."""
     data = _read_toml(path) if path is not None else {}
     _merge(data, tables or {})
+    if isinstance(overrides, str | bytes):
+        raise InvalidConfig(f"overrides must be a list of 'key=value' strings, got {overrides!r}")
     for item in overrides:
         _set(data, item)
     return from_dict(data)

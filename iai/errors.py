@@ -6,7 +6,9 @@ class IAIError(Exception):
 
 
 class InvalidInput(IAIError, ValueError):
-    """A tensor, argument or data set that a public function cannot use as given."""
+    """A tensor, argument or data set that a public function cannot use as given: of the
+    wrong type, shape or dtype, empty (no tasks, points or queries), holding NaN or inf, or
+    finite but so large that the learner's float32 arithmetic overflows on it."""
 
 
 class InvalidConfig(IAIError, ValueError):

@@ -4,10 +4,13 @@ Every test seeds its own torch.Generator; nothing here touches the global random
 `iai.train.build`, which forks it.
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 import torch
+from hypothesis import HealthCheck, settings
 from torch import nn
 
 from iai.config import ExperimentConfig, load_config
@@ -19,6 +22,23 @@ DEMO = ROOT / "configs" / "demo.toml"
 # The suite shares a two-core machine with training jobs, and its tensors are too small to
 # gain from a second thread.
 torch.set_num_threads(1)
+
+# Hypothesis profiles (tests/test_properties.py): "ci" by default, reproducible run to run;
+# "slow" (HYPOTHESIS_PROFILE=slow, as `make test-slow` sets it) tries twenty times as many inputs.
+# The deadline only flags an example that takes far longer than its siblings (a hang-like
+# path); examples that train or evaluate a learner take about a second.
+# "slow" draws afresh each run (a failure prints the blob that reproduces it) and keeps no
+# example database in the working tree.
+_PROFILE = dict(
+    print_blob=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.register_profile(
+    "ci", max_examples=50, derandomize=True, deadline=timedelta(seconds=10), **_PROFILE
+)
+settings.register_profile("slow", max_examples=1000, deadline=timedelta(seconds=60), **_PROFILE)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 # configs/demo.toml shrunk to a few tasks, a one-block update network and a 3-d task.
 TINY = [
