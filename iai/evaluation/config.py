@@ -24,9 +24,12 @@ class EvalConfig:
     batch_size: int = 0  # B, points per step; 0 reads the trained train.batch_size
 
     def __post_init__(self) -> None:
-        for key in ("tasks", "steps", "queries", "tune_tasks", "optimizer_iters"):
+        for key in ("steps", "queries", "optimizer_iters"):
             if getattr(self, key) < 1:
                 raise InvalidConfig(f"eval.{key} = {getattr(self, key)!r}; must be ≥ 1")
+        for key in ("tasks", "tune_tasks"):  # a standard error over tasks needs two
+            if getattr(self, key) < 2:
+                raise InvalidConfig(f"eval.{key} = {getattr(self, key)!r}; must be ≥ 2")
         if self.batch_size < 0:
             raise InvalidConfig(f"eval.batch_size = {self.batch_size}; must be ≥ 0")
         for name in self.ood:
