@@ -26,6 +26,7 @@ it changes only when an older iai would misread a directory. This iai reads form
 `FORMAT` and refuses a newer one, naming both.
 """
 
+import errno
 import json
 import os
 import shutil
@@ -120,6 +121,9 @@ def save_learner(
     _fsync_dir(partial)
 
     names = FILES if optimizer is not None else FILES[:2]
+    if not _links_work(directory):
+        _save_flat(directory, partial, names)
+        return
     for name in names:  # a new directory's names, dangling until the first switch
         if not os.path.lexists(directory / name):
             _link(directory / name, f"{LATEST}/{name}")
@@ -144,6 +148,35 @@ def save_learner(
     for old in steps.iterdir():  # keep this checkpoint and the one readers may still read
         if old.name not in (final.name, previous) and old != partial:
             shutil.rmtree(old, ignore_errors=True)
+    for stale in directory.glob(".*link-*"):  # left by a process killed in `_link`
+        stale.unlink(missing_ok=True)
+
+
+# what os.symlink raises where a file system (or Windows without the privilege) has no links
+_NO_LINKS = {errno.EPERM, errno.EOPNOTSUPP, errno.ENOTSUP, errno.ENOSYS}
+
+
+def _links_work(directory: Path) -> bool:
+    probe = directory / f".link-{os.getpid()}"
+    probe.unlink(missing_ok=True)
+    try:
+        os.symlink(STEPS, probe)
+    except OSError as e:
+        if e.errno not in _NO_LINKS:
+            raise
+        return False
+    probe.unlink()
+    return True
+
+
+def _save_flat(directory: Path, partial: Path, names: tuple[str, ...]) -> None:
+    """Where no symbolic link can be made: the files replace the flat ones by renames,
+    config.json last. A kill between two renames leaves files of two steps, which readers
+    name (every file records its step) rather than mix; the unit needs links."""
+    for name in (*names[1:], names[0]):
+        os.replace(partial / name, directory / name)
+    _fsync_dir(directory)
+    shutil.rmtree(partial.parent, ignore_errors=True)
 
 
 def _pinned_name(directory: Path) -> str | None:

@@ -7,6 +7,7 @@ a two-process torchrun; every damaged file of a run directory is named; readers 
 half-written checkpoint while training writes new ones.
 """
 
+import errno
 import hashlib
 import json
 import os
@@ -404,6 +405,28 @@ def test_a_run_directory_of_the_flat_layout_resumes_and_becomes_a_unit(finished,
     cfg = iai.config.load_config(DEMO, [*TINY, "train.iterations=6", "train.checkpoint_every=2"])
     train(cfg, run, resume=True, progress=False)
     assert (run / CONFIG).is_symlink() and step_of(run) == 6
+
+
+def test_without_symbolic_links_a_run_is_written_flat_and_still_resumes(
+    make_cfg, tmp_path, monkeypatch
+):
+    """A file system that makes no links (os.symlink: EPERM) gets the flat layout."""
+
+    def no_links(*args, **kwargs):
+        raise OSError(errno.EPERM, "Operation not permitted")
+
+    monkeypatch.setattr(iai.checkpoint.os, "symlink", no_links)
+    train(make_cfg("train.iterations=4", "train.checkpoint_every=2"), tmp_path, progress=False)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG, "metrics.jsonl", MODEL, TRAINER]
+    assert step_of(tmp_path) == 4
+    iai.load(tmp_path)
+    train(
+        make_cfg("train.iterations=6", "train.checkpoint_every=2"),
+        tmp_path,
+        resume=True,
+        progress=False,
+    )
+    assert step_of(tmp_path) == 6
 
 
 # Readers while training writes.
