@@ -7,6 +7,11 @@ has been run, else the reduced one) and benchmarks/results/taxonomy-row/row.json
 `iai.evaluation.results.EvalResult`); every verdict below is computed from those numbers by
 the rule stated beside it, and the grid tables are `iai.grid.report` of the same cells.
 
+A cell whose error diverged on some tasks at a step (`iai.evaluation.results.diverged`) has no
+meaningful mean there: it is shown as diverged, counts as not falling in the first claim, and
+is left out of every comparison that step enters (listed under the claims), so it neither wins
+nor loses one by its mean.
+
     python benchmarks/results_doc.py     (writes docs/results.md)
 """
 
@@ -16,6 +21,7 @@ from pathlib import Path
 
 import taxonomy_row
 
+from iai.evaluation.results import DIVERGENCE_FACTOR, describe
 from iai.grid import Cell, load_grid, report
 
 RESULTS = Path("benchmarks/results")
@@ -57,33 +63,50 @@ def ordered_tasks(cells: list[Cell]) -> list[str]:
     return list(dict.fromkeys(c.task for c in cells))
 
 
+# Cells a comparison left out because their error diverged at the step it reads:
+# "task/method[/sweep] at step k" -> the table entry (`describe`); filled by `at`.
+LEFT_OUT: dict[str, str] = {}
+
+
 def at(
     cells: list[Cell], task: str, method: str, sweep: str = "", k: int = K
 ) -> tuple[float, float] | None:
-    """In-distribution error (mean, s.e.) of one cell after k steps; None if not run."""
+    """In-distribution error (mean, s.e.) of one cell after k steps; None if not run, or if
+    some tasks' error diverged there (then recorded in LEFT_OUT: no claim reads its mean)."""
     for c in cells:
         if (c.task, c.method, c.sweep) == (task, method, sweep):
             curve = c.results[0].curve()
+            if not curve.ok(k):
+                name = "/".join(filter(None, [task, method, sweep]))
+                LEFT_OUT[f"{name} at step {k}"] = describe(curve, k, ".3g")
+                return None
             return curve.mean[k], curve.se[k]
     return None
 
 
 def falls(cells: list[Cell]) -> tuple[str, str]:
-    """Claim 1: error at steps 1, 2, 5, 10 non-increasing, and step 10 below step 1."""
+    """Claim 1: error at steps 1, 2, 5, 10 non-increasing, and step 10 below step 1. A pair
+    whose error diverged on some tasks at one of those steps does not fall (nor stay within
+    5 % at step 20 if it diverged at 10 or 20), whatever its mean over the other tasks."""
     total = ok = beyond_ok = 0
-    misses = []
+    misses, diverged = [], []
     for c in cells:
         if c.method in ONE_STEP:
             continue
         for res in c.results:
-            mean = res.curve().mean
+            curve = res.curve()
+            mean = curve.mean
+            total += 1
+            name = f"{c.task}/{c.method}/{res.variant}"
+            if not all(curve.ok(k) for k in (1, 2, 5, K)):
+                diverged.append(name)
+                continue
             steps = [mean[k] for k in (1, 2, 5, K)]
             good = all(b <= a * 1.02 for a, b in itertools.pairwise(steps)) and steps[-1] < steps[0]
-            total += 1
             ok += good
-            beyond_ok += mean[BEYOND] <= mean[K] * 1.05
+            beyond_ok += curve.ok(BEYOND) and mean[BEYOND] <= mean[K] * 1.05
             if not good:
-                misses.append(f"{c.task}/{c.method}/{res.variant}")
+                misses.append(name)
     text = (
         f"{ok} of {total} (cell, distribution) pairs fall from step 1 to 10 (each of steps "
         f"1, 2, 5, 10 at most 2 % above the one before); at step 20, past the trained "
@@ -91,6 +114,11 @@ def falls(cells: list[Cell]) -> tuple[str, str]:
     )
     if misses:
         text += f". Not falling: {', '.join(misses[:8])}" + (" …" if len(misses) > 8 else "")
+    if diverged:
+        text += (
+            f"{';' if misses else '.'} diverged on some tasks by step {K}, so counted as not "
+            f"falling: {', '.join(diverged)}"
+        )
     return text, "yes" if ok == total else ("mostly" if ok >= 0.8 * total else "no")
 
 
@@ -155,6 +183,8 @@ def signal_claims() -> list[tuple[str, str, str]]:
             }
             for sw in sweeps
         ]
+        if any(v is None for row in vals for v in row.values()):
+            continue  # a cell not run, or diverged (listed under the claims)
         text = "; ".join(
             f"{what}={sw.split('=')[1]}: " + ", ".join(f"{s} {v[0]:.3g}" for s, v in row.items())
             for sw, row in zip(sweeps, vals, strict=True)
@@ -219,6 +249,8 @@ def implicit_state_claim(state: list[Cell] | None) -> tuple[str, str, str]:
             for s in ("logits", "probs", "latent")
         }
         vals = {s: v for s, v in vals.items() if v}
+        if "logits" not in vals:
+            continue
         rows.append(f"{task}: " + ", ".join(f"{s} {v[0]:.2f}" for s, v in vals.items()))
         lo = min(v[0] for v in vals.values())
         best += vals["logits"][0] <= lo + vals["logits"][1]
@@ -317,9 +349,8 @@ def one_step_table(cells: list[Cell], tasks: list[str]) -> list[str]:
                 continue
             curve = c.results[0].curve()
             cpu = c.train_cpu_s + c.eval_cpu_s
-            row.append(
-                f"{curve.mean[K]:.3g} ± {curve.se[K]:.2g} / {curve.mean[BEYOND]:.3g} ({cpu:.0f} s)"
-            )
+            beyond = f"{curve.mean[BEYOND]:.3g}" if curve.ok(BEYOND) else "diverged"
+            row.append(f"{describe(curve, K, '.3g')} / {beyond} ({cpu:.0f} s)")
             if "bayes" in c.results[0].methods:
                 ref = c.results[0].curve("bayes")
                 bayes = f"{ref.mean[K]:.3g} ± {ref.se[K]:.2g} / {ref.mean[BEYOND]:.3g}"
@@ -417,6 +448,12 @@ def introduction(
             if row_r
             else []
         ),
+        "- **diverged (f % of tasks)**: on that share of the tasks the error was not finite or "
+        f"above {DIVERGENCE_FACTOR:,.0f} × the prior predictor's mean error over the tasks (its "
+        "error before reading anything; a healthy learner's worst task stays within about 6 × "
+        "it). Such an error is an update that blew up, not a number to average: the mean ± "
+        "s.e. after it, shown while at most half diverged, is over the other tasks; a diverged "
+        "cell counts as not falling in the first claim and is left out of the comparisons.",
         "- **id** means in distribution: fresh tasks from the same prior the learner was "
         "trained on. Every other distribution changes one thing about that prior: "
         + "; ".join(f"**{v}**, {SHIFTS.get(v, 'shifted')}" for v in variants)
@@ -443,6 +480,12 @@ def main() -> None:
     if not measured:
         lines.append("| (no grid results committed yet) | | |")
     lines.append("")
+    if LEFT_OUT:
+        lines += [
+            "Left out of the comparisons above because some tasks' error diverged at the step "
+            "compared: " + "; ".join(f"{name}, {what}" for name, what in LEFT_OUT.items()) + ".",
+            "",
+        ]
 
     if grid and any(c.method in ONE_STEP for c in grid):
         lines += one_step_table(grid, ordered_tasks(grid))

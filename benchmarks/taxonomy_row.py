@@ -17,7 +17,7 @@ import torch
 
 import iai
 from iai.evaluation.evaluate import evaluate
-from iai.evaluation.results import EvalResult
+from iai.evaluation.results import EvalResult, describe
 
 ROW = {  # checkpoint suffix -> what it is
     "": "parametric IAI, data + grad (width 128)",
@@ -79,7 +79,8 @@ def load(path: Path = OUT / "row.json") -> dict[str, Entry]:
 
 def tables(entries: dict[str, Entry], title=lambda variant: f"## {variant}") -> list[str]:
     """A markdown table per variant, under `title(variant)`: the Bayes-optimal MSE, then each
-    learner's MSE ± s.e. at the SHOW steps, its adaptation seconds and its parameter count."""
+    learner's MSE ± s.e. at the SHOW steps (or the share of tasks on which it diverged), its
+    adaptation seconds and its parameter count."""
     lines = []
     first = next(iter(entries.values()))
     for i, variant in enumerate(VARIANTS):
@@ -98,7 +99,7 @@ def tables(entries: dict[str, Entry], title=lambda variant: f"## {variant}") -> 
         for e in entries.values():
             res = e.results[i]
             m = res.curve("iai", "mse")
-            cells = [f"{m.mean[k]:.3f} ± {m.se[k]:.3f}" for k in SHOW]
+            cells = [describe(m, k, ".3f", ".3f") for k in SHOW]  # or diverged (f % of tasks)
             cells += [f"{res.seconds['iai']:.2f}", f"{e.params:,}"]
             lines.append(f"| {e.label} | " + " | ".join(cells) + " |")
         lines.append("")

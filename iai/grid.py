@@ -21,7 +21,7 @@ from iai.config import load_config, load_table
 from iai.errors import InvalidConfig
 from iai.evaluation.evaluate import evaluate
 from iai.evaluation.report import UNITS
-from iai.evaluation.results import Curve, EvalResult
+from iai.evaluation.results import DIVERGENCE_FACTOR, Curve, EvalResult, describe
 from iai.learners import LEARNERS
 from iai.tasks import TASKS, fixed_model, make_prior
 from iai.training.loop import train
@@ -208,9 +208,11 @@ def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress
 
 def report(grid: GridConfig, cells: list[Cell]) -> str:
     """Paper-style markdown: per task, error ± SE at the report steps, ID then each OoD
-    variant, with the exact reference beside the learners where the family has one."""
+    variant, with the exact reference beside the learners where the family has one. A step
+    where some tasks diverged reads `diverged (f % of tasks)` (`describe`), and a note under
+    the tables says what that means."""
     lines = [f"## {grid.name}\n"]
-    swept = grid.sweep != ("",)
+    swept, diverged = grid.sweep != ("",), False
     for task in grid.tasks:
         mine = [c for c in cells if c.task == task]
         if not mine:
@@ -233,16 +235,26 @@ def report(grid: GridConfig, cells: list[Cell]) -> str:
             for c in mine:
                 curve = c.results[i].curve()
                 row = [c.method, *([c.sweep or "-"] if swept else [])]
-                row += [f"{curve.mean[k]:.3f} ± {curve.se[k]:.3f}" for k in steps]
+                row += [describe(curve, k, ".3f", ".3f") for k in steps]
+                diverged |= not all(curve.ok(k) for k in steps)
                 if i == 0:
                     row.append(f"{c.train_cpu_s:.0f} + {c.eval_cpu_s:.0f}")
                 lines.append("| " + " | ".join(row) + " |")
             for sweep, ref in _references(mine, i):
                 row = ["exact Bayes", *([sweep or "-"] if swept else [])]
-                row += [f"{ref.mean[k]:.3f} ± {ref.se[k]:.3f}" for k in steps]
+                row += [describe(ref, k, ".3f", ".3f") for k in steps]
                 lines.append("| " + " | ".join(row + ([""] if i == 0 else [])) + " |")
             lines.append("")
+    if diverged:
+        lines.append(DIVERGED_NOTE + "\n")
     return "\n".join(lines)
+
+
+DIVERGED_NOTE = (
+    f"*diverged (f % of tasks)*: on that share of the tasks the error was not finite or above "
+    f"{DIVERGENCE_FACTOR:,.0f} × the prior predictor's mean error (`iai.evaluation.results`); "
+    "the mean ± s.e. after it, shown while at most half diverged, is over the other tasks."
+)
 
 
 def _references(cells: list[Cell], i: int) -> list[tuple[str, Curve]]:

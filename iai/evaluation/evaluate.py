@@ -6,7 +6,8 @@ k·B points seen), per-task SGD and Adam trained to convergence on the same k mi
 run online (one update per new mini-batch, as IAI gets), each with its learning rate tuned per
 step on separate tasks, and the prior predictor (the learner's own step 0). Regression
 reports MSE against the noisy query targets; classification error % and NLL. Every number is
-a mean over tasks with its standard error.
+a mean over tasks with its standard error, over the tasks whose error did not diverge, with
+the fraction that did (the rule: `iai.evaluation.results`).
 """
 
 import time
@@ -25,7 +26,7 @@ from iai.evaluation.baselines import (
     tune,
 )
 from iai.evaluation.config import EvalConfig
-from iai.evaluation.results import Curve, EvalResult
+from iai.evaluation.results import Curve, EvalResult, summarize
 from iai.experiment import prior_signature
 from iai.learners import Learner
 from iai.models.predictors import make_model
@@ -33,13 +34,11 @@ from iai.rollout import minibatches, rollout
 from iai.tasks import TASKS, fixed_model, objective_of, variant_prior
 
 
-def _summary(per_task: dict[str, torch.Tensor]) -> dict[str, Curve]:
-    """(K + 1, T) per metric -> mean and standard error over tasks, per step."""
-    T = next(iter(per_task.values())).shape[-1]
-    return {
-        name: Curve(v.mean(-1).tolist(), (v.std(-1) / T**0.5).tolist())
-        for name, v in per_task.items()
-    }
+def _summary(per_task: dict[str, torch.Tensor], scale: dict[str, float]) -> dict[str, Curve]:
+    """(K + 1, T) per metric -> per step, the fraction of tasks diverged and the mean and
+    standard error over the others (`iai.evaluation.results.summarize`); `scale[metric]` is
+    the prior predictor's mean error over the tasks, which divergence is measured against."""
+    return {name: summarize(v, scale[name]) for name, v in per_task.items()}
 
 
 def baseline_model(learner: Learner, prior):
@@ -184,6 +183,13 @@ def evaluate(
             per_task[name] = objective.task_metrics(outs, tasks.y_query)
     bar.close()
 
+    per_task = {
+        name: {m: gather_tasks(v, -1) for m, v in metrics.items()}
+        for name, metrics in per_task.items()
+    }
+    # the problem's scale, which a diverged error is measured against: the prior predictor's
+    # mean error over all the tasks (every method's, on the same tasks)
+    scale = {m: v[0].double().mean().item() for m, v in per_task["prior"].items()}
     return EvalResult(
         variant=variant,
         # a shipped family's settings, or what a user-defined prior says of itself
@@ -192,10 +198,7 @@ def evaluate(
         steps=K,
         mode=cfg.mode,
         tasks=cfg.tasks,
-        methods={
-            name: _summary({m: gather_tasks(v, -1) for m, v in metrics.items()})
-            for name, metrics in per_task.items()
-        },
+        methods={name: _summary(metrics, scale) for name, metrics in per_task.items()},
         tuned_lr=lrs,
         seconds=seconds,
     )

@@ -1,10 +1,19 @@
-"""Evaluation results as a markdown table, a JSON file and a PNG plot of error against step."""
+"""Evaluation results as a markdown table, a JSON file and a PNG plot of error against step.
+
+A step where some tasks' error diverged (`iai.evaluation.results`) shows as `diverged (f % of
+tasks)` in the tables and is left out of the plot."""
 
 import json
 from pathlib import Path
 
 from iai.evaluation.baselines import BASELINES
-from iai.evaluation.results import Curve, EvalResult
+from iai.evaluation.results import (
+    DIVERGENCE_FACTOR,
+    REST_SHOWN_UP_TO,
+    Curve,
+    EvalResult,
+    describe,
+)
 
 METHODS = ("iai", "bayes", *BASELINES, "prior")
 LABELS = {
@@ -34,7 +43,17 @@ def _where(r: EvalResult) -> str:
 
 
 def _cell(c: Curve, k: int) -> str:
-    return f"{c.mean[k]:.4g} ± {c.se[k]:.2g}"
+    return describe(c, k)
+
+
+def _ratio(a: Curve, b: Curve, k: int) -> float | None:
+    """a's mean over b's at step k, where neither diverged."""
+    return a.mean[k] / b.mean[k] if a.ok(k) and b.ok(k) and b.mean[k] else None
+
+
+def _points(c: Curve) -> list[float]:
+    """The curve's means to plot, NaN (a gap) where tasks diverged."""
+    return [c.mean[k] if c.ok(k) else float("nan") for k in range(len(c.mean))]
 
 
 def table(r: EvalResult, metric: str) -> str:
@@ -48,9 +67,22 @@ def table(r: EvalResult, metric: str) -> str:
         row = [str(k), str(k * r.batch_size)]
         row += [_cell(r.methods[m][metric], k) for m in methods]
         if ratio:
-            row.append(f"{r.curve('iai', metric).mean[k] / r.curve('bayes', metric).mean[k]:.3f}")
+            ratio_k = _ratio(r.curve("iai", metric), r.curve("bayes", metric), k)
+            row.append("-" if ratio_k is None else f"{ratio_k:.3f}")
         lines.append("| " + " | ".join(row) + " |")
     return "\n".join(lines)
+
+
+def _diverged_note(r: EvalResult, metric: str) -> str:
+    """A sentence for the table's title where some method diverged on some task."""
+    if all(c.ok(k) for c in (r.methods[m][metric] for m in r.methods) for k in range(r.steps + 1)):
+        return ""
+    return (
+        f". A task's error counts as diverged when it is not finite or above "
+        f"{DIVERGENCE_FACTOR:,.0f} × the prior predictor's mean error; where some did, the "
+        f"entry gives their share and the mean over the rest while at most "
+        f"{REST_SHOWN_UP_TO:.0%} diverged"
+    )
 
 
 def markdown(results: list[EvalResult]) -> str:
@@ -60,7 +92,7 @@ def markdown(results: list[EvalResult]) -> str:
             title = (
                 f"### {r.task['name']}, {_where(r)}: {UNITS.get(metric, metric)} (lower is "
                 f"better), mean ± s.e. over {r.tasks} tasks; step k has read k mini-batches of "
-                f"B = {r.batch_size} points"
+                f"B = {r.batch_size} points{_diverged_note(r, metric)}"
             )
             parts.append(f"{title}\n\n{table(r, metric)}")
         if r.tuned_lr:
@@ -88,19 +120,20 @@ def plot(results: list[EvalResult], path: Path) -> None:
         for m in METHODS:
             if m in r.methods:
                 color, style, width = STYLES[m]
-                c = r.curve(m)
-                ax.plot(steps, c.mean, style, color=color, lw=width, label=LABELS[m])
+                points = _points(r.curve(m))
+                ax.plot(steps, points, style, color=color, lw=width, label=LABELS[m])
         ax.set_yscale("log")
         ax.set_title(_where(r), fontsize=10)
         ax.set_ylabel(f"{UNITS.get(metric, metric)} (log scale)")
         ax.grid(alpha=0.3, which="both")
         if rows == 2:
             ax = axes[1][col]
-            bayes = r.curve("bayes").mean
+            bayes = r.curve("bayes")
             for m in METHODS:
                 if m in r.methods and m not in ("bayes", "prior"):
                     color, style, width = STYLES[m]
-                    ratio = [a / b for a, b in zip(r.curve(m).mean[1:], bayes[1:], strict=True)]
+                    ratio = [_ratio(r.curve(m), bayes, k) for k in steps[1:]]
+                    ratio = [float("nan") if q is None else q for q in ratio]
                     ax.plot(steps[1:], ratio, style, color=color, lw=width)
             ax.axhline(1.0, color=STYLES["bayes"][0], ls="--", lw=1.2)
             ax.set_yscale("log")
