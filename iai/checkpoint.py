@@ -19,7 +19,8 @@ a switch still finds it (and a reader that lost even that race reads again).
 
 Every file records the step (safetensors metadata, config.json) and readers check that they
 agree: a file copied in from another checkpoint is named, not silently mixed in. Directories
-written before this layout (flat files, e.g. the committed checkpoints/) still load.
+written before this layout (flat files, e.g. the committed checkpoints/) still load and resume;
+a file system that makes no symbolic links gets flat files, replaced config.json last.
 
 `format` in config.json (and in the safetensors metadata) is the on-disk format's version:
 it changes only when an older iai would misread a directory. This iai reads formats 1 to
