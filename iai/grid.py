@@ -11,6 +11,7 @@ in distribution and out. A finished cell is kept (its `cell.json`), so a stopped
 
 import dataclasses
 import json
+import shutil
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -166,26 +167,28 @@ def cell_config(grid: GridConfig, method: str, task: str, sweep: str):
 
 
 def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[Cell]:
-    """Train and evaluate every cell under `out`; returns the cells."""
-    cells = []
+    """Train and evaluate every cell under `out`; returns the cells. Every cell's config is
+    built and checked before the first trains, so a bad sweep fails at once, not hours in."""
+    plan = []
     for task in grid.tasks:
         for method in grid.methods:
             for sweep in grid.sweep:
                 tag = sweep.replace("=", "").replace(";", "-").replace('"', "")
                 run = out / "-".join(filter(None, [task, method, tag.replace(".", "_")]))
-                done = run / "cell.json"
-                if done.exists():
-                    cells.append(Cell.from_json(json.loads(done.read_text())))
-                    continue
-                cfg = cell_config(grid, method, task, sweep)
-                cells.append(_run_cell(grid, cfg, run, method, task, sweep, progress))
+                plan.append((run, method, task, sweep, cell_config(grid, method, task, sweep)))
+    cells = []
+    for run, method, task, sweep, cfg in plan:
+        done = run / "cell.json"
+        if done.exists():
+            cells.append(Cell.from_json(json.loads(done.read_text())))
+        else:
+            cells.append(_run_cell(grid, cfg, run, method, task, sweep, progress))
     return cells
 
 
 def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress: bool) -> Cell:
     if run.exists():  # a cell stopped mid-way starts over
-        for f in run.iterdir():
-            f.unlink()
+        shutil.rmtree(run)
     clock = time.process_time()
     learner = train(cfg, run, progress=progress)
     train_cpu = time.process_time() - clock

@@ -83,7 +83,7 @@ def test_unknown_keys_in_a_file_are_named(tmp_path, text, message):
         ("task.classes=1", "task.classes = 1; must be ≥ 2"),
         ("task.noise=nan", "task.noise = nan; expected a finite number"),
         ("train.lr=inf", "train.lr = inf; expected a finite number"),
-        ("eval.tasks=0", "eval.tasks = 0; must be ≥ 1"),
+        ("eval.tasks=1", "eval.tasks = 1; must be ≥ 2"),
         ('eval.ood=["sideways"]', "unknown OoD variant 'sideways'"),
         ("task=3", "task must be a table, got 3"),
         ("learner=3", "learner must be a table, got 3"),

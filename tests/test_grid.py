@@ -101,3 +101,17 @@ def test_unknown_grid_entries_are_named(tmp_path):
     (tmp_path / "h.toml").write_text("[grid]\nbogus = 1\n")
     with pytest.raises(InvalidConfig, match="grid.bogus"):
         load_grid(tmp_path / "h.toml")
+
+
+def test_a_bad_sweep_fails_before_any_cell_trains(tmp_path, capsys):
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "grid.toml").write_text(
+        f"""[grid]
+base = "{tmp_path / "base.toml"}"
+methods = ["parametric-grad"]
+sweep = ["train.lr=1e-3", "train.lr=-1"]
+"""
+    )
+    assert main(["grid", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "out")]) == 2
+    assert "train.lr = -1.0; must be > 0" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
