@@ -261,7 +261,7 @@ def summary(args, results, metrics, scored, train_seconds, out: Path) -> str:
         "",
         "Written:",
         *_written(out),
-        "Longer: make demo-long (800 training iterations, 1,000-task evaluation, ~6 minutes).",
+        "Longer: make demo-long (800 training iterations, 1,000-task evaluation, ~5 minutes).",
     ]
     return "\n".join(lines) + "\n"
 
