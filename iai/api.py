@@ -173,50 +173,49 @@ def stream(
     batch is released once its step is taken, so memory does not grow with the stream.
     Batches may differ in size; each is checked as it arrives.
     """
-    return _stream(learner, batches, inputs.features(learner, "x_query", x_query), warn=True)
+    x_query = inputs.features(learner, "x_query", x_query)
+    largest = {"x_query": inputs.largest(x_query)}
+    return _predictions(
+        learner, _checked(learner, batches, x_query.shape[0], largest), x_query, largest
+    )
 
 
-def _stream(
-    learner: Learner,
-    batches: Iterable,
-    x_query: torch.Tensor,
-    warn: bool,
-    named: dict[str, torch.Tensor] | None = None,
-) -> Iterator[torch.Tensor]:
-    """`stream` once x_query is checked; `warn`: check the first batch against the prior.
-    `named`: the checked inputs the batches are cut from, named as the caller knows them (for
-    the message should the outputs overflow); by default the batches' own largest values."""
-    T, objective = x_query.shape[0], learner.objective
+def _checked(
+    learner: Learner, batches: Iterable, n_tasks: int, largest: dict[str, float]
+) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+    """Each of a stream's batches checked as it arrives, the first against the prior; the
+    largest magnitudes seen go into `largest` (for the message should the outputs overflow)."""
     try:
         batches = iter(batches)
     except TypeError:
         raise InvalidInput(
             f"batches must be an iterable of (x, y) pairs, got {type(batches).__name__}"
         ) from None
-    # name -> largest magnitude, to say how large the inputs were should the outputs overflow
-    largest = {name: inputs.largest(v) for name, v in {"x_query": x_query, **(named or {})}.items()}
+    for k, batch in enumerate(batches):
+        try:
+            x, y = batch
+        except (TypeError, ValueError) as e:
+            raise InvalidInput(f"batch {k} is not an (x, y) pair") from e
+        x = inputs.features(learner, f"batch {k} x", x)
+        if x.shape[0] != n_tasks:
+            raise InvalidInput(f"batch {k} has {x.shape[0]} tasks; x_query has {n_tasks}")
+        y = inputs.targets(learner, f"batch {k} y", y, x)
+        for name, v in (("batches' x", x), ("batches' y", y)):
+            largest[name] = max(largest.get(name, 0.0), inputs.largest(v))
+        if k == 0:
+            # the frames above: this, rollout and its inference_mode wrapper, _predictions,
+            # then the caller's loop (a test checks the warning points there)
+            inputs.warn_if_unlike_prior(learner, x, y, stacklevel=6)
+        yield x, y
 
-    def checked() -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        for k, batch in enumerate(batches):
-            try:
-                x, y = batch
-            except (TypeError, ValueError) as e:
-                raise InvalidInput(f"batch {k} is not an (x, y) pair") from e
-            x = inputs.features(learner, f"batch {k} x", x)
-            if x.shape[0] != T:
-                raise InvalidInput(f"batch {k} has {x.shape[0]} tasks; x_query has {T}")
-            y = inputs.targets(learner, f"batch {k} y", y, x)
-            if named is None:
-                for name, v in (("batches' x", x), ("batches' y", y)):
-                    largest[name] = max(largest.get(name, 0.0), inputs.largest(v))
-            if k == 0 and warn:
-                # the frames above: checked, rollout and its inference_mode wrapper,
-                # _stream, then the caller's loop (a test checks the warning points there)
-                inputs.warn_if_unlike_prior(learner, x, y, stacklevel=6)
-            yield x, y
 
-    for k, out in enumerate(rollout(learner, checked(), x_query)):
-        out = objective.prediction(out)
+def _predictions(
+    learner: Learner, batches: Iterable, x_query: torch.Tensor, largest: dict[str, float]
+) -> Iterator[torch.Tensor]:
+    """The public predictions before any batch and after each of checked `batches`; outputs
+    that overflow are refused, naming the inputs' `largest` magnitudes."""
+    for k, out in enumerate(rollout(learner, batches, x_query)):
+        out = learner.objective.prediction(out)
         if not torch.isfinite(out).all():
             inputs.refuse_non_finite(f"the predictions after step {k} are", largest)
         yield out
@@ -242,6 +241,7 @@ def predict_steps(
     y_train = inputs.targets(learner, "y_train", y_train, x_train)
     x_query = inputs.queries(learner, x_query, x_train.shape[0])
     inputs.warn_if_unlike_prior(learner, x_train, y_train, stacklevel=3)
-    named = {"x_train": x_train, "y_train": y_train}
-    steps = _stream(learner, minibatches(x_train, y_train, B), x_query, warn=False, named=named)
+    named = {"x_query": x_query, "x_train": x_train, "y_train": y_train}
+    largest = {name: inputs.largest(v) for name, v in named.items()}
+    steps = _predictions(learner, minibatches(x_train, y_train, B), x_query, largest)
     return torch.stack(list(steps))
