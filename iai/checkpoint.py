@@ -56,10 +56,7 @@ _RETRIES = 5  # re-reads when a writer replaced the checkpoint a reader had pinn
 def atomic_write(path: Path, data: bytes) -> None:
     """Write to a temporary file, fsync, then rename over `path`: a crash leaves old or new."""
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
+    _write(tmp, data)
     os.replace(tmp, path)
     _fsync_dir(path.parent)
 

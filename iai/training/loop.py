@@ -113,10 +113,7 @@ def train(
                 seconds = elapsed + time.perf_counter() - clock
                 record = _record(cfg, it, losses, grad_norm, proc, seconds) | {"skipped": skipped}
                 if proc.rank == 0:
-                    with open(metrics, "a") as log:
-                        log.write(json.dumps(record) + "\n")
-                    loss = record["loss"]
-                    bar.set_postfix(loss="nan" if loss is None else f"{loss:.4f}", skipped=skipped)
+                    _log(metrics, record, bar)
             if in_a_row >= t.max_skips:
                 raise TrainingStopped(
                     f"the loss or gradient was not finite at {in_a_row} iterations in a row (up "
@@ -317,6 +314,14 @@ def _record(cfg, it: int, losses: torch.Tensor, grad_norm, proc: Process, second
         "lr": learning_rate(cfg.train, it),
         "seconds": seconds,
     }
+
+
+def _log(metrics: Path, record: dict, bar: tqdm) -> None:
+    """Append a metrics line (rank 0) and show its loss on the progress bar."""
+    with open(metrics, "a") as log:
+        log.write(json.dumps(record) + "\n")
+    loss = record["loss"]
+    bar.set_postfix(loss="nan" if loss is None else f"{loss:.4f}", skipped=record["skipped"])
 
 
 def _checkpoint(out, learner, config, signature, opt, rng, step: int, proc: Process) -> None:
