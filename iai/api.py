@@ -17,7 +17,7 @@ import iai.inputs as inputs
 from iai.checkpoint import load_weights, read_config
 from iai.config import from_dict
 from iai.errors import CheckpointError, InvalidConfig, InvalidInput
-from iai.experiment import build
+from iai.experiment import build, is_signature
 from iai.learners import Learner, State
 from iai.rollout import adapt_stream, minibatches, rollout
 
@@ -37,7 +37,7 @@ def load(directory: str | Path, *, model=None) -> Learner:
     config, _, signature = read_config(directory)
     table = config.get("learner") if isinstance(config, dict) else None
     custom = isinstance(table, dict) and table.get("model") == "custom"
-    if signature is not None and not inputs.is_signature(signature):
+    if signature is not None and not is_signature(signature):
         raise CheckpointError(
             f"{str(directory / 'config.json')!r} is corrupt: its prior signature "
             f"{signature!r} is not a table of kind (str), dim and out_dim (ints ≥ 1), shipped "

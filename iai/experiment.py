@@ -37,6 +37,27 @@ def prior_signature(prior) -> dict:
     }
 
 
+def is_signature(sig) -> bool:
+    """Whether `sig` has the form `iai.experiment.prior_signature` writes."""
+
+    def count(v) -> bool:
+        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
+
+    return (
+        isinstance(sig, dict)
+        and isinstance(sig.get("shipped", True), bool)
+        and isinstance(sig.get("name", ""), str)
+        and (
+            sig.get("shipped", True)
+            or (
+                isinstance(sig.get("kind"), str)
+                and count(sig.get("dim"))
+                and count(sig.get("out_dim"))
+            )
+        )
+    )
+
+
 def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
     """`cfg` with its [task] named for a user-defined `prior` and of its dimension; the
     prior's kind and out_dim travel in its signature (see `build`)."""

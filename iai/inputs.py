@@ -1,5 +1,5 @@
 """Checks at the edge of the public API: user tensors, batch sizes, states, user-defined
-priors and saved prior signatures, and the warning for data unlike a learner's prior.
+priors, and the warning for data unlike a learner's prior.
 
 Each check returns a clean value or raises an iai error that names the argument and the
 problem, so the math behind the API can assume clean tensors.
@@ -14,27 +14,6 @@ import torch
 
 from iai.errors import IAIError, InputWarning, InvalidInput
 from iai.learners import Learner
-
-
-def is_signature(sig) -> bool:
-    """Whether `sig` has the form `iai.experiment.prior_signature` writes."""
-
-    def count(v) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-    return (
-        isinstance(sig, dict)
-        and isinstance(sig.get("shipped", True), bool)
-        and isinstance(sig.get("name", ""), str)
-        and (
-            sig.get("shipped", True)
-            or (
-                isinstance(sig.get("kind"), str)
-                and count(sig.get("dim"))
-                and count(sig.get("out_dim"))
-            )
-        )
-    )
 
 
 def check_prior(prior) -> None:
