@@ -58,3 +58,9 @@ def check_config(cfg, positive: tuple[str, ...]) -> None:
         raise InvalidConfig(
             f"learner.width = {cfg.width} is not a multiple of learner.heads = {cfg.heads}"
         )
+
+
+def check_memory(cfg) -> None:
+    """InvalidConfig for a negative adaptation-memory size (0 is allowed: no memory)."""
+    if cfg.memory < 0:
+        raise InvalidConfig(f"learner.memory = {cfg.memory!r}; must be ≥ 0 (0: no memory)")

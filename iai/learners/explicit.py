@@ -12,7 +12,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from iai.learners.base import check_config
+from iai.learners.base import check_config, check_memory
 from iai.learners.parametric import ParametricLearner
 from iai.tasks.objective import Objective
 
@@ -35,11 +35,13 @@ class ExplicitConfig:
     # The LayerNorm on the decoder's features φ (see LatentDecoder). Off only to measure why it
     # is there: benchmarks/explicit_init.py trains the grid's cells both ways.
     feature_norm: bool = True
+    memory: int = 0  # adaptation-memory tokens beside z (see iai/learners/parametric.py)
 
     def __post_init__(self) -> None:
         check_config(
             self, ("latent", "decoder_hidden", "history", "width", "depth", "heads", "chunk")
         )
+        check_memory(self)
 
 
 class LatentDecoder(nn.Module):

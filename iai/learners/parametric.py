@@ -11,6 +11,16 @@ only notion of time. Exact Bayesian updating in linear regression has this form 
 posterior precision grows with n), and ρ stays in (0, 1] for any number of steps, so a learner
 trained on K steps meets no input it has never seen when run for 100 K: it extrapolates
 by construction instead of reading a step index it was never trained on.
+
+Adaptation memory. θ alone cannot say how sure it is: exact Bayesian updating (recursive
+least squares, the Kalman filter) carries the precision of the evidence seen so far beside
+the estimate. With `memory = M`, M learned tokens of width W ride in the state beside θ;
+h_φ reads them with θ and the points, and writes them back as a running mean,
+m⁽ᵏ⁺¹⁾ = (1 - ρₖ) m⁽ᵏ⁾ + ρₖ u_φ(m⁽ᵏ⁾, θ⁽ᵏ⁾, Bₖ): an average over every point seen of
+statistics h_φ chooses, as the sufficient statistics of a conjugate model are. The average
+keeps the memory bounded for any number of steps, so streaming stays flat and a learner runs
+past its trained horizon as before. Predictions still use f(x; θ) alone. M = 0 is the
+learner without memory, parameter for parameter.
 """
 
 from dataclasses import dataclass, replace
@@ -19,7 +29,7 @@ from typing import Literal
 import torch
 from torch import nn
 
-from iai.learners.base import check_config, query_loss
+from iai.learners.base import check_config, check_memory, query_loss
 from iai.models.predictors import apply, make_model, per_example_grads
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
@@ -44,19 +54,26 @@ class ParametricConfig:
     # θ coordinates: a direct path for gradient-descent-like updates that per-point tokens,
     # squeezed to `width`, cannot carry once θ is much larger than the width (MLP models).
     state_grad: bool = True
+    memory: int = 0  # M adaptation-memory tokens carried beside θ (0: θ is the whole state)
 
     def __post_init__(self) -> None:
         check_config(self, ("hidden", "history", "width", "depth", "heads", "chunk"))
+        check_memory(self)
 
 
 @dataclass(frozen=True)
 class ParametricState:
     theta: torch.Tensor  # (T, P)
     past: torch.Tensor  # (T, H - 1, P) earlier states, most recent first; zeros before step 1
+    memory: torch.Tensor  # (T, M, W) adaptation memory; M = 0 without one
     seen: int = 0  # points seen so far
     steps: int = 0
 
     def detach(self) -> "ParametricState":
+        """The greedy boundary cuts θ (each step's loss trains its own transition), not the
+        memory: it has no loss of its own and learns only through the later steps it informs.
+        Greedy training holds every step's graph until its backward pass anyway, so this
+        links graphs already in memory rather than adding any."""
         return replace(self, theta=self.theta.detach(), past=self.past.detach())
 
 
@@ -88,6 +105,10 @@ class ParametricLearner(nn.Module):
         self.embed_time = nn.Linear(2, W)
         self.kind_code = nn.Parameter(0.02 * torch.randn(2, W))  # state token / point token
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
+        if cfg.memory:
+            self.memory0 = nn.Parameter(0.02 * torch.randn(cfg.memory, W))
+            self.memory_pos = nn.Parameter(0.02 * torch.randn(cfg.memory, W))
+            self.memory_head = nn.Linear(W, W)
         self.head = nn.Linear(W, cfg.chunk)
         nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
         nn.init.zeros_(self.head.bias)
@@ -96,19 +117,25 @@ class ParametricLearner(nn.Module):
         T, P = x_query.shape[0], self.model.n_params
         theta = self.theta0.expand(T, P)
         past = theta.new_zeros(T, self.cfg.history - 1, P)
-        return ParametricState(theta, past)
+        W, M = self.cfg.width, self.cfg.memory
+        memory = self.memory0.expand(T, M, W) if M else theta.new_zeros(T, 0, W)
+        return ParametricState(theta, past, memory)
 
     def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
         """One mini-batch x (T, B, D), y (T, B) -> the next state."""
         T, B, _ = x.shape
         theta = state.theta
         rho = B / (state.seen + B)
+        M, memory = self.cfg.memory, state.memory
         points, grads = self._point_tokens(theta, x, y)
-        tokens = torch.cat([self._state_tokens(state, rho, grads), points], 1)
-        h = self.net(tokens, read=slice(0, self.n_chunks))  # (T, chunks, W): the current θ
-        delta = self.head(h).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
+        state_tokens = self._state_tokens(state, rho, grads)
+        tokens = torch.cat([self._memory_tokens(memory, rho), state_tokens, points], 1)
+        h = self.net(tokens, read=slice(0, M + self.n_chunks))  # (T, M + chunks, W)
+        delta = self.head(h[:, M:]).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
+        if M:  # the running mean over batches: m ← m + ρ (u - m)
+            memory = memory + rho * (self.memory_head(h[:, :M]) - memory)
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
-        return ParametricState(theta + rho * delta, past, state.seen + B, state.steps + 1)
+        return ParametricState(theta + rho * delta, past, memory, state.seen + B, state.steps + 1)
 
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)  # (T, Q, out)
@@ -120,6 +147,12 @@ class ParametricLearner(nn.Module):
         """(…, P) -> (…, chunks, chunk), zero-padded at the end."""
         pad = self.n_chunks * self.cfg.chunk - v.shape[-1]
         return nn.functional.pad(v, (0, pad)).unflatten(-1, (self.n_chunks, self.cfg.chunk))
+
+    def _memory_tokens(self, memory: torch.Tensor, rho: float) -> torch.Tensor:
+        """(T, M, W) memory -> its tokens, told apart by a learned code each and told the time."""
+        if not self.cfg.memory:
+            return memory
+        return memory + self.memory_pos + self.embed_time(memory.new_tensor([rho, rho**0.5]))
 
     def _state_tokens(
         self, state: ParametricState, rho: float, grads: torch.Tensor | None

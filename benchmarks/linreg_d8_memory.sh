@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Issue 14's linear-regression row: train checkpoints/linreg-d8-memory on one CPU thread
+# (linreg-d8's recipe plus 4 memory tokens), evaluate it to step 64 beside the references,
+# compare it with linreg-d8 and the learned optimizer on the same tasks, and stream it to
+# N = 2^16 points.
+#   bash benchmarks/linreg_d8_memory.sh            (training: about 75 minutes of one core)
+#   bash benchmarks/linreg_d8_memory.sh --no-train (re-evaluate the committed checkpoint)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export OMP_NUM_THREADS=1
+out=benchmarks/results/linreg-d8-memory
+mkdir -p "$out" checkpoints/linreg-d8-memory
+if [ "${1:-}" != "--no-train" ]; then
+  /usr/bin/time -f "%e s wall, %U s user" -o "$out/train-time.txt" \
+    .venv/bin/iai train configs/linreg-d8-memory.toml --out runs/linreg-d8-memory --quiet
+  cp runs/linreg-d8-memory/model.safetensors runs/linreg-d8-memory/config.json \
+    checkpoints/linreg-d8-memory/
+  cp runs/linreg-d8-memory/metrics.jsonl "$out/metrics.jsonl"
+fi
+.venv/bin/iai eval checkpoints/linreg-d8-memory --steps 64 --out "$out" > "$out/eval-stdout.md"
+.venv/bin/python benchmarks/memory_row.py --out "$out/row" > /dev/null
+.venv/bin/python benchmarks/long_stream.py checkpoints/linreg-d8-memory > "$out/long-stream.md"

@@ -1,0 +1,63 @@
+"""What the adaptation memory costs: adaptation seconds per step and peak memory, linreg-d8
+against linreg-d8-memory, measured side by side in one run.
+
+Each (learner, N) is one fresh process of `benchmarks/scaling.py --child` (16 tasks, 128
+queries, B = 16, one CPU thread: points streamed batch by batch, timed under inference mode,
+peak resident memory above the loaded learner), the two learners alternating, REPEATS times
+each; the median is reported. Flat memory: the peak at N = 2¹⁶ (4,096 steps) against 2⁸.
+
+    python benchmarks/memory_cost.py > benchmarks/results/linreg-d8-memory/cost.md
+"""
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+SCALING = Path(__file__).with_name("scaling.py")
+NAMES = {"linreg-d8": "parametric IAI", "linreg-d8-memory": "parametric IAI, memory"}
+SIZES, REPEATS, B = [2**8, 2**12, 2**16], 3, 16
+
+
+def measure(name: str, n: int) -> dict:
+    cmd = [sys.executable, str(SCALING), "--child", name, str(n)]
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
+    return json.loads(done.stdout.splitlines()[-1])
+
+
+def main() -> None:
+    runs = {(c, n): [] for c in NAMES for n in SIZES}
+    for _ in range(REPEATS):
+        for n in SIZES:
+            for checkpoint, name in NAMES.items():
+                runs[checkpoint, n].append(measure(name, n))
+    med = {
+        key: {k: statistics.median(r[k] for r in rows) for k in ("seconds", "peak_mb", "mse")}
+        for key, rows in runs.items()
+    }
+    print("# The adaptation memory's cost: linreg-d8 against linreg-d8-memory\n")
+    print(f"`python benchmarks/memory_cost.py`: median of {REPEATS} alternating fresh processes")
+    print("per cell, 16 tasks, one CPU thread (see benchmarks/scaling.py for what is timed).\n")
+    print("| N | steps | learner | seconds | ms per step | peak MB above start | MSE |")
+    print("|---|---|---|---|---|---|---|")
+    for n in SIZES:
+        for c in NAMES:
+            m = med[c, n]
+            print(
+                f"| {n} | {n // B} | {c} | {m['seconds']:.3f} | {1e3 * m['seconds'] / (n // B):.3f}"
+                f" | {m['peak_mb']:.2f} | {m['mse']:.4f} |"
+            )
+    print()
+    for n in SIZES:
+        ratio = med["linreg-d8-memory", n]["seconds"] / med["linreg-d8", n]["seconds"]
+        print(f"- N = {n}: time per step, memory / no memory = **{ratio:.2f}×**")
+    for c in NAMES:
+        lo, hi = med[c, SIZES[0]]["peak_mb"], med[c, SIZES[-1]]["peak_mb"]
+        print(f"- {c}: peak MB above start {lo:.2f} at N = {SIZES[0]}, {hi:.2f} at N = {SIZES[-1]}")
+
+
+if __name__ == "__main__":
+    main()
