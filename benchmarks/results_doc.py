@@ -320,6 +320,96 @@ def claims(grid: list[Cell] | None) -> list[tuple[str, str, str]]:
     out.append(history_claim(load("ablation-history")))
     out += signal_claims()
     out.append(implicit_state_claim(load("ablation-implicit-state")))
+    return out + memory_claims()
+
+
+NO_MEMORY, MEMORY = "train.iterations=750", "train.iterations=750;learner.memory=4"
+
+
+def gap(x: tuple[float, float] | None, y: tuple[float, float] | None) -> int | None:
+    """+1 if error x is below y by more than two standard errors of the difference (taken as
+    independent, which overstates the noise of a paired comparison), -1 if above by as much,
+    0 between, None if either is missing."""
+    if not (x and y):
+        return None
+    limit = 2 * (x[1] ** 2 + y[1] ** 2) ** 0.5
+    return (y[0] - x[0] > limit) - (x[0] - y[0] > limit)
+
+
+def memory_claims() -> list[tuple[str, str, str]]:
+    """Issue 14's claims from the memory grids (each signal without and with 4 memory tokens,
+    750 iterations) and the linear-regression row (benchmarks/memory_row.py)."""
+    out = []
+    for regime in ("parametric", "explicit"):
+        cells = load(f"memory-{regime}")
+        if not cells:
+            continue
+        tasks = ordered_tasks(cells)
+        both = {t: at(cells, t, f"{regime}-both", MEMORY) for t in tasks}
+        plain = {t: at(cells, t, f"{regime}-both", NO_MEMORY) for t in tasks}
+        learned = {t: at(cells, t, "parametric-grad", NO_MEMORY) for t in tasks}
+        rows = [f"{t} {both[t][0]:.3g} vs {plain[t][0]:.3g}" for t in tasks if both[t] and plain[t]]
+        signs = [gap(both[t], plain[t]) for t in tasks]
+        better, worse = signs.count(1), signs.count(-1)
+        out.append(
+            (
+                f"An adaptation memory (4 tokens) lowers {regime} IAI's error (both signals)",
+                f"step {K}, with vs without memory: {'; '.join(rows)}; lower by more than two "
+                f"s.e. of the difference on {better}, higher by as much on {worse}",
+                "yes" if better >= 4 and not worse else ("partly" if better else "no"),
+            )
+        )
+        wins, n = 0, 0
+        for t in tasks:
+            trio = [at(cells, t, f"{regime}-{s}", MEMORY) for s in ("data", "grad", "both")]
+            if None in trio:
+                continue
+            n += 1
+            best = min(trio[:2], key=lambda v: v[0])
+            wins += trio[2][0] <= best[0] + max(trio[2][1], best[1])
+        out.append(
+            (
+                f"With memory, data and gradient signals complement each other ({regime})",
+                f"step {K}: `both` + memory at or below the better single signal + memory "
+                f"(within one s.e.) on {wins} of {n} tasks",
+                verdict(wins, n),
+            )
+        )
+        if regime == "parametric":
+            signs = [gap(both[t], learned[t]) for t in tasks]
+            rows = [
+                f"{t} {both[t][0]:.3g} vs {learned[t][0]:.3g}"
+                for t in tasks
+                if both[t] and learned[t]
+            ]
+            beat = [t for t, g in zip(tasks, signs, strict=True) if g == 1]
+            out.append(
+                (
+                    "Parametric IAI with memory (both signals) beats the learned optimizer "
+                    "(gradients alone, no memory) on at least four of the five tasks",
+                    f"step {K}: {'; '.join(rows)}; lower by more than two s.e. of the "
+                    f"difference on {len(beat)} ({', '.join(beat) or 'none'}), higher by as "
+                    f"much on {signs.count(-1)}",
+                    "yes" if len(beat) >= 4 else ("partly" if beat else "no"),
+                )
+            )
+    path = RESULTS / "linreg-d8-memory" / "row" / "row.json"
+    if path.exists():
+        rows = json.loads(path.read_text())
+        mem = "checkpoints/linreg-d8-memory"  # against linreg-d8-grad, the row's reference
+        steps = [r for r in rows if 1 <= r["step"] <= 16]
+        beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
+        ratios = "; ".join(f"step {r['step']} {r[mem]['ratio']:.3f}" for r in steps)
+        out.append(
+            (
+                "Linear regression (d = 8): the memory learner beats the learned optimizer at "
+                "every step 1–16 (paired, more than two s.e. of the difference)",
+                f"beats it at steps {', '.join(map(str, beat)) or 'none'} of "
+                f"{', '.join(str(r['step']) for r in steps)}; MSE / exact Bayes: {ratios} "
+                "(`bash benchmarks/linreg_d8_memory.sh`)",
+                "yes" if len(beat) == len(steps) else ("partly" if beat else "no"),
+            )
+        )
     return out
 
 
@@ -500,7 +590,8 @@ def main() -> None:
         "cell's training plus evaluation.",
         "",
     ]
-    for table in [name, *sorted(p.name for p in (RESULTS / "grid").glob("ablation-*"))]:
+    extra = [*(RESULTS / "grid").glob("ablation-*"), *(RESULTS / "grid").glob("memory-*")]
+    for table in [name, *sorted(p.name for p in extra)]:
         cells = load(table)
         if not cells:
             continue

@@ -31,6 +31,16 @@ class ExperimentConfig:
     train: TrainConfig = field(default_factory=TrainConfig)
     eval: EvalConfig = field(default_factory=EvalConfig)
 
+    def __post_init__(self) -> None:
+        # The memory one step writes is scored only by the losses after it: with one step it
+        # would never be trained (and DistributedDataParallel would find it unused).
+        if getattr(self.learner, "memory", 0) and self.train.steps < 2:
+            raise InvalidConfig(
+                f"learner.memory = {self.learner.memory} needs train.steps ≥ 2 (it is "
+                f"{self.train.steps}): a memory is trained only through the steps after the "
+                "one that writes it"
+            )
+
 
 def _check_value(key: str, value: Any, hint: Any) -> Any:
     """`value` as type `hint`, or InvalidConfig naming `key`."""

@@ -66,11 +66,6 @@ METHODS = {
     "explicit-data": Method({"kind": "explicit", "signal": "data"}),
     "explicit-grad": Method({"kind": "explicit", "signal": "grad"}),
     "explicit-both": Method({"kind": "explicit", "signal": "both"}),
-    # with 4 adaptation-memory tokens beside θ or z (see iai/learners/parametric.py)
-    "parametric-memory": Method(
-        {"kind": "parametric", "signal": "both", "memory": 4}, fixed_model=True
-    ),
-    "explicit-memory": Method({"kind": "explicit", "signal": "both", "memory": 4}),
     "implicit": Method({"kind": "implicit"}),
     "maml": Method({"kind": "maml"}, fixed_model=True, train={"backprop": "full"}),
     "meta-sgd": Method(

@@ -148,6 +148,11 @@ def test_negative_memory_is_refused_by_name(make_cfg, kind):
         make_cfg(LEARNER[kind].replace(f"memory={M}", "memory=-1"))
 
 
+def test_memory_without_a_later_step_to_train_it_is_refused(make_cfg):
+    with pytest.raises(InvalidConfig, match="learner.memory = 3 needs train.steps ≥ 2"):
+        make_cfg(f"learner.memory={M}", "train.steps=1")
+
+
 def test_a_trained_memory_learner_saves_loads_and_streams(make_cfg, tmp_path):
     from iai.training.loop import train
 
