@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Ablation over the adaptation memory's size (0, 1, 4, 16 tokens) at equal training budget:
-# the linear-regression row's budget (configs/linreg-d8-memory.toml at width 64, 1000
+# the linear-regression row's budget (configs/linreg-d8-tokens.toml at width 64, 1000
 # iterations, as the row's other width-64 learners), one CPU thread each, then every size on
 # the same fresh tasks beside the exact posterior, differences paired to the size-0 learner.
 #   bash benchmarks/memory_ablation.sh      (about an hour of one core)
@@ -13,7 +13,7 @@ mkdir -p "$out"
 for m in 0 1 4 16; do
   rm -rf "runs/memory-ablation/m$m"
   /usr/bin/time -f "memory=$m: %e s wall, %U s user" -a -o "$out/train-time.txt" \
-    .venv/bin/iai train configs/linreg-d8-memory.toml --out "runs/memory-ablation/m$m" --quiet \
+    .venv/bin/iai train configs/linreg-d8-tokens.toml --out "runs/memory-ablation/m$m" --quiet \
     --set learner.memory=$m --set learner.width=64 --set train.iterations=1000 \
     --set train.warmup=50
 done

@@ -1,6 +1,9 @@
 """The adaptation memory: state beside θ, written as a running mean, trained through the steps
 it informs, bounded and flat however long the stream; size 0 is the learner without one."""
 
+import math
+from dataclasses import replace
+
 import pytest
 import torch
 
@@ -54,7 +57,7 @@ def test_memory_is_read_by_the_update(make_learner):
     (x, y), *_ = minibatches(tasks.x_train, tasks.y_train, B)
     state = learner.init(tasks.x_query)
     nudge = torch.randn(state.memory.shape, generator=torch.Generator().manual_seed(1))
-    nudged = type(state)(state.theta, state.past, state.memory + nudge, state.seen, state.steps)
+    nudged = replace(state, memory=state.memory + nudge)
     with torch.no_grad():
         assert not torch.allclose(learner.step(state, x, y).theta, learner.step(nudged, x, y).theta)
 
@@ -168,3 +171,81 @@ def test_a_trained_memory_learner_saves_loads_and_streams(make_cfg, tmp_path):
     batches = list(minibatches(tasks.x_train, tasks.y_train, B))
     streamed = list(iai.stream(loaded, iter(batches), tasks.x_query))
     torch.testing.assert_close(streamed[-1], iai.predict_steps(loaded, *args, batch_size=B)[-1])
+
+
+# The curvature memory -------------------------------------------------------------------------
+
+CURVATURE = 'learner={kind="parametric", width=16, depth=1, heads=2, chunk=8, curvature=true}'
+
+
+@pytest.mark.parametrize("kind", ["regression", "classification"])
+def test_gauss_newton_is_the_hessian_of_a_linear_model(kind):
+    """For a model linear in θ the generalized Gauss–Newton matrix is the loss's Hessian,
+    computed here independently by torch.autograd.functional.hessian."""
+    from iai.models.predictors import batch_ggn, make_model
+    from iai.tasks.objective import make_objective
+
+    out = 1 if kind == "regression" else 3
+    objective, model = make_objective(kind, out), make_model("linear", 4, out, 8, "tanh")
+    g = torch.Generator().manual_seed(11)
+    theta, x = torch.randn(T, model.n_params, generator=g), torch.randn(T, B, 4, generator=g)
+    y = torch.randn(T, B, generator=g) if out == 1 else torch.randint(0, 3, (T, B), generator=g)
+    ggn = batch_ggn(model, objective, theta, x, y)
+    for t in range(T):
+        hessian = torch.autograd.functional.hessian(
+            lambda th, t=t: objective.loss(model(th, x[t]), y[t]).mean(), theta[t]
+        )
+        torch.testing.assert_close(ggn[t], hessian, rtol=1e-5, atol=1e-6)
+
+
+def test_curvature_learner_with_the_bayes_damping_is_exact_bayes(make_cfg):
+    """Untrained (Δ_φ = 0), from θ⁽⁰⁾ = 0 and with λ(ρ) = ρ σ² / (s² B), the curvature
+    learner is recursive least squares: the exact posterior mean at every step."""
+    learner, prior = build(make_cfg(CURVATURE))
+    c = prior.cfg
+    with torch.no_grad():
+        learner.theta0.zero_()
+        learner.damping.weight.fill_(1.0)
+        learner.damping.bias.fill_(math.log(c.noise / (c.prior_scale**2 * B)))
+    tasks = data(prior, seed=12, steps=4)
+    preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
+    for k in range(5):
+        exact = prior.bayes(tasks.x_train[:, : k * B], tasks.y_train[:, : k * B], tasks.x_query)
+        torch.testing.assert_close(preds[k], exact, rtol=1e-4, atol=1e-4, msg=f"step {k}")
+
+
+def test_curvature_state_is_the_mean_gauss_newton_of_every_point_seen(make_cfg):
+    """Least squares on a linear model: S after k steps is XᵀX / n over all n points read
+    (X with its bias column), batches of unequal size included."""
+    learner, prior = build(make_cfg(CURVATURE))
+    tasks = data(prior, seed=13, steps=3)
+    state, n = learner.init(tasks.x_query), 0
+    for size in (B, 2, B + 3):
+        x, y = tasks.x_train[:, n : n + size], tasks.y_train[:, n : n + size]
+        state, n = learner.step(state, x, y), n + size
+        X = torch.cat([tasks.x_train[:, :n], torch.ones(T, n, 1)], -1)
+        P = learner.model.n_params
+        assert state.curvature.shape == (T, P, P)
+        torch.testing.assert_close(state.curvature, X.transpose(1, 2) @ X / n)
+
+
+@pytest.mark.parametrize("kind", ["parametric", "explicit"])
+def test_curvature_learner_is_batched_over_tasks_and_trains(make_cfg, tmp_path, kind):
+    from iai.training.loop import train
+
+    table = LEARNER[kind].replace(f"memory={M}", "curvature=true")
+    learner = train(make_cfg(table), tmp_path / "run", progress=False)
+    loaded = iai.load(tmp_path / "run")
+    tasks = data(loaded.prior, seed=14)
+    batches = list(minibatches(tasks.x_train, tasks.y_train, B))
+    together = torch.stack(list(rollout(loaded, batches, tasks.x_query)))
+    assert torch.isfinite(together).all() and not torch.allclose(together[-1], together[0])
+    for t in range(T):
+        alone = [(x[t : t + 1], y[t : t + 1]) for x, y in batches]
+        single = torch.stack(list(rollout(loaded, alone, tasks.x_query[t : t + 1])))
+        torch.testing.assert_close(single[:, 0], together[:, t], rtol=1e-4, atol=1e-5)
+    args = (tasks.x_train, tasks.y_train, tasks.x_query)
+    torch.testing.assert_close(
+        iai.predict_steps(loaded, *args, batch_size=B),
+        iai.predict_steps(learner.eval(), *args, batch_size=B),
+    )

@@ -36,6 +36,7 @@ class ExplicitConfig:
     # is there: benchmarks/explicit_init.py trains the grid's cells both ways.
     feature_norm: bool = True
     memory: int = 0  # adaptation-memory tokens beside z (see iai/learners/parametric.py)
+    curvature: bool = False  # precondition the update of z by the decoder's Gauss–Newton
 
     def __post_init__(self) -> None:
         check_config(

@@ -21,8 +21,20 @@ statistics h_φ chooses, as the sufficient statistics of a conjugate model are. 
 keeps the memory bounded for any number of steps, so streaming stays flat and a learner runs
 past its trained horizon as before. Predictions still use f(x; θ) alone. M = 0 is the
 learner without memory, parameter for parameter.
+
+Curvature memory. With `curvature = true` the state also carries S, the running mean over
+the points seen of the generalized Gauss–Newton matrix (JᵀHJ, `batch_ggn`: computed, not
+learned), and the step is a damped Gauss–Newton step that h_φ corrects:
+θ⁽ᵏ⁺¹⁾ = θ⁽ᵏ⁾ + ρₖ (S⁽ᵏ⁺¹⁾ + λ(ρₖ) I)⁻¹ (Δ_φ - ḡₖ), ḡₖ the batch's mean loss gradient and
+λ(ρ) = exp(a log ρ + b) a learned damping. This is the form of recursive least squares:
+for least squares on a linear model, Δ_φ = 0 with λ = ρ σ² / (s² B) is exact Bayesian
+updating, so there h_φ has only a damping to learn, not a matrix inverse (which a transformer
+of a few blocks approximates poorly); on other models and losses Δ_φ learns what the
+Gauss–Newton step misses. S is P × P per task: cheap for the fixed models here (P of a few
+hundred), and it does not grow with the number of steps.
 """
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -30,7 +42,13 @@ import torch
 from torch import nn
 
 from iai.learners.base import check_config, check_memory, query_loss
-from iai.models.predictors import apply, make_model, per_example_grads
+from iai.models.predictors import (
+    apply,
+    batch_ggn,
+    batch_grad,
+    make_model,
+    per_example_grads,
+)
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -55,6 +73,7 @@ class ParametricConfig:
     # squeezed to `width`, cannot carry once θ is much larger than the width (MLP models).
     state_grad: bool = True
     memory: int = 0  # M adaptation-memory tokens carried beside θ (0: θ is the whole state)
+    curvature: bool = False  # precondition the update by the running Gauss–Newton matrix
 
     def __post_init__(self) -> None:
         check_config(self, ("hidden", "history", "width", "depth", "heads", "chunk"))
@@ -66,6 +85,7 @@ class ParametricState:
     theta: torch.Tensor  # (T, P)
     past: torch.Tensor  # (T, H - 1, P) earlier states, most recent first; zeros before step 1
     memory: torch.Tensor  # (T, M, W) adaptation memory; M = 0 without one
+    curvature: torch.Tensor  # (T, P, P) running mean of the batches' GGN; (T, 0, 0) without
     seen: int = 0  # points seen so far
     steps: int = 0
 
@@ -109,6 +129,12 @@ class ParametricLearner(nn.Module):
             self.memory0 = nn.Parameter(0.02 * torch.randn(cfg.memory, W))
             self.memory_pos = nn.Parameter(0.02 * torch.randn(cfg.memory, W))
             self.memory_head = nn.Linear(W, W)
+        if cfg.curvature:  # λ(ρ) = exp(a log ρ + b) = e^b ρ^a; starts at 0.018 ρ
+            # Small is safe: the mean gradient lies in the span of S, so only the learned
+            # correction can point where S is singular, and it starts at zero.
+            self.damping = nn.Linear(1, 1)
+            nn.init.ones_(self.damping.weight)
+            nn.init.constant_(self.damping.bias, -4.0)
         self.head = nn.Linear(W, cfg.chunk)
         nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
         nn.init.zeros_(self.head.bias)
@@ -119,7 +145,8 @@ class ParametricLearner(nn.Module):
         past = theta.new_zeros(T, self.cfg.history - 1, P)
         W, M = self.cfg.width, self.cfg.memory
         memory = self.memory0.expand(T, M, W) if M else theta.new_zeros(T, 0, W)
-        return ParametricState(theta, past, memory)
+        curvature = theta.new_zeros((T, P, P) if self.cfg.curvature else (T, 0, 0))
+        return ParametricState(theta, past, memory, curvature)
 
     def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
         """One mini-batch x (T, B, D), y (T, B) -> the next state."""
@@ -134,8 +161,22 @@ class ParametricLearner(nn.Module):
         delta = self.head(h[:, M:]).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
         if M:  # the running mean over batches: m ← m + ρ (u - m)
             memory = memory + rho * (self.memory_head(h[:, :M]) - memory)
+        curvature = state.curvature
+        if self.cfg.curvature:
+            with torch.no_grad():  # a statistic of the data, not a path for gradients
+                ggn = batch_ggn(self.model, self.objective, theta.detach(), x, y)
+            curvature = curvature + rho * (ggn - curvature)
+            damping = self.damping(theta.new_tensor([math.log(rho)])).exp()
+            eye = torch.eye(delta.shape[1], dtype=delta.dtype, device=delta.device)
+            if grads is None:  # the data signal alone: the gradient is still the step's base
+                mean_grad = batch_grad(self.model, self.objective, theta, x, y)
+            else:
+                mean_grad = grads.mean(1)
+            delta = torch.linalg.solve(curvature + damping * eye, delta - mean_grad)
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
-        return ParametricState(theta + rho * delta, past, memory, state.seen + B, state.steps + 1)
+        return ParametricState(
+            theta + rho * delta, past, memory, curvature, state.seen + B, state.steps + 1
+        )
 
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)  # (T, Q, out)

@@ -6,7 +6,7 @@ Jacobians.
 """
 
 import torch
-from torch.func import grad, vmap
+from torch.func import grad, jacrev, vmap
 
 from iai.errors import InvalidConfig
 from iai.tasks.objective import Objective
@@ -97,3 +97,29 @@ def batch_grad(
         return objective.loss(model(th, xb), yb).mean()
 
     return vmap(grad(loss))(theta, x, y)
+
+
+def batch_ggn(
+    model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """Each task's mini-batch generalized Gauss–Newton matrix, mean over points of Jᵀ H J:
+    θ (T, P), x (T, B, D), y (T, B) -> (T, P, P), J = ∂f(x; θ)/∂θ (out, P) and H the loss's
+    Hessian in the model's output (out, out).
+
+    Why this curvature: it is positive semi-definite for any loss convex in the output (squared
+    error, cross-entropy), unlike the Hessian of an MLP, and for least squares on a linear model
+    it is XᵀX / B exactly, the matrix exact Bayesian updating accumulates.
+    """
+
+    def jacobian(th: torch.Tensor, xi: torch.Tensor) -> torch.Tensor:
+        return jacrev(lambda t: model(t, xi[None])[0])(th)  # (out, P)
+
+    def loss_hessian(out: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
+        # reverse over reverse: torch.func.hessian's forward mode registers its decompositions
+        # through torch.jit on first use (seconds, and a deprecation warning)
+        return jacrev(jacrev(lambda o: objective.loss(o[None], yi[None]).squeeze(0)))(out)
+
+    J = vmap(vmap(jacobian, in_dims=(None, 0)))(theta, x)  # (T, B, out, P)
+    H = vmap(vmap(loss_hessian))(apply(model, theta, x), y)  # (T, B, out, out)
+    HJ = torch.einsum("tboq,tbqp->tbop", H, J)
+    return torch.einsum("tbop,tboq->tpq", J, HJ) / x.shape[1]
