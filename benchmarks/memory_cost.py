@@ -1,5 +1,7 @@
-"""What the adaptation memory costs: adaptation seconds per step and peak memory, linreg-d8
-against linreg-d8-memory, measured side by side in one run.
+"""What the adaptation memory costs: adaptation seconds per step and peak memory of
+linreg-d8-memory (curvature, width 64) and linreg-d8-tokens (4 tokens, width 128) against
+linreg-d8 (width 128) and the learned optimizer linreg-d8-grad (width 64), side by side in one
+run.
 
 Each (learner, N) is one fresh process of `benchmarks/scaling.py --child` (16 tasks, 128
 queries, B = 16, one CPU thread: points streamed batch by batch, timed under inference mode,
@@ -17,7 +19,12 @@ import sys
 from pathlib import Path
 
 SCALING = Path(__file__).with_name("scaling.py")
-NAMES = {"linreg-d8": "parametric IAI", "linreg-d8-memory": "parametric IAI, memory"}
+NAMES = {  # checkpoint -> its name in benchmarks/scaling.py; the first is the reference
+    "linreg-d8": "parametric IAI",
+    "linreg-d8-grad": "learned optimizer",
+    "linreg-d8-memory": "parametric IAI, curvature memory",
+    "linreg-d8-tokens": "parametric IAI, token memory",
+}
 SIZES, REPEATS, B = [2**8, 2**12, 2**16], 3, 16
 
 
@@ -38,7 +45,7 @@ def main() -> None:
         key: {k: statistics.median(r[k] for r in rows) for k in ("seconds", "peak_mb", "mse")}
         for key, rows in runs.items()
     }
-    print("# The adaptation memory's cost: linreg-d8 against linreg-d8-memory\n")
+    print("# The adaptation memory's cost\n")
     print(f"`python benchmarks/memory_cost.py`: median of {REPEATS} alternating fresh processes")
     print("per cell, 16 tasks, one CPU thread (see benchmarks/scaling.py for what is timed).\n")
     print("| N | steps | learner | seconds | ms per step | peak MB above start | MSE |")
@@ -52,8 +59,11 @@ def main() -> None:
             )
     print()
     for n in SIZES:
-        ratio = med["linreg-d8-memory", n]["seconds"] / med["linreg-d8", n]["seconds"]
-        print(f"- N = {n}: time per step, memory / no memory = **{ratio:.2f}×**")
+        ratios = ", ".join(
+            f"{c} {med[c, n]['seconds'] / med['linreg-d8', n]['seconds']:.2f}×"
+            for c in list(NAMES)[1:]
+        )
+        print(f"- N = {n}: time per step against linreg-d8: {ratios}")
     for c in NAMES:
         lo, hi = med[c, SIZES[0]]["peak_mb"], med[c, SIZES[-1]]["peak_mb"]
         print(f"- {c}: peak MB above start {lo:.2f} at N = {SIZES[0]}, {hi:.2f} at N = {SIZES[-1]}")

@@ -323,7 +323,11 @@ def claims(grid: list[Cell] | None) -> list[tuple[str, str, str]]:
     return out + memory_claims()
 
 
-NO_MEMORY, MEMORY = "train.iterations=750", "train.iterations=750;learner.memory=4"
+NO_MEMORY = "train.iterations=750"
+MEMORIES = {  # the memory grids' sweep values -> what they add
+    "train.iterations=750;learner.memory=4": "4 memory tokens",
+    "train.iterations=750;learner.curvature=true": "the curvature memory",
+}
 
 
 def gap(x: tuple[float, float] | None, y: tuple[float, float] | None) -> int | None:
@@ -336,80 +340,98 @@ def gap(x: tuple[float, float] | None, y: tuple[float, float] | None) -> int | N
     return (y[0] - x[0] > limit) - (x[0] - y[0] > limit)
 
 
+def against(cells, tasks, a: tuple[str, str], b: tuple[str, str]) -> tuple[str, int, list, list]:
+    """Step-K errors of cell a = (method, sweep) against b on each task: the listing, the
+    number of tasks with both, those where a is lower by more than two s.e. of the
+    difference, and those where it is higher by as much."""
+    rows, better, worse = [], [], []
+    for t in tasks:
+        x, y = at(cells, t, *a), at(cells, t, *b)
+        if x and y:
+            rows.append(f"{t} {x[0]:.3g} vs {y[0]:.3g}")
+            (better if gap(x, y) == 1 else worse if gap(x, y) == -1 else []).append(t)
+    return "; ".join(rows), len(rows), better, worse
+
+
 def memory_claims() -> list[tuple[str, str, str]]:
-    """Issue 14's claims from the memory grids (each signal without and with 4 memory tokens,
-    750 iterations) and the linear-regression row (benchmarks/memory_row.py)."""
+    """Issue 14's claims from the memory grids (750 iterations: memory-parametric,
+    memory-explicit, memory-curvature) and the linear-regression row
+    (benchmarks/memory_row.py)."""
+    cells = [
+        c for name in ("parametric", "explicit", "curvature") for c in load(f"memory-{name}") or []
+    ]
     out = []
-    for regime in ("parametric", "explicit"):
-        cells = load(f"memory-{regime}")
-        if not cells:
-            continue
+    if cells:
         tasks = ordered_tasks(cells)
-        both = {t: at(cells, t, f"{regime}-both", MEMORY) for t in tasks}
-        plain = {t: at(cells, t, f"{regime}-both", NO_MEMORY) for t in tasks}
-        learned = {t: at(cells, t, "parametric-grad", NO_MEMORY) for t in tasks}
-        rows = [f"{t} {both[t][0]:.3g} vs {plain[t][0]:.3g}" for t in tasks if both[t] and plain[t]]
-        signs = [gap(both[t], plain[t]) for t in tasks]
-        better, worse = signs.count(1), signs.count(-1)
-        out.append(
-            (
-                f"An adaptation memory (4 tokens) lowers {regime} IAI's error (both signals)",
-                f"step {K}, with vs without memory: {'; '.join(rows)}; lower by more than two "
-                f"s.e. of the difference on {better}, higher by as much on {worse}",
-                "yes" if better >= 4 and not worse else ("partly" if better else "no"),
-            )
-        )
-        wins, n = 0, 0
-        for t in tasks:
-            trio = [at(cells, t, f"{regime}-{s}", MEMORY) for s in ("data", "grad", "both")]
-            if None in trio:
-                continue
-            n += 1
-            best = min(trio[:2], key=lambda v: v[0])
-            wins += trio[2][0] <= best[0] + max(trio[2][1], best[1])
-        out.append(
-            (
-                f"With memory, data and gradient signals complement each other ({regime})",
-                f"step {K}: `both` + memory at or below the better single signal + memory "
-                f"(within one s.e.) on {wins} of {n} tasks",
-                verdict(wins, n),
-            )
-        )
-        if regime == "parametric":
-            signs = [gap(both[t], learned[t]) for t in tasks]
-            rows = [
-                f"{t} {both[t][0]:.3g} vs {learned[t][0]:.3g}"
-                for t in tasks
-                if both[t] and learned[t]
-            ]
-            beat = [t for t, g in zip(tasks, signs, strict=True) if g == 1]
-            out.append(
-                (
-                    "Parametric IAI with memory (both signals) beats the learned optimizer "
-                    "(gradients alone, no memory) on at least four of the five tasks",
-                    f"step {K}: {'; '.join(rows)}; lower by more than two s.e. of the "
-                    f"difference on {len(beat)} ({', '.join(beat) or 'none'}), higher by as "
-                    f"much on {signs.count(-1)}",
-                    "yes" if len(beat) >= 4 else ("partly" if beat else "no"),
+        learned = ("parametric-grad", NO_MEMORY)
+        for regime in ("parametric", "explicit"):
+            for sweep, what in MEMORIES.items():
+                mine = (f"{regime}-both", sweep)
+                if not any(at(cells, t, *mine) for t in tasks):
+                    continue
+                plain = (f"{regime}-both", NO_MEMORY)
+                rows, n, better, worse = against(cells, tasks, mine, plain)
+                out.append(
+                    (
+                        f"{what.capitalize()} lowers {regime} IAI's error (both signals)",
+                        f"step {K}, with vs without: {rows}; lower by more than two s.e. of the "
+                        f"difference on {len(better)} of {n}, higher by as much on {len(worse)}",
+                        "yes" if len(better) == n else ("partly" if better else "no"),
+                    )
                 )
-            )
+                rows, n, better, worse = against(cells, tasks, mine, learned)
+                out.append(
+                    (
+                        f"{regime.capitalize()} IAI with {what} (both signals) beats the learned "
+                        "optimizer (gradients alone, no memory), on at least four of the five "
+                        "tasks",
+                        f"step {K}: {rows}; lower by more than two s.e. of the difference on "
+                        f"{len(better)} of {n} ({', '.join(better) or 'none'}), higher by as "
+                        f"much on {len(worse)}",
+                        "yes" if len(better) >= 4 else ("partly" if better else "no"),
+                    )
+                )
+                trios = [
+                    [at(cells, t, f"{regime}-{s}", sweep) for s in ("data", "grad", "both")]
+                    for t in tasks
+                ]
+                trios = [trio for trio in trios if None not in trio]
+                if trios:
+                    wins = 0
+                    for trio in trios:
+                        best = min(trio[:2], key=lambda v: v[0])
+                        wins += trio[2][0] <= best[0] + max(trio[2][1], best[1])
+                    out.append(
+                        (
+                            f"With {what}, data and gradient signals complement each other "
+                            f"({regime} IAI)",
+                            f"step {K}: `both` at or below the better single signal, each with "
+                            f"{what} (within one s.e.), on {wins} of {len(trios)} tasks",
+                            verdict(wins, len(trios)),
+                        )
+                    )
     path = RESULTS / "linreg-d8-memory" / "row" / "row.json"
     if path.exists():
         rows = json.loads(path.read_text())
-        mem = "checkpoints/linreg-d8-memory"  # against linreg-d8-grad, the row's reference
         steps = [r for r in rows if 1 <= r["step"] <= 16]
-        beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
-        ratios = "; ".join(f"step {r['step']} {r[mem]['ratio']:.3f}" for r in steps)
-        out.append(
-            (
-                "Linear regression (d = 8): the memory learner beats the learned optimizer at "
-                "every step 1–16 (paired, more than two s.e. of the difference)",
-                f"beats it at steps {', '.join(map(str, beat)) or 'none'} of "
-                f"{', '.join(str(r['step']) for r in steps)}; MSE / exact Bayes: {ratios} "
-                "(`bash benchmarks/linreg_d8_memory.sh`)",
-                "yes" if len(beat) == len(steps) else ("partly" if beat else "no"),
+        for mem in ("checkpoints/linreg-d8-memory", "checkpoints/linreg-d8-tokens"):
+            if mem not in steps[0]:
+                continue
+            beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
+            missed = [str(r["step"]) for r in steps if r["step"] not in beat]
+            ratios = "; ".join(f"{r['step']}: {r[mem]['ratio']:.3f}" for r in steps)
+            text = f"beats it at {len(beat)} of {len(steps)} steps"
+            text += f" (not at {', '.join(missed)})" if missed else ""
+            text += f"; MSE / exact Bayes by step: {ratios}"
+            out.append(
+                (
+                    f"Linear regression (d = 8): `{mem.split('/')[-1]}` beats the learned "
+                    "optimizer (linreg-d8-grad) at every step 1–16 (paired, more than two s.e. "
+                    "of the difference; `bash benchmarks/linreg_d8_memory.sh`)",
+                    text,
+                    "yes" if not missed else ("partly" if beat else "no"),
+                )
             )
-        )
     return out
 
 
