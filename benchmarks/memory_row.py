@@ -13,6 +13,7 @@ by more than two standard errors of it.
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import torch
@@ -117,6 +118,16 @@ def main() -> None:
     for path in others:
         every = all(difference(path, k)[2] for k in range(1, min(16, args.steps) + 1))
         lines.append(f"\n`{path}` beats `{reference}` at every step 1–16: **{every}**")
+    for path, learner in learners.items():
+        if getattr(learner.cfg, "curvature", False):  # what it learned, against exact Bayes
+            c = prior.cfg
+            a, b = learner.damping.weight.item(), learner.damping.bias.item()
+            exact = math.log(c.noise / (c.prior_scale**2 * B))
+            lines.append(
+                f"\n`{path}`: learned damping λ(ρ) = e^b ρ^a with a = {a:.3f}, b = {b:.3f} "
+                f"(exact Bayes: a = 1, b = log(σ² / (s² B)) = {exact:.3f}); largest weight of "
+                f"the correction head Δ_φ: {learner.head.weight.abs().max().item():.4f}"
+            )
     text = "\n".join(lines)
     print(text)
     if args.out:

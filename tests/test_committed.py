@@ -54,7 +54,8 @@ def test_compiled_training_matches_eager(tmp_path):
 
 
 @pytest.mark.parametrize(
-    "name", ["data", "grad", "explicit", "implicit", "onestep", "icl", "cnp", "maml", "metasgd"]
+    "name",
+    ["data", "grad", "explicit", "implicit", "onestep", "icl", "cnp", "maml", "metasgd", "memory"],
 )
 def test_every_committed_row_learner_loads_and_adapts(name):
     """Each committed learner of the linear-regression row lowers the error with 64 points, read
@@ -68,12 +69,16 @@ def test_every_committed_row_learner_loads_and_adapts(name):
     assert preds.shape == (64 // B + 1, 50, 16) and mse[-1] < 0.5 * mse[0]
 
 
+# Checkpoints committed after the redesign, so not in the file below: each has its own tests.
+NEWER = {"linreg-d8-memory", "linreg-d8-tokens"}
+
+
 def test_every_committed_checkpoint_predicts_as_before_the_redesign():
     """The file was written by benchmarks/committed_predictions.py on the package as it was
     before objectives, typed results and the training/evaluation packages (commit e42a4f4);
     the same checkpoints must give the same predictions on the same tasks today."""
     saved = load_file(ROOT / "tests/data/committed-predictions.safetensors")
-    names = sorted(p.name for p in (ROOT / "checkpoints").iterdir())
+    names = sorted(p.name for p in (ROOT / "checkpoints").iterdir() if p.name not in NEWER)
     assert names == sorted(k for k in saved if k.startswith("linreg") and "." not in k)
     for name in names:
         learner = iai.load(ROOT / "checkpoints" / name)
@@ -81,3 +86,16 @@ def test_every_committed_checkpoint_predicts_as_before_the_redesign():
         args = (saved["x_train"], saved["y_train"], saved["x_query"])
         preds = iai.predict_steps(learner, *args, batch_size=B)
         torch.testing.assert_close(preds, saved[name], rtol=0, atol=1e-5, msg=name)
+
+
+def test_committed_memory_learner_is_within_two_percent_of_bayes_at_every_step():
+    """checkpoints/linreg-d8-memory on fresh tasks: the issue's figures (≤ 1.25 × the exact
+    Bayes MSE at step 1, ≤ 1.05 × at steps 2–16) with margin to spare, on 200 tasks."""
+    learner = iai.load(ROOT / "checkpoints" / "linreg-d8-memory")
+    prior = learner.prior
+    tasks = prior.sample(200, 16 * 16, 32, generator=torch.Generator().manual_seed(5))
+    preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query)
+    for k in range(1, 17):
+        exact = prior.bayes(tasks.x_train[:, : 16 * k], tasks.y_train[:, : 16 * k], tasks.x_query)
+        ratio = (preds[k] - tasks.y_query).square().mean() / (exact - tasks.y_query).square().mean()
+        assert ratio < 1.02, (k, ratio.item())
