@@ -1,30 +1,26 @@
 #!/usr/bin/env bash
 # Issue 14's linear-regression row: train checkpoints/linreg-d8-memory (the curvature memory, at
-# the learned optimizer's budget: about 10 minutes of one core) and checkpoints/linreg-d8-tokens
-# (4 learned memory tokens, linreg-d8's recipe: about an hour), evaluate the memory learner to
-# step 64 beside the references, compare every learner of the row on the same tasks, stream
-# both to N = 2^16, and measure what the memory costs.
+# the learned optimizer's budget: about 6 CPU-minutes), evaluate it to step 64 beside the
+# references, compare it with linreg-d8 and the learned optimizer on the same tasks, stream it
+# to N = 2^16, and measure what the memory costs. The token memory's ablation:
+# benchmarks/memory_ablation.sh.
 #   bash benchmarks/linreg_d8_memory.sh            (train, then measure)
-#   bash benchmarks/linreg_d8_memory.sh --no-train (measure the committed checkpoints)
+#   bash benchmarks/linreg_d8_memory.sh --no-train (measure the committed checkpoint)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 out=benchmarks/results/linreg-d8-memory
-mkdir -p "$out"
+mkdir -p "$out" checkpoints/linreg-d8-memory
 if [ "${1:-}" != "--no-train" ]; then
-  for name in linreg-d8-memory linreg-d8-tokens; do
-    rm -rf "runs/$name"
-    /usr/bin/time -f "%e s wall, %U s user" -o "$out/train-time-$name.txt" \
-      .venv/bin/iai train "configs/$name.toml" --out "runs/$name" --quiet
-    mkdir -p "checkpoints/$name"
-    cp "runs/$name/model.safetensors" "runs/$name/config.json" "checkpoints/$name/"
-    cp "runs/$name/metrics.jsonl" "$out/metrics-$name.jsonl"
-  done
+  rm -rf runs/linreg-d8-memory
+  /usr/bin/time -f "%e s wall, %U s user" -o "$out/train-time-linreg-d8-memory.txt" \
+    .venv/bin/iai train configs/linreg-d8-memory.toml --out runs/linreg-d8-memory --quiet
+  cp runs/linreg-d8-memory/model.safetensors runs/linreg-d8-memory/config.json \
+    checkpoints/linreg-d8-memory/
+  cp runs/linreg-d8-memory/metrics.jsonl "$out/metrics-linreg-d8-memory.jsonl"
 fi
 .venv/bin/iai eval checkpoints/linreg-d8-memory --steps 64 --out "$out" > "$out/eval-stdout.md"
-.venv/bin/python benchmarks/memory_row.py checkpoints/linreg-d8-grad checkpoints/linreg-d8 \
-  checkpoints/linreg-d8-tokens checkpoints/linreg-d8-memory --out "$out/row" > /dev/null
-for name in linreg-d8-memory linreg-d8-tokens; do
-  .venv/bin/python benchmarks/long_stream.py "checkpoints/$name" > "$out/long-stream-$name.md"
-done
+.venv/bin/python benchmarks/memory_row.py --out "$out/row" > /dev/null
+.venv/bin/python benchmarks/long_stream.py checkpoints/linreg-d8-memory \
+  > "$out/long-stream-linreg-d8-memory.md"
 .venv/bin/python benchmarks/memory_cost.py > "$out/cost.md"

@@ -1,7 +1,6 @@
-"""What the adaptation memory costs: adaptation seconds per step and peak memory of
-linreg-d8-memory (curvature, width 64) and linreg-d8-tokens (4 tokens, width 128) against
-linreg-d8 (width 128) and the learned optimizer linreg-d8-grad (width 64), side by side in one
-run.
+"""What the curvature memory costs: adaptation seconds per step and peak memory of
+linreg-d8-memory (width 64) against linreg-d8 (width 128) and the learned optimizer
+linreg-d8-grad (width 64, the same budget), side by side in one run.
 
 Each (learner, N) is one fresh process of `benchmarks/scaling.py --child` (16 tasks, 128
 queries, B = 16, one CPU thread: points streamed batch by batch, timed under inference mode,
@@ -23,7 +22,6 @@ NAMES = {  # checkpoint -> its name in benchmarks/scaling.py; the first is the r
     "linreg-d8": "parametric IAI",
     "linreg-d8-grad": "learned optimizer",
     "linreg-d8-memory": "parametric IAI, curvature memory",
-    "linreg-d8-tokens": "parametric IAI, token memory",
 }
 SIZES, REPEATS, B = [2**8, 2**12, 2**16], 3, 16
 

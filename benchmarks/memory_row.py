@@ -23,7 +23,6 @@ import iai
 DEFAULT = [
     "checkpoints/linreg-d8-grad",
     "checkpoints/linreg-d8",
-    "checkpoints/linreg-d8-tokens",
     "checkpoints/linreg-d8-memory",
 ]
 SHOWN = [*range(1, 17), 24, 32, 48, 64]  # every step to 16: the claim is read at each

@@ -33,7 +33,6 @@ METHODS = {  # name -> (checkpoint, how it reads N points, width)
     "parametric IAI": ("checkpoints/linreg-d8", "steps", 128),
     "parametric IAI, width 64": ("checkpoints/linreg-d8-data", "steps", 64),
     "parametric IAI, curvature memory": ("checkpoints/linreg-d8-memory", "steps", 64),
-    "parametric IAI, token memory": ("checkpoints/linreg-d8-tokens", "steps", 128),
     "learned optimizer": ("checkpoints/linreg-d8-grad", "steps", 64),
     "implicit IAI": ("checkpoints/linreg-d8-implicit", "steps", 64),
     "ICL / PFN (one step)": ("checkpoints/linreg-d8-icl", "context", 64),
