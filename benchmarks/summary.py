@@ -8,7 +8,13 @@ from pathlib import Path
 
 from iai.evaluation.results import EvalResult
 
-RUNS = ("linreg-d8", "nonlinear-regression", "gp-regression", "linear-classification")
+RUNS = (
+    "linreg-d8",
+    "linreg-d8-memory",
+    "nonlinear-regression",
+    "gp-regression",
+    "linear-classification",
+)
 BASELINES = ("sgd_online", "adam_online", "sgd", "adam")
 
 
