@@ -363,7 +363,9 @@ def memory_claims() -> list[tuple[str, str, str]]:
     memory-explicit, memory-curvature) and the linear-regression row
     (benchmarks/memory_row.py)."""
     cells = [
-        c for name in ("parametric", "explicit", "curvature") for c in load(f"memory-{name}") or []
+        c
+        for name in ("parametric", "explicit", "explicit-signals", "curvature")
+        for c in load(f"memory-{name}") or []
     ]
     out = []
     if cells:
