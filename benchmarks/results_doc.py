@@ -150,10 +150,18 @@ def compare(
 
 
 def clearly_worse(cells: list[Cell], task: str, a: str, b: str, sweep: str = "") -> bool:
-    """Method a's step-10 error above b's by more than two standard errors of the difference
-    (the two taken as independent, which overstates the noise of a paired comparison)."""
-    x, y = at(cells, task, a, sweep), at(cells, task, b, sweep)
-    return bool(x and y) and x[0] - y[0] > 2 * (x[1] ** 2 + y[1] ** 2) ** 0.5
+    """Method a's step-10 error above b's by more than two standard errors of the difference."""
+    return gap(at(cells, task, a, sweep), at(cells, task, b, sweep)) == -1
+
+
+def complements(trios: list[list[tuple[float, float]]]) -> int:
+    """How many (data, grad, both) error triples have `both` at or below the better single
+    signal, within one standard error."""
+    wins = 0
+    for data, grad, both in trios:
+        best = min(data, grad, key=lambda v: v[0])
+        wins += both[0] <= best[0] + max(both[1], best[1])
+    return wins
 
 
 def beats(cells: list[Cell], tasks, other: str, sweep: str = "") -> tuple[str, str] | None:
@@ -271,16 +279,13 @@ def claims(grid: list[Cell] | None) -> list[tuple[str, str, str]]:
             ("Error falls with every step, for every learner, in and out of distribution",)
             + falls(grid)
         )
-        rows, wins, n = [], 0, 0
-        for regime in ("parametric", "explicit"):
-            for task in tasks:
-                trio = [at(grid, task, f"{regime}-{s}") for s in ("data", "grad", "both")]
-                if None in trio:
-                    continue
-                n += 1
-                best = min(trio[:2], key=lambda v: v[0])
-                wins += trio[2][0] <= best[0] + max(trio[2][1], best[1])
-                rows.append(f"{regime}/{task}")
+        trios = [
+            [at(grid, task, f"{regime}-{s}") for s in ("data", "grad", "both")]
+            for regime in ("parametric", "explicit")
+            for task in tasks
+        ]
+        trios = [trio for trio in trios if None not in trio]
+        wins, n = complements(trios), len(trios)
         out.append(
             (
                 "Data and gradient signals complement each other: both together have an error "
@@ -354,7 +359,8 @@ def against(cells, tasks, a: tuple[str, str], b: tuple[str, str]) -> tuple[str, 
         x, y = at(cells, t, *a), at(cells, t, *b)
         if x and y:
             rows.append(f"{t} {x[0]:.3g} vs {y[0]:.3g}")
-            (better if gap(x, y) == 1 else worse if gap(x, y) == -1 else []).append(t)
+            sign = gap(x, y)
+            (better if sign == 1 else worse if sign == -1 else []).append(t)
     return "; ".join(rows), len(rows), better, worse
 
 
@@ -404,10 +410,7 @@ def memory_claims() -> list[tuple[str, str, str]]:
                 ]
                 trios = [trio for trio in trios if None not in trio]
                 if trios:
-                    wins = 0
-                    for trio in trios:
-                        best = min(trio[:2], key=lambda v: v[0])
-                        wins += trio[2][0] <= best[0] + max(trio[2][1], best[1])
+                    wins = complements(trios)
                     out.append(
                         (
                             f"With {what}, data and gradient signals complement each other "
@@ -421,22 +424,22 @@ def memory_claims() -> list[tuple[str, str, str]]:
     if path.exists():
         rows = json.loads(path.read_text())
         steps = [r for r in rows if 1 <= r["step"] <= 16]
-        for mem in ["checkpoints/linreg-d8-memory"]:
-            beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
-            missed = [str(r["step"]) for r in steps if r["step"] not in beat]
-            ratios = "; ".join(f"{r['step']}: {r[mem]['ratio']:.3f}" for r in steps)
-            text = f"beats it at {len(beat)} of {len(steps)} steps"
-            text += f" (not at {', '.join(missed)})" if missed else ""
-            text += f"; MSE / exact Bayes by step: {ratios}"
-            out.append(
-                (
-                    f"Linear regression (d = 8): `{mem.split('/')[-1]}` beats the learned "
-                    "optimizer (linreg-d8-grad) at every step 1–16 (paired, more than two s.e. "
-                    "of the difference; `bash benchmarks/linreg_d8_memory.sh`)",
-                    text,
-                    "yes" if not missed else ("partly" if beat else "no"),
-                )
+        mem = "checkpoints/linreg-d8-memory"
+        beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
+        missed = [str(r["step"]) for r in steps if r["step"] not in beat]
+        ratios = "; ".join(f"{r['step']}: {r[mem]['ratio']:.3f}" for r in steps)
+        text = f"beats it at {len(beat)} of {len(steps)} steps"
+        text += f" (not at {', '.join(missed)})" if missed else ""
+        text += f"; MSE / exact Bayes by step: {ratios}"
+        out.append(
+            (
+                f"Linear regression (d = 8): `{mem.split('/')[-1]}` beats the learned "
+                "optimizer (linreg-d8-grad) at every step 1–16 (paired, more than two s.e. "
+                "of the difference; `bash benchmarks/linreg_d8_memory.sh`)",
+                text,
+                "yes" if not missed else ("partly" if beat else "no"),
             )
+        )
     return out
 
 

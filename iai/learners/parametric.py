@@ -156,8 +156,9 @@ class ParametricLearner(nn.Module):
         rho = B / (state.seen + B)
         M, memory = self.cfg.memory, state.memory
         points, grads = self._point_tokens(theta, x, y)
-        state_tokens = self._state_tokens(state, rho, grads)
-        tokens = torch.cat([self._memory_tokens(memory, rho), state_tokens, points], 1)
+        time = self.embed_time(theta.new_tensor([rho, rho**0.5]))  # (W,): ρ, the step's code
+        state_tokens = self._state_tokens(state, time, grads)
+        tokens = torch.cat([self._memory_tokens(memory, time), state_tokens, points], 1)
         h = self.net(tokens, read=slice(0, M + self.n_chunks))  # (T, M + chunks, W)
         delta = self.head(h[:, M:]).reshape(T, -1)[:, : theta.shape[1]]  # (T, P)
         if M:  # the running mean over batches: m ← m + ρ (u - m)
@@ -165,7 +166,7 @@ class ParametricLearner(nn.Module):
         curvature = state.curvature
         if self.cfg.curvature:
             with torch.no_grad():  # a statistic of the data, not a path for gradients
-                ggn = batch_ggn(self.model, self.objective, theta.detach(), x, y)
+                ggn = batch_ggn(self.model, self.objective, theta, x, y)
             curvature = curvature + rho * (ggn - curvature)
             damping = self.damping(theta.new_tensor([math.log(rho)])).exp()
             eye = torch.eye(delta.shape[1], dtype=delta.dtype, device=delta.device)
@@ -190,21 +191,20 @@ class ParametricLearner(nn.Module):
         pad = self.n_chunks * self.cfg.chunk - v.shape[-1]
         return nn.functional.pad(v, (0, pad)).unflatten(-1, (self.n_chunks, self.cfg.chunk))
 
-    def _memory_tokens(self, memory: torch.Tensor, rho: float) -> torch.Tensor:
+    def _memory_tokens(self, memory: torch.Tensor, time: torch.Tensor) -> torch.Tensor:
         """(T, M, W) memory -> its tokens, told apart by a learned code each and told the time."""
         if not self.cfg.memory:
             return memory
-        return memory + self.memory_pos + self.embed_time(memory.new_tensor([rho, rho**0.5]))
+        return memory + self.memory_pos + time
 
     def _state_tokens(
-        self, state: ParametricState, rho: float, grads: torch.Tensor | None
+        self, state: ParametricState, time: torch.Tensor, grads: torch.Tensor | None
     ) -> torch.Tensor:
         T = state.theta.shape[0]
         chunks = self._chunks(torch.cat([state.theta[:, None], state.past], 1))  # (T, H, n, c)
         # lag i holds θ⁽ᵏ⁻ⁱ⁾, which exists once i ≤ k; before that it is zeros, flagged absent
         present = [1] + [int(i <= state.steps) for i in range(1, self.cfg.history)]
         lag = torch.stack([self.lag[i, p] for i, p in enumerate(present)])  # (H, W)
-        time = self.embed_time(state.theta.new_tensor([rho, rho**0.5]))
         tokens = self.embed_theta(chunks) + self.chunk_pos + lag[:, None] + time + self.kind_code[0]
         if self.embed_grad is not None:  # the batch-mean gradient joins the current θ's tokens
             grad_code = self.embed_grad(self._chunks(grads.mean(1)))  # (T, chunks, W)
