@@ -24,3 +24,4 @@ fi
 .venv/bin/python benchmarks/long_stream.py checkpoints/linreg-d8-memory \
   > "$out/long-stream-linreg-d8-memory.md"
 .venv/bin/python benchmarks/memory_cost.py > "$out/cost.md"
+.venv/bin/python benchmarks/curvature_cost.py > "$out/curvature-cost.md"
