@@ -16,6 +16,7 @@ from iai.errors import (
     InvalidInput,
     TrainingStopped,
 )
+from iai.generative import log_prob_steps, sample_steps
 
 __all__ = [
     "CheckpointError",
@@ -26,8 +27,10 @@ __all__ = [
     "TrainingStopped",
     "adapt",
     "load",
+    "log_prob_steps",
     "predict",
     "predict_steps",
+    "sample_steps",
     "stream",
     "train",
 ]

@@ -3,8 +3,10 @@
 from iai.errors import InvalidConfig
 from iai.learners.base import Learner, State
 from iai.learners.explicit import ExplicitConfig, ExplicitLearner
+from iai.learners.flow import FlowConfig, flow_learner
 from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
+from iai.learners.mixture import MixtureConfig, MixtureLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.models.predictors import check_model
@@ -18,6 +20,9 @@ LEARNERS = {
     "implicit": (ImplicitConfig, ImplicitLearner),
     "optimizer": (OptimizerConfig, OptimizerLearner),
     "maml": (MAMLConfig, MAMLLearner),
+    # generative: samples of a density task in, samples and densities out
+    "flow": (FlowConfig, flow_learner),
+    "mixture": (MixtureConfig, MixtureLearner),
 }
 
 
@@ -40,9 +45,11 @@ def build_learner(cfg, dim: int, objective: Objective, model=None) -> Learner:
 __all__ = [
     "LEARNERS",
     "ExplicitConfig",
+    "FlowConfig",
     "ImplicitConfig",
     "Learner",
     "MAMLConfig",
+    "MixtureConfig",
     "OptimizerConfig",
     "ParametricConfig",
     "ParametricLearner",

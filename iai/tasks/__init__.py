@@ -1,7 +1,7 @@
 """Task priors, vectorized over tasks and seeded by a torch.Generator.
 
-A prior is any object with `kind` (which names its objective: 'regression' or
-'classification', see `iai.tasks.objective`), `dim`, `out_dim` and `sample(T, N, Q,
+A prior is any object with `kind` (which names its objective: 'regression',
+'classification' or 'density', see `iai.tasks.objective`), `dim`, `out_dim` and `sample(T, N, Q,
 generator=...) -> Tasks`. The shipped families also have `bayes(x_train, y_train, x_query)`
 (the exact Bayes-optimal prediction, or None where there is no closed form), `model` (the
 fixed model f(x; θ) that suits them) and `variants` (their out-of-distribution shifts).
@@ -15,6 +15,7 @@ from iai.tasks.config import OOD, TaskConfig, shifted
 from iai.tasks.digits import Digits
 from iai.tasks.gp import GPRegression
 from iai.tasks.linear import LinearRegression
+from iai.tasks.mixtures import GaussianMixtures
 from iai.tasks.mlp import Classification, NonlinearRegression
 from iai.tasks.objective import objective_of
 
@@ -25,6 +26,7 @@ TASKS = {
     "linear_classification": lambda cfg: Classification(cfg, nonlinear=False),
     "nonlinear_classification": lambda cfg: Classification(cfg, nonlinear=True),
     "digits": Digits,
+    "gaussian_mixtures": GaussianMixtures,
 }
 
 

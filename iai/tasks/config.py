@@ -29,6 +29,13 @@ class TaskConfig:
     prior_scale: float = 1.0
     pixels: Literal["plain", "permuted", "inverted"] = "plain"  # digits only
     new_classes: bool = False  # digits only: tasks hold the held-out digits
+    # Gaussian mixtures: the number of components is uniform in min_components … components,
+    # the means are N(0, (2 · prior_scale)² I)
+    min_components: int = 1
+    components: int = 5
+    # letters: which letters ('train': A–T, 'held_out': U–Z) in which DejaVu font, bold
+    letters: Literal["train", "held_out"] = "train"
+    font: Literal["sans", "serif"] = "sans"
 
     def __post_init__(self) -> None:
         checks = {  # key -> (holds, the range allowed)
@@ -41,6 +48,8 @@ class TaskConfig:
             "signal_scale": (self.signal_scale > 0, "> 0"),
             "x_scale": (self.x_scale > 0, "> 0"),
             "prior_scale": (self.prior_scale > 0, "> 0"),
+            "min_components": (self.min_components >= 1, "≥ 1"),
+            "components": (self.components >= self.min_components, "≥ task.min_components"),
         }
         for key, (ok, allowed) in checks.items():
             if not ok:
@@ -49,6 +58,9 @@ class TaskConfig:
             raise InvalidConfig(
                 f"task.pixels = {self.pixels!r}; allowed: 'plain', 'permuted', 'inverted'"
             )
+        for key, allowed in (("letters", ("train", "held_out")), ("font", ("sans", "serif"))):
+            if getattr(self, key) not in allowed:
+                raise InvalidConfig(f"task.{key} = {getattr(self, key)!r}; allowed: {allowed}")
         if self.activation not in ("tanh", "relu"):
             raise InvalidConfig(f"task.activation = {self.activation!r}; allowed: 'tanh', 'relu'")
 
@@ -68,6 +80,10 @@ OOD: dict[str, Callable[[TaskConfig], TaskConfig]] = {
     "new_classes": lambda c: replace(c, new_classes=True),
     "permuted": lambda c: replace(c, pixels="permuted"),
     "inverted": lambda c: replace(c, pixels="inverted"),
+    # generative families: more mixture components than trained on; unseen letters or font
+    "many_components": lambda c: replace(c, min_components=6, components=8),
+    "held_out_letters": lambda c: replace(c, letters="held_out"),
+    "serif": lambda c: replace(c, font="serif"),
 }
 
 

@@ -138,6 +138,43 @@ class Classification:
         return y.long()
 
 
+class Density:
+    """Samples of a distribution, without targets: a generative learner reads the samples and
+    answers with samples and densities of its own (`sample`, `log_prob`), and owns its
+    training loss (flow matching, or the negative log-likelihood of a density).
+
+    A density family's query row is `[x₁, x₀, t]` (…, 2D + 1): a held-out sample x₁ of the
+    task's distribution, paired with the flow-matching noise x₀ ~ N(0, I) and time
+    t ~ U(0, 1) (`queries`). The pairing is drawn with the task, from the family's generator,
+    so training is reproducible and every learner is scored on the same pairs; a learner with
+    an exact density reads x₁ alone. Metrics compare samples with fresh samples of the truth
+    (`iai.evaluation.sample_metrics`).
+    """
+
+    kind = "density"
+    metrics = ("energy", "mmd", "w2", "excess_nll")
+    categorical = False
+
+    def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
+        if out_dim < 1:
+            raise InvalidInput(f"a density's samples need at least 1 dimension, not {out_dim}")
+        self.out_dim, self.reference = out_dim, None
+
+    def queries(self, x1: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+        """Held-out samples x1 (T, Q, D) -> query rows [x₁, x₀, t] (T, Q, 2D + 1)."""
+        x0 = torch.randn(x1.shape, generator=generator, dtype=x1.dtype)
+        t = torch.rand(*x1.shape[:-1], 1, generator=generator, dtype=x1.dtype)
+        return torch.cat([x1, x0, t], -1)
+
+    def split(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Query rows (…, 2D + 1) -> x₁ (…, D), x₀ (…, D), t (…, 1)."""
+        D = self.out_dim
+        return rows[..., :D], rows[..., D : 2 * D], rows[..., 2 * D :]
+
+    def targets(self, name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
+        raise InvalidInput(f"{name}: a density task has samples only, no targets; pass None")
+
+
 def _as_tensor(name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
     try:
         y = torch.as_tensor(y)
@@ -149,7 +186,7 @@ def _as_tensor(name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 # kind -> objective class: how a prior's `kind` string becomes its objective
-OBJECTIVES = {"regression": Regression, "classification": Classification}
+OBJECTIVES = {"regression": Regression, "classification": Classification, "density": Density}
 
 
 def objective_of(prior) -> Objective:

@@ -1,0 +1,129 @@
+"""The public API of generative learners: samples and densities after chosen steps.
+
+A generative learner reads a task's samples x_context (T, N, D) batch_size at a time, like any
+learner, and after step k answers with samples (`sample_steps`) or log densities
+(`log_prob_steps`) of the distribution it has inferred. The context is read once, in order,
+in the mini-batches of `iai.rollout.minibatches` (the last one smaller if B does not divide
+N); only the current state is held, so the explicit and parametric learners adapt in flat
+memory whatever N (the implicit flow's state is the context it has read: see
+`iai.learners.flow`).
+"""
+
+import operator
+from collections.abc import Sequence
+
+import torch
+
+import iai.inputs as inputs
+from iai.errors import InvalidInput
+from iai.learners import Learner
+from iai.rollout import minibatches
+
+
+def sample_steps(
+    learner: Learner,
+    x_context,
+    n_samples: int,
+    *,
+    batch_size: int | None = None,
+    steps: Sequence[int] | None = None,
+    generator: torch.Generator | None = None,
+) -> torch.Tensor:
+    """Samples after k mini-batches for each k in `steps`: x_context (T, N, D) ->
+    (len(steps), T, n_samples, D).
+
+    `steps` defaults to every k from 0 (the learner's prior, before any sample) to
+    K = ⌈N / batch_size⌉, and must lie in that range; batch_size defaults to the trained one.
+    `generator` draws the noise the samples start from (torch's global one if None)."""
+    n = _count("n_samples", n_samples)
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise InvalidInput(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    states = _states(learner, x_context, batch_size, steps)
+    with torch.no_grad():
+        return torch.stack([learner.sample(s, n, generator) for s in states])
+
+
+def log_prob_steps(
+    learner: Learner,
+    x_context,
+    x_eval,
+    *,
+    batch_size: int | None = None,
+    steps: Sequence[int] | None = None,
+) -> torch.Tensor:
+    """Log densities at x_eval (T, M, D) after k mini-batches of x_context (T, N, D), for each
+    k in `steps` (as in `sample_steps`): -> (len(steps), T, M). Exact for the mixture learner;
+    for flows, through the ODE's instantaneous change of variables."""
+    _generative(learner)
+    x_eval = inputs.features(learner, "x_eval", x_eval)
+    states = _states(learner, x_context, batch_size, steps, n_tasks=x_eval.shape[0])
+    with torch.no_grad():  # a flow's divergence turns autograd on for itself alone
+        out = torch.stack([learner.log_prob(s, x_eval) for s in states])
+    if not torch.isfinite(out).all():
+        inputs.refuse_non_finite("the log densities are", {"x_eval": inputs.largest(x_eval)})
+    return out
+
+
+def _generative(learner: Learner) -> None:
+    if getattr(learner.objective, "kind", None) != "density" or not hasattr(learner, "sample"):
+        raise InvalidInput(
+            "sample_steps and log_prob_steps are for generative learners (trained on a density "
+            "task: learner.kind 'flow' or 'mixture'); this one predicts targets: use "
+            "iai.predict_steps"
+        )
+
+
+def _count(name: str, value) -> int:
+    try:
+        if isinstance(value, bool):
+            raise TypeError
+        value = operator.index(value)
+    except TypeError:
+        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}") from None
+    if value < 1:
+        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}")
+    return value
+
+
+def _states(
+    learner: Learner,
+    x_context,
+    batch_size: int | None,
+    steps: Sequence[int] | None,
+    n_tasks: int | None = None,
+) -> list:
+    """The learner's state after each of `steps` mini-batches of x_context, in the order of
+    `steps`, from one pass over the context that stops at the last step asked for."""
+    _generative(learner)
+    B = inputs.batch_size_of(learner, batch_size)
+    x = inputs.features(learner, "x_context", x_context)
+    if n_tasks is not None and x.shape[0] != n_tasks:
+        raise InvalidInput(f"x_eval has {n_tasks} tasks; x_context has {x.shape[0]}")
+    K = -(-x.shape[1] // B)
+    wanted = list(range(K + 1)) if steps is None else _steps(steps, K, B, x.shape[1])
+    with torch.no_grad():
+        # no queries to refine: the state is what the learner keeps of the samples read
+        state = learner.init(x.new_zeros(x.shape[0], 0, 2 * learner.dim + 1))
+        at = {0: state}
+        for k, (xb, _) in enumerate(minibatches(x, None, B), 1):
+            if k > max(wanted):
+                break
+            state = learner.step(state, xb)
+            if k in wanted:
+                at[k] = state
+    return [at[k] for k in wanted]
+
+
+def _steps(steps, K: int, B: int, N: int) -> list[int]:
+    try:
+        wanted = [operator.index(k) for k in steps]
+    except TypeError:
+        raise InvalidInput(f"steps must be a list of integers, got {steps!r}") from None
+    if not wanted:
+        raise InvalidInput("steps is empty: name at least one step")
+    bad = [k for k in wanted if not 0 <= k <= K]
+    if bad:
+        raise InvalidInput(
+            f"steps {bad} lie outside 0 … {K}: {N} samples in mini-batches of {B} make {K} steps"
+        )
+    return wanted

@@ -1,0 +1,260 @@
+"""Generative IAI by conditional flow matching: a velocity field for the task, refined over its
+mini-batches of samples, that carries N(0, I) to the task's distribution.
+
+Flow matching (linear path): x_t = (1 − t) x₀ + t x₁, x₀ ~ N(0, I), x₁ a sample of the task;
+the field is trained to predict x₁ − x₀ at (x_t, t), and sampling integrates dx/dt = v(x, t)
+from t = 0 to 1 (`iai.models.flow_ode`). The training pairs (x₁, x₀, t) are the density
+family's query rows (`iai.tasks.objective.Density`).
+
+Two regimes, one config (`regime`):
+
+- `implicit` (the paper's): the state is a latent per query point (x_t, t), refined by a set
+  transformer in which each query attends to the mini-batch's samples,
+  s⁽ᵏ⁺¹⁾ = s⁽ᵏ⁾ + ρₖ Δ([x_t, t, s⁽ᵏ⁾], Bₖ), and read out as a velocity. There is no task
+  state outside the queries, so sampling re-runs the refinement over the context at every
+  evaluation of the field: its state for sampling is the context itself, and its cost grows
+  with the number of samples read. With one step over the whole context it is the one-step
+  in-context model.
+- `explicit` (beyond the paper): a task latent z refined from the samples (and, with the
+  `both` signal, from ∇z of the flow-matching loss at each sample), z⁽ᵏ⁺¹⁾ = z⁽ᵏ⁾ + ρₖ Δ_φ,
+  and a learned field v_γ(x_t, t, z). Once z is formed, sampling costs the same whatever the
+  context size, and the state is flat in the number of samples read.
+
+ρₖ = B / (n + B) scales the update and is the network's notion of time, as in the predictive
+learners (`iai.learners.parametric`).
+"""
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import torch
+from torch import nn
+from torch.func import grad, vmap
+
+from iai.errors import InvalidConfig
+from iai.learners.base import check_config
+from iai.learners.explicit import LatentDecoder
+from iai.models.flow_ode import FIXED, Solver, log_prob, transport
+from iai.models.set_transformer import SetTransformer
+from iai.tasks.objective import Objective
+
+FREQUENCIES = 4  # Fourier features of t: t, sin and cos of 2π f t for f = 1 … 4
+
+
+@dataclass(frozen=True)
+class FlowConfig:
+    kind: Literal["flow"] = "flow"
+    regime: Literal["implicit", "explicit"] = "implicit"
+    signal: Literal["data", "both"] = "both"  # explicit: what z is refined from
+    latent: int = 64  # per-query latent (implicit) or task latent z (explicit)
+    width: int = 128
+    depth: int = 3
+    heads: int = 4
+    field_hidden: int = 128  # explicit: the field v_γ(x, t, z)
+    field_depth: int = 3
+    probes: int = 4  # explicit, `both`: (x₀, t) pairs per sample at which ∇z is taken
+    solver: Literal["euler", "midpoint", "rk4", "dopri5", "bosh3"] = "midpoint"
+    ode_steps: int = 16  # fixed-step solvers
+    rtol: float = 1e-4  # adaptive solvers
+    atol: float = 1e-4
+
+    def __post_init__(self) -> None:
+        check_config(
+            self, ("latent", "width", "depth", "heads", "field_hidden", "field_depth", "probes")
+        )
+        check_config(self, ("ode_steps",))
+        if self.regime not in ("implicit", "explicit"):
+            raise InvalidConfig(
+                f"learner.regime = {self.regime!r}; allowed: 'implicit', 'explicit'"
+            )
+        if self.solver not in (*FIXED, "dopri5", "bosh3"):
+            raise InvalidConfig(
+                f"learner.solver = {self.solver!r}; allowed: {FIXED}, dopri5, bosh3"
+            )
+
+    @property
+    def ode(self) -> Solver:
+        return Solver(self.solver, self.ode_steps, self.rtol, self.atol)
+
+
+def time_features(t: torch.Tensor) -> torch.Tensor:
+    """t (…, 1) -> (…, 1 + 2 · FREQUENCIES): t and its Fourier features."""
+    f = 2 * math.pi * torch.arange(1, FREQUENCIES + 1, dtype=t.dtype, device=t.device)
+    return torch.cat([t, (f * t).sin(), (f * t).cos()], -1)
+
+
+@dataclass(frozen=True)
+class ImplicitFlowState:
+    queries: torch.Tensor  # (T, Q, D + 1): [x_t, t] for each query
+    value: torch.Tensor  # (T, Q, S): the queries' latents
+    context: tuple[
+        torch.Tensor, ...
+    ] = ()  # the batches read, (T, B, D) each: sampling re-reads them
+    seen: int = 0
+
+    def detach(self) -> "ImplicitFlowState":
+        return replace(self, value=self.value.detach())
+
+
+@dataclass(frozen=True)
+class ExplicitFlowState:
+    z: torch.Tensor  # (T, L)
+    seen: int = 0
+
+    def detach(self) -> "ExplicitFlowState":
+        return replace(self, z=self.z.detach())
+
+
+class FlowLearner(nn.Module):
+    """What both regimes share: the flow-matching loss, sampling and densities through the ODE."""
+
+    def velocity(self, state, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
+
+    def query_velocity(self, state, x_query: torch.Tensor) -> torch.Tensor: ...
+
+    def loss(self, state, x_query: torch.Tensor, y_query=None) -> torch.Tensor:
+        """Flow matching at the query rows [x₁, x₀, t] (T, Q, 2D + 1): mean ‖v − (x₁ − x₀)‖²."""
+        x1, x0, _ = self.objective.split(x_query)
+        return (self.query_velocity(state, x_query) - (x1 - x0)).square().sum(-1).mean()
+
+    def sample(self, state, n: int, generator: torch.Generator) -> torch.Tensor:
+        """n samples per task of the distribution the state describes, (T, n, D)."""
+        T = self._tasks(state)
+        x0 = torch.randn(T, n, self.dim, generator=generator).to(self._device())
+        return transport(lambda x, t: self.velocity(state, x, t), x0, self.cfg.ode)
+
+    def log_prob(self, state, x: torch.Tensor) -> torch.Tensor:
+        """The flow's log density at x (T, M, D), (T, M)."""
+        return log_prob(lambda x, t: self.velocity(state, x, t), x, self.cfg.ode)
+
+    def _device(self) -> torch.device:
+        return next(self.parameters()).device
+
+
+class ImplicitFlow(FlowLearner):
+    queries_in_state = True
+
+    def __init__(self, cfg: FlowConfig, dim: int, objective: Objective) -> None:
+        super().__init__()
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        W, S, F = cfg.width, cfg.latent, 1 + 2 * FREQUENCIES
+        self.state0 = nn.Parameter(torch.zeros(S))
+        self.embed_point = nn.Linear(dim, W)
+        self.embed_query = nn.Linear(dim + F + S, W)
+        self.embed_time = nn.Linear(2, W)
+        self.net = SetTransformer(W, cfg.depth, cfg.heads)
+        self.head = nn.Linear(W, S)
+        nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
+        nn.init.zeros_(self.head.bias)
+        self.readout = nn.Sequential(nn.Linear(S, W), nn.GELU(), nn.Linear(W, dim))
+
+    def init(self, x_query: torch.Tensor) -> ImplicitFlowState:
+        """Query rows [x₁, x₀, t] (T, Q, 2D + 1) -> the queries (x_t, t) at their latent s⁽⁰⁾."""
+        x1, x0, t = self.objective.split(x_query)
+        return self._at(torch.cat([(1 - t) * x0 + t * x1, t], -1))
+
+    def _at(self, queries: torch.Tensor) -> ImplicitFlowState:
+        T, Q, _ = queries.shape
+        return ImplicitFlowState(queries, self.state0.expand(T, Q, -1))
+
+    def step(self, state: ImplicitFlowState, x: torch.Tensor, y=None) -> ImplicitFlowState:
+        """One mini-batch of samples x (T, B, D) -> the queries' next latents."""
+        B, v = x.shape[1], state.value
+        rho = B / (state.seen + B)
+        if v.shape[1]:
+            time = self.embed_time(v.new_tensor([rho, rho**0.5]))
+            xt, t = state.queries[..., : self.dim], state.queries[..., self.dim :]
+            queries = self.embed_query(torch.cat([xt, time_features(t), v], -1)) + time
+            h = self.net(torch.cat([self.embed_point(x), queries], 1), keys=B, read=slice(B, None))
+            v = v + rho * self.head(h)
+        return ImplicitFlowState(state.queries, v, (*state.context, x), state.seen + B)
+
+    def query_velocity(self, state: ImplicitFlowState, x_query: torch.Tensor) -> torch.Tensor:
+        return self.readout(state.value)
+
+    def velocity(self, state: ImplicitFlowState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """The field at points x (T, n, D) and time t after the state's context: the queries
+        (x, t) refined over every batch read so far."""
+        q = self._at(torch.cat([x, t.expand(*x.shape[:-1], 1)], -1))
+        for batch in state.context:
+            q = self.step(q, batch)
+        return self.readout(q.value)
+
+    def _tasks(self, state: ImplicitFlowState) -> int:
+        return state.queries.shape[0]
+
+
+class ExplicitFlow(FlowLearner):
+    def __init__(self, cfg: FlowConfig, dim: int, objective: Objective) -> None:
+        super().__init__()
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        W, L, F = cfg.width, cfg.latent, 1 + 2 * FREQUENCIES
+        self.field = LatentDecoder(dim + F, L, dim, cfg.field_hidden, cfg.field_depth)
+        self.z0 = nn.Parameter(0.01 * torch.randn(L))
+        self.embed_point = nn.Linear(dim + (L if cfg.signal == "both" else 0), W)
+        self.embed_z = nn.Linear(2 * L if cfg.signal == "both" else L, W)
+        self.embed_time = nn.Linear(2, W)
+        self.net = SetTransformer(W, cfg.depth, cfg.heads)
+        self.head = nn.Linear(W, L)
+        nn.init.zeros_(self.head.weight)
+        nn.init.zeros_(self.head.bias)
+        # Fixed (x₀, t) probes for ∇z of the loss at each sample: the step stays a function
+        # of the data, with no noise of its own. Saved with the weights.
+        g = torch.Generator().manual_seed(0)
+        self.register_buffer("probe_x0", torch.randn(cfg.probes, dim, generator=g))
+        self.register_buffer("probe_t", (torch.arange(cfg.probes) + 0.5)[:, None] / cfg.probes)
+
+    def init(self, x_query: torch.Tensor) -> ExplicitFlowState:
+        return ExplicitFlowState(self.z0.expand(x_query.shape[0], -1))
+
+    def step(self, state: ExplicitFlowState, x: torch.Tensor, y=None) -> ExplicitFlowState:
+        """One mini-batch of samples x (T, B, D) -> the next z."""
+        B, z = x.shape[1], state.z
+        rho = B / (state.seen + B)
+        time = self.embed_time(z.new_tensor([rho, rho**0.5]))
+        points, z_in = x, z
+        if self.cfg.signal == "both":
+            grads = self._sample_grads(z, x)  # (T, B, L)
+            points = torch.cat([x, grads], -1)
+            z_in = torch.cat([z, grads.mean(1)], -1)
+        tokens = torch.cat([(self.embed_z(z_in) + time)[:, None], self.embed_point(points)], 1)
+        h = self.net(tokens, read=slice(0, 1))[:, 0]
+        return ExplicitFlowState(z + rho * self.head(h), state.seen + B)
+
+    def _sample_grads(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """∇z of each sample's flow-matching loss at the fixed probes: (T, B, L)."""
+        x0, t = self.probe_x0, self.probe_t  # (P, D), (P, 1)
+        inputs = time_features(t)  # (P, F)
+
+        def one(z1: torch.Tensor, x1: torch.Tensor) -> torch.Tensor:  # z (L,), x1 (D,)
+            xt = (1 - t) * x0 + t * x1
+            v = self.field(z1, torch.cat([xt, inputs], -1))
+            return (v - (x1 - x0)).square().sum(-1).mean()
+
+        with torch.enable_grad():
+            return vmap(vmap(grad(one), in_dims=(None, 0)))(z, x)
+
+    def _field(self, z: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        """v_γ at x (T, n, D), t (T, n, 1) for each task's z (T, L)."""
+        return vmap(self.field)(z, torch.cat([x, time_features(t)], -1))
+
+    def query_velocity(self, state: ExplicitFlowState, x_query: torch.Tensor) -> torch.Tensor:
+        x1, x0, t = self.objective.split(x_query)
+        return self._field(state.z, (1 - t) * x0 + t * x1, t)
+
+    def velocity(self, state: ExplicitFlowState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+        return self._field(state.z, x, t.expand(*x.shape[:-1], 1))
+
+    def _tasks(self, state: ExplicitFlowState) -> int:
+        return state.z.shape[0]
+
+
+def flow_learner(cfg: FlowConfig, dim: int, objective: Objective) -> FlowLearner:
+    """The flow learner of cfg's regime, for a density family's samples."""
+    if objective.kind != "density":
+        raise InvalidConfig(
+            f"learner.kind = 'flow' generates samples: it needs a density task, not "
+            f"{objective.kind!r}"
+        )
+    return (ImplicitFlow if cfg.regime == "implicit" else ExplicitFlow)(cfg, dim, objective)

@@ -1,0 +1,82 @@
+"""Gaussian mixtures in 2-D: the generative family with an exact density (paper Fig. 2).
+
+A task is a mixture of K components, K uniform in min_components … components, weights
+~ Dirichlet(1), means ~ N(0, (2 · prior_scale)² I), and each component's covariance a random
+rotation of per-axis standard deviations uniform in [0.2, 0.8]. Components a task does not
+use carry weight 0, so tasks with different K batch together.
+"""
+
+import math
+
+import torch
+from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
+
+from iai.errors import InvalidConfig
+from iai.tasks.base import Tasks
+from iai.tasks.config import TaskConfig
+from iai.tasks.objective import Density
+
+STD_RANGE = (0.2, 0.8)
+
+
+class GaussianMixtures:
+    kind = "density"
+    dim = 2
+    out_dim = 2
+    variants = ("many_components", "wide_prior")
+
+    def __init__(self, cfg: TaskConfig) -> None:
+        if cfg.dim != 2:
+            raise InvalidConfig(
+                f"gaussian_mixtures samples 2-D points: set task.dim = 2, not {cfg.dim}"
+            )
+        self.cfg = cfg
+
+    def sample(
+        self, n_tasks: int, n_points: int, n_query: int, generator: torch.Generator
+    ) -> Tasks:
+        truth = self.draw(n_tasks, generator)
+        x_train = self.points(truth, n_points, generator)
+        x1 = self.points(truth, n_query, generator)
+        return Tasks(x_train, None, Density(2).queries(x1, generator), None, truth)
+
+    def draw(self, n_tasks: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+        """Each task's mixture: weights (T, K), means (T, K, 2), scale (T, K, 2, 2) with
+        covariance scale · scaleᵀ, and components (T,) in use; K = cfg.components."""
+        lo, hi, T = self.cfg.min_components, self.cfg.components, n_tasks
+        used = torch.randint(lo, hi + 1, (T,), generator=generator)
+        # Dirichlet(1) over the components in use: normalized Exponential(1) draws
+        gamma = -torch.rand(T, hi, generator=generator).log()
+        gamma = gamma * (torch.arange(hi) < used[:, None])
+        weights = gamma / gamma.sum(-1, keepdim=True)
+        means = 2 * self.cfg.prior_scale * torch.randn(T, hi, 2, generator=generator)
+        std = STD_RANGE[0] + (STD_RANGE[1] - STD_RANGE[0]) * torch.rand(
+            T, hi, 2, generator=generator
+        )
+        angle = 2 * math.pi * torch.rand(T, hi, generator=generator)
+        c, s = angle.cos(), angle.sin()
+        rotation = torch.stack([torch.stack([c, -s], -1), torch.stack([s, c], -1)], -2)
+        scale = rotation * std[..., None, :]  # R diag(std): columns scaled
+        return {"weights": weights, "means": means, "scale": scale, "components": used}
+
+    def points(
+        self, truth: dict[str, torch.Tensor], n: int, generator: torch.Generator
+    ) -> torch.Tensor:
+        """n fresh samples of each task's mixture, (T, n, 2)."""
+        comp = torch.multinomial(truth["weights"], n, replacement=True, generator=generator)
+        eps = torch.randn(*comp.shape, 2, generator=generator)
+        means = truth["means"].gather(1, comp[..., None].expand(-1, -1, 2))
+        scale = truth["scale"].gather(1, comp[..., None, None].expand(-1, -1, 2, 2))
+        return means + (scale @ eps[..., None]).squeeze(-1)
+
+    def log_prob(self, truth: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
+        """The exact log density of each task's mixture at x (T, M, 2) -> (T, M)."""
+        return mixture(truth["weights"], truth["means"], truth["scale"]).log_prob(x)
+
+
+def mixture(weights: torch.Tensor, means: torch.Tensor, scale: torch.Tensor) -> MixtureSameFamily:
+    """Mixtures batched over tasks, to score points (T, M, 2): weights (T, K), means (T, K, 2),
+    scale (T, K, 2, 2) (covariance scale · scaleᵀ)."""
+    cov = scale @ scale.transpose(-1, -2)
+    components = MultivariateNormal(means[:, None], covariance_matrix=cov[:, None])
+    return MixtureSameFamily(Categorical(probs=weights[:, None]), components)
