@@ -129,6 +129,7 @@ def adapt(
     queries, so it needs `x_query` here and predicts those queries only. batch_size
     defaults to the one the learner was trained with.
     """
+    inputs.predictive(learner, "iai.adapt")
     B = inputs.batch_size_of(learner, batch_size)
     x_train = inputs.features(learner, "x_train", x_train)
     y_train = inputs.targets(learner, "y_train", y_train, x_train)
@@ -155,6 +156,7 @@ def adapt(
 def predict(learner: Learner, state: State, x_query) -> torch.Tensor:
     """Predictions for x_query (T, Q, D) from an adapted state: (T, Q) predictive means for
     regression, (T, Q, C) logits for classification."""
+    inputs.predictive(learner, "iai.predict")
     x_query = inputs.features(learner, "x_query", x_query)
     inputs.check_state(learner, state, x_query)
     with torch.inference_mode():
@@ -173,6 +175,7 @@ def stream(
     batch is released once its step is taken, so memory does not grow with the stream.
     Batches may differ in size; each is checked as it arrives.
     """
+    inputs.predictive(learner, "iai.stream")
     x_query = inputs.features(learner, "x_query", x_query)
     largest = {"x_query": inputs.largest(x_query)}
     return _predictions(
@@ -236,6 +239,7 @@ def predict_steps(
     predictions overflow (the message gives each input's largest magnitude) raise
     InvalidInput: never an empty or non-finite result.
     """
+    inputs.predictive(learner, "iai.predict_steps")
     B = inputs.batch_size_of(learner, batch_size)
     x_train = inputs.features(learner, "x_train", x_train)
     y_train = inputs.targets(learner, "y_train", y_train, x_train)

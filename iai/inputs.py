@@ -110,6 +110,15 @@ def batch_size_of(learner: Learner, batch_size) -> int:
     return batch_size
 
 
+def predictive(learner: Learner, call: str) -> None:
+    """InvalidInput if `learner` is generative: it has samples to give, not predictions."""
+    if getattr(learner.objective, "kind", None) == "density":
+        raise InvalidInput(
+            f"{call} is for learners that predict targets; this one was trained on a density "
+            "task and generates samples: use iai.sample_steps or iai.log_prob_steps"
+        )
+
+
 def as_tensor(name: str, x) -> torch.Tensor:
     """`x` as a dense tensor with data, or InvalidInput naming it."""
     try:

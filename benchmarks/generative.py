@@ -1,0 +1,391 @@
+"""Issue 11's measurements: generative learners beside the truth, EM and each other.
+
+    python benchmarks/generative.py quality   # metrics per step, in distribution and out
+    python benchmarks/generative.py em        # the mixture learner and the flows beside EM
+    python benchmarks/generative.py cost      # sampling time, explicit against implicit
+    python benchmarks/generative.py letters   # a letter classifier reads the generated clouds
+    python benchmarks/generative.py figures   # docs/generative-samples.png, -metrics.png
+
+Each writes JSON and markdown under benchmarks/results/generative/ (figures under docs/);
+`figures` reads quality.json. Every learner reads the very same context points, drawn by
+`iai.evaluation.sampling.draw` from one seeded generator per (family, variant); samples
+are compared with as many fresh true samples (`iai.evaluation.sampling.sample_quality`).
+"""
+
+import argparse
+import json
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import torch
+
+import iai
+from iai.evaluation.em import fit_em
+from iai.evaluation.sample_metrics import energy_distance
+from iai.evaluation.sampling import draw, sample_quality
+from iai.tasks import variant_prior
+
+sys.path.insert(0, str(Path(__file__).parent))
+import letter_classifier  # noqa: E402
+
+OUT = Path("benchmarks/results/generative")
+B, K = 32, 10  # the trained batch size and steps
+STEPS = [0, 1, 2, 5, 10, 20, 40]  # 40: four times the trained horizon
+NLL_STEPS = [1, 10]  # flows' densities need an ODE solve with autograd: two steps only
+# checkpoint -> (family, variants); the one-step baseline reads k batches in one step
+LEARNERS = {
+    "gmm-2d": ["id", "many_components", "wide_prior"],
+    "gmm-2d-explicit": ["id", "many_components", "wide_prior"],
+    "gmm-2d-parametric": ["id", "many_components", "wide_prior"],
+    "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
+    "letters": ["id", "held_out_letters", "serif"],
+    "letters-explicit": ["id", "held_out_letters", "serif"],
+}
+METRICS = ("energy", "mmd", "w2", "excess_nll")
+
+
+ROOT = Path("checkpoints")
+
+
+def load(name: str):
+    return iai.load(ROOT / name)
+
+
+def data_for(learner, variant: str, tasks: int, samples: int, seed: int):
+    """The same draw for every learner of a family: the seed depends on the family and variant."""
+    cfg = learner.config.task
+    prior = variant_prior(cfg, variant)
+    return draw(prior, tasks, max(STEPS) * B, samples, samples, seed)
+
+
+def quality(args) -> None:
+    results = json.loads((OUT / "quality.json").read_text()) if args.append else {}
+    names = args.learners or list(LEARNERS)
+    for name in names:
+        learner = load(name)
+        one_step = learner.config.train.steps == 1
+        is_flow = learner.config.learner.kind == "flow"
+        for variant in LEARNERS[name]:
+            data = data_for(
+                learner, variant, args.tasks, args.samples, seed=hash_seed(name, variant)
+            )
+            clock = time.perf_counter()
+            q = sample_quality(
+                learner,
+                data,
+                STEPS,
+                batch_size=B,
+                nll_steps=NLL_STEPS if is_flow else STEPS,
+                one_step=one_step,
+            )
+            seconds = time.perf_counter() - clock
+            nll = NLL_STEPS if is_flow else STEPS
+            results.setdefault(name, {})[variant] = {
+                "steps": STEPS,
+                "seconds": seconds,
+                **{
+                    m: {
+                        "steps": nll if m == "excess_nll" else STEPS,
+                        "mean": q.mean(m),
+                        "se": q.se(m),
+                    }
+                    for m in METRICS
+                    if m in q.per_task
+                },
+            }
+            print(f"{name} {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
+            (OUT / "quality.json").write_text(json.dumps(results, indent=1))
+    (OUT / "quality.md").write_text(quality_table(results))
+    print(quality_table(results))
+
+
+def hash_seed(name: str, variant: str) -> int:
+    """One seed per (family, variant): every learner of a family reads the same tasks."""
+    family = "letters" if name.startswith("letters") else "gmm"
+    return {"gmm": 100, "letters": 200}[family] + [
+        "id",
+        "many_components",
+        "wide_prior",
+        "held_out_letters",
+        "serif",
+    ].index(variant)
+
+
+def quality_table(results: dict) -> str:
+    lines = [
+        "# Sample quality per step (mean ± s.e. over tasks; lower is better)",
+        "",
+        f"`python benchmarks/generative.py quality`: each learner reads the same context "
+        f"points in mini-batches of {B} (trained on {K} steps; 40 is four times that); its "
+        "samples are compared with as many fresh samples of the true distribution. Energy: "
+        "energy distance; MMD: squared, Gaussian kernels at bandwidths 0.1, 0.3, 1; W2: exact "
+        "2-Wasserstein; excess NLL: nats per point over the true density (mixtures). The "
+        "one-step learner reads the first k · 32 points in one step.",
+        "",
+    ]
+    for name, variants in results.items():
+        for variant, r in variants.items():
+            lines += [f"## {name}, {variant}", ""]
+            lines.append("| metric | " + " | ".join(f"step {k}" for k in r["steps"]) + " |")
+            lines.append("|---|" + "---|" * len(r["steps"]))
+            for m in METRICS:
+                if m not in r:
+                    continue
+                cells = {
+                    k: f"{v:.4f} ± {s:.4f}"
+                    for k, v, s in zip(r[m]["steps"], r[m]["mean"], r[m]["se"], strict=True)
+                }
+                lines.append(f"| {m} | " + " | ".join(cells.get(k, "") for k in r["steps"]) + " |")
+            lines.append("")
+    return "\n".join(lines)
+
+
+def em(args) -> None:
+    """320 context points (the trained 10 × 32), 200 tasks, in distribution."""
+    parametric = load("gmm-2d-parametric")
+    data = data_for(parametric, "id", args.tasks, args.samples, seed=hash_seed("gmm-2d", "id"))
+    context = data.context[:, : K * B]
+    prior = variant_prior(parametric.config.task, "id")
+    g = torch.Generator().manual_seed(hash_seed("gmm-2d", "id"))
+    used = prior.sample(args.tasks, K * B, 1, generator=g).truth["components"]
+    rows = {}
+    for run in range(args.repeats):  # alternate the methods, so a noisy machine slows them alike
+        clock = time.perf_counter()
+        lp = iai.log_prob_steps(parametric, context, data.held_out, batch_size=B, steps=[K])[0]
+        took = time.perf_counter() - clock
+        rows.setdefault("IAI parametric (10 steps)", []).append((lp, took, None))
+        for label, comps in (("EM, true K", used), ("EM, K by BIC (1 … 8)", "bic")):
+            fit = fit_em(context, data.held_out, args.samples, comps, seed=run)
+            rows.setdefault(label, []).append((fit.log_prob, fit.seconds, fit.samples))
+    out = {"tasks": args.tasks, "context": K * B, "repeats": args.repeats, "methods": {}}
+    for label, runs in rows.items():
+        lp, _, samples = runs[0]
+        excess = (data.true_log_prob - lp).mean(-1)
+        entry = {
+            "excess_nll": [excess.mean().item(), (excess.std() / excess.numel() ** 0.5).item()],
+            "nll": -lp.mean().item(),
+            "seconds": statistics.median(r[1] for r in runs),
+        }
+        if samples is not None:
+            e = energy_distance(samples, data.truth)
+            entry["energy"] = [e.mean().item(), (e.std() / e.numel() ** 0.5).item()]
+        out["methods"][label] = entry
+    out["true_nll"] = -data.true_log_prob.mean().item()
+    quality_json = json.loads((OUT / "quality.json").read_text())
+    out["flows_energy_step10"] = {
+        n: quality_json[n]["id"]["energy"]["mean"][STEPS.index(K)]
+        for n in ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-onestep")
+        if n in quality_json
+    }
+    (OUT / "em.json").write_text(json.dumps(out, indent=1))
+    lines = [
+        "# The mixture learner beside EM (scikit-learn GaussianMixture), 320 context points",
+        "",
+        f"`python benchmarks/generative.py em`: {args.tasks} tasks in distribution, the same "
+        f"points for every method; held-out NLL on {args.samples} fresh true samples per task; "
+        f"time: median of {args.repeats} alternating runs, all tasks, one process (IAI: adapt "
+        "and score; EM: the fits alone, BIC selection included).",
+        "",
+        f"True distribution's NLL: {out['true_nll']:.4f} nats per point.",
+        "",
+        "| method | NLL | excess NLL (± s.e.) | energy distance (± s.e.) | seconds |",
+        "|---|---|---|---|---|",
+    ]
+    for label, e in out["methods"].items():
+        energy = f"{e['energy'][0]:.4f} ± {e['energy'][1]:.4f}" if "energy" in e else ""
+        lines.append(
+            f"| {label} | {e['nll']:.4f} | {e['excess_nll'][0]:.4f} ± {e['excess_nll'][1]:.4f} "
+            f"| {energy} | {e['seconds']:.3f} |"
+        )
+    lines += ["", "Energy distance at step 10 of each learner (quality.json, same tasks):", ""]
+    lines += [f"- {n}: {v:.4f}" for n, v in out["flows_energy_step10"].items()]
+    (OUT / "em.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def cost(args) -> None:
+    """Adapt to N context points and draw samples: explicit against implicit, side by side."""
+    learners = {n: load(n) for n in ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric")}
+    prior = variant_prior(learners["gmm-2d"].config.task, "id")
+    lines = [
+        "# Sampling cost: adapt to N samples, then draw 256 per task (16 tasks, one thread)",
+        "",
+        f"`python benchmarks/generative.py cost`: median of {args.repeats} rounds, the learners "
+        "alternating within each round; ratio = implicit / explicit.",
+        "",
+        "| N | " + " | ".join(f"{n} (s)" for n in learners) + " | implicit / explicit |",
+        "|---|" + "---|" * (len(learners) + 1),
+    ]
+    out = {}
+    for N in (320, 10240):
+        g = torch.Generator().manual_seed(N)
+        context = prior.sample(16, N, 1, generator=g).x_train
+        times = {n: [] for n in learners}
+        for _ in range(args.repeats):
+            for n, learner in learners.items():
+                clock = time.perf_counter()
+                iai.sample_steps(
+                    learner,
+                    context,
+                    256,
+                    batch_size=B,
+                    steps=[-(-N // B)],
+                    generator=torch.Generator().manual_seed(0),
+                )
+                times[n].append(time.perf_counter() - clock)
+        med = {n: statistics.median(v) for n, v in times.items()}
+        out[N] = med
+        ratio = med["gmm-2d"] / med["gmm-2d-explicit"]
+        lines.append(
+            f"| {N} | " + " | ".join(f"{v:.2f}" for v in med.values()) + f" | {ratio:.1f} |"
+        )
+    (OUT / "cost.json").write_text(json.dumps(out, indent=1))
+    (OUT / "cost.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def letters(args) -> None:
+    """Share of generated clouds a classifier trained on true clouds reads as their letter."""
+    clf = letter_classifier.fit()
+    out, n = {}, letter_classifier.N_POINTS
+    for name in ("letters", "letters-explicit"):
+        learner = load(name)
+        for variant in LEARNERS[name]:
+            prior = variant_prior(learner.config.task, variant)
+            g = torch.Generator().manual_seed(hash_seed(name, variant))
+            tasks = prior.sample(args.tasks, max(STEPS) * B, 1, generator=g)
+            s = iai.sample_steps(
+                learner,
+                tasks.x_train,
+                n,
+                batch_size=B,
+                steps=STEPS,
+                generator=torch.Generator().manual_seed(0),
+            )
+            truth = prior.points(tasks.truth, n, g)
+            acc = [letter_classifier.recognize(clf, c, tasks.truth["letter"]).float() for c in s]
+            true_acc = letter_classifier.recognize(clf, truth, tasks.truth["letter"]).float()
+            out.setdefault(name, {})[variant] = {
+                "steps": STEPS,
+                "mean": [a.mean().item() for a in acc],
+                "se": [(a.std() / a.numel() ** 0.5).item() for a in acc],
+                "true_clouds": true_acc.mean().item(),
+            }
+            print(name, variant, out[name][variant]["mean"], file=sys.stderr, flush=True)
+    (OUT / "letters.json").write_text(json.dumps(out, indent=1))
+    lines = [
+        f"# Generated letters a classifier trained on true clouds recognizes ({n} samples each)",
+        "",
+        f"`python benchmarks/generative.py letters`: {args.tasks} tasks per row; the classifier "
+        "(benchmarks/letter_classifier.py) is trained on true clouds of all 26 letters in both "
+        "fonts; 'true' is its accuracy on fresh true clouds of the same tasks.",
+        "",
+        "| learner | letters | " + " | ".join(f"step {k}" for k in STEPS) + " | true |",
+        "|---|---|" + "---|" * (len(STEPS) + 1),
+    ]
+    for name, variants in out.items():
+        for variant, r in variants.items():
+            cells = [
+                f"{100 * m:.1f} ± {100 * s:.1f} %" for m, s in zip(r["mean"], r["se"], strict=True)
+            ]
+            lines.append(
+                f"| {name} | {variant} | "
+                + " | ".join(cells)
+                + f" | {100 * r['true_clouds']:.1f} % |"
+            )
+    (OUT / "letters.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+def figures(args) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    # samples: truth, step 1, step 10 for four mixtures and four letters
+    rows = []
+    for name, seed in (("gmm-2d", 7), ("letters", 8)):
+        learner = load(name)
+        prior = variant_prior(learner.config.task, "id")
+        g = torch.Generator().manual_seed(seed)
+        tasks = prior.sample(4, K * B, 1, generator=g)
+        truth = prior.points(tasks.truth, 1000, g)
+        s = iai.sample_steps(
+            learner,
+            tasks.x_train,
+            1000,
+            batch_size=B,
+            steps=[1, K],
+            generator=torch.Generator().manual_seed(0),
+        )
+        rows += [(name, truth[i], s[0, i], s[1, i]) for i in range(4)]
+    fig, axes = plt.subplots(len(rows), 3, figsize=(6.6, 2.2 * len(rows)))
+    for r, (name, *clouds) in enumerate(rows):
+        for c, (cloud, title) in enumerate(
+            zip(clouds, ("truth", "step 1", "step 10"), strict=True)
+        ):
+            ax = axes[r, c]
+            ax.scatter(cloud[:, 0], cloud[:, 1], s=1, alpha=0.5)
+            lim = 3.0 if name == "letters" else 7.0
+            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xticks=[], yticks=[], aspect="equal")
+            if r == 0 or (r == 4):
+                ax.set_title(f"{name}: {title}", fontsize=8)
+    fig.tight_layout()
+    fig.savefig("docs/generative-samples.png", dpi=90)
+    # energy distance against step, with standard errors
+    results = json.loads((OUT / "quality.json").read_text())
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
+    for ax, family in zip(axes, ("gmm", "letters"), strict=True):
+        for name, variants in results.items():
+            if not name.startswith(family):
+                continue
+            for variant, r in variants.items():
+                steps = r["energy"]["steps"][1:]
+                mean, se = r["energy"]["mean"][1:], r["energy"]["se"][1:]
+                ax.errorbar(
+                    steps,
+                    mean,
+                    yerr=[2 * s for s in se],
+                    marker="o",
+                    ms=3,
+                    label=f"{name}, {variant}",
+                    capsize=2,
+                )
+        ax.set(
+            xscale="log",
+            yscale="log",
+            xlabel="step k (mini-batches of 32 read)",
+            ylabel="energy distance to the truth",
+            title=family,
+        )
+        ax.axvline(K, color="grey", lw=0.5)
+        ax.legend(fontsize=6)
+    fig.tight_layout()
+    fig.savefig("docs/generative-metrics.png", dpi=90)
+
+
+def main() -> None:
+    global ROOT, OUT
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("what", choices=["quality", "em", "cost", "letters", "figures"])
+    parser.add_argument("learners", nargs="*", help="quality: which checkpoints (default all)")
+    parser.add_argument("--tasks", type=int, default=200)
+    parser.add_argument("--samples", type=int, default=256)
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--append", action="store_true", help="quality: keep quality.json's rows")
+    parser.add_argument("--root", default="checkpoints", help="where the checkpoints are")
+    parser.add_argument("--out", default="benchmarks/results/generative")
+    args = parser.parse_args()
+    ROOT, OUT = Path(args.root), Path(args.out)
+    torch.set_num_threads(1)
+    OUT.mkdir(parents=True, exist_ok=True)
+    {"quality": quality, "em": em, "cost": cost, "letters": letters, "figures": figures}[args.what](
+        args
+    )
+
+
+if __name__ == "__main__":
+    main()

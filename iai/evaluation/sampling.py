@@ -1,0 +1,107 @@
+"""Sample quality after each step: a generative learner's samples beside fresh samples of the truth.
+
+For T fresh tasks of a density family, the learner reads each task's context batch by batch
+(`iai.sample_steps`); after each step asked for, its samples are compared with as many fresh
+samples of the task's true distribution by the metrics of `iai.evaluation.sample_metrics`
+(energy distance, MMD, W2), and, where the family has an exact density (`prior.log_prob`) and
+the learner one too, by the excess NLL: the mean over fresh true samples of
+log p_true(x) − log p_learner(x), ≥ 0 in expectation (a KL divergence), 0 only for the truth.
+Every number is a mean over tasks with its standard error.
+"""
+
+from dataclasses import dataclass, field
+
+import torch
+
+from iai.evaluation.sample_metrics import METRICS
+from iai.generative import log_prob_steps, sample_steps
+from iai.learners import Learner
+
+
+@dataclass(frozen=True)
+class SampleQuality:
+    """Per-task values (len(steps), T) of each metric after each step of `steps`."""
+
+    steps: list[int]
+    per_task: dict[str, torch.Tensor] = field(default_factory=dict)
+
+    def mean(self, metric: str) -> list[float]:
+        return self.per_task[metric].mean(1).tolist()
+
+    def se(self, metric: str) -> list[float]:
+        v = self.per_task[metric]
+        return (v.std(1) / v.shape[1] ** 0.5).tolist()
+
+
+@dataclass(frozen=True)
+class Draw:
+    """T tasks of a density family: the context each learner reads, fresh true samples to compare
+    samples with, and fresh true samples to score densities at."""
+
+    context: torch.Tensor  # (T, N, D)
+    truth: torch.Tensor  # (T, n, D)
+    held_out: torch.Tensor  # (T, M, D)
+    true_log_prob: torch.Tensor | None  # (T, M) where the family has a density
+
+
+def draw(prior, tasks: int, context: int, samples: int, held_out: int, seed: int) -> Draw:
+    """Tasks from `prior` (a density family with `points`), all from one seeded generator."""
+    g = torch.Generator().manual_seed(seed)
+    t = prior.sample(tasks, context, 1, generator=g)
+    truth = prior.points(t.truth, samples, g)
+    x_eval = prior.points(t.truth, held_out, g)
+    exact = prior.log_prob(t.truth, x_eval) if hasattr(prior, "log_prob") else None
+    return Draw(t.x_train, truth, x_eval, exact)
+
+
+def sample_quality(
+    learner: Learner,
+    data: Draw,
+    steps: list[int],
+    *,
+    batch_size: int | None = None,
+    nll_steps: list[int] | None = None,
+    seed: int = 0,
+    one_step: bool = False,
+) -> SampleQuality:
+    """The metrics of the learner's samples after each of `steps` (as many samples as
+    data.truth holds), and the excess NLL after each of `nll_steps` (default: `steps`; [] for
+    none; only where the family has a density).
+
+    `one_step`: the learner reads the first k · batch_size points in a single step instead
+    (the one-step, in-context baseline's way of seeing k batches)."""
+    n = data.truth.shape[1]
+    g = torch.Generator().manual_seed(seed)
+    B = batch_size or learner.config.train.batch_size
+    if one_step:
+        samples = torch.cat(
+            [_one_step(sample_steps, learner, data.context, k, B, n, g) for k in steps]
+        )
+    else:
+        samples = sample_steps(learner, data.context, n, batch_size=B, steps=steps, generator=g)
+    per_task = {
+        name: torch.stack([metric(s, data.truth) for s in samples])
+        for name, metric in METRICS.items()
+    }
+    nll_steps = steps if nll_steps is None else nll_steps
+    if data.true_log_prob is not None and nll_steps:
+        if one_step:
+            lp = torch.cat(
+                [
+                    _one_step(log_prob_steps, learner, data.context, k, B, data.held_out, None)
+                    for k in nll_steps
+                ]
+            )
+        else:
+            lp = log_prob_steps(learner, data.context, data.held_out, batch_size=B, steps=nll_steps)
+        per_task["excess_nll"] = (data.true_log_prob - lp).mean(-1)  # (S, T)
+    return SampleQuality(list(steps), per_task)
+
+
+def _one_step(call, learner, context, k: int, B: int, arg, generator):
+    """`call` after one step over the first k · B points (k = 0: the prior)."""
+    x = context[:, : max(k, 1) * B]
+    kwargs = {"batch_size": x.shape[1], "steps": [min(k, 1)]}
+    if generator is not None:
+        kwargs["generator"] = generator
+    return call(learner, x, arg, **kwargs)
