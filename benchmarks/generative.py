@@ -24,7 +24,7 @@ import torch
 import iai
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
-from iai.evaluation.sampling import draw, sample_quality
+from iai.evaluation.sampling import draw, sample_quality, table, to_json
 from iai.tasks import variant_prior
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -81,20 +81,7 @@ def quality(args) -> None:
                 one_step=one_step,
             )
             seconds = time.perf_counter() - clock
-            nll = NLL_STEPS if is_flow else STEPS
-            results.setdefault(name, {})[variant] = {
-                "steps": STEPS,
-                "seconds": seconds,
-                **{
-                    m: {
-                        "steps": nll if m == "excess_nll" else STEPS,
-                        "mean": q.mean(m),
-                        "se": q.se(m),
-                    }
-                    for m in METRICS
-                    if m in q.per_task
-                },
-            }
+            results.setdefault(name, {})[variant] = {"seconds": seconds, **to_json(q)}
             print(f"{name} {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
             (OUT / "quality.json").write_text(json.dumps(results, indent=1))
     (OUT / "quality.md").write_text(quality_table(results))
@@ -126,19 +113,9 @@ def quality_table(results: dict) -> str:
         "",
     ]
     for name, variants in results.items():
-        for variant, r in variants.items():
-            lines += [f"## {name}, {variant}", ""]
-            lines.append("| metric | " + " | ".join(f"step {k}" for k in r["steps"]) + " |")
-            lines.append("|---|" + "---|" * len(r["steps"]))
-            for m in METRICS:
-                if m not in r:
-                    continue
-                cells = {
-                    k: f"{v:.4f} ± {s:.4f}"
-                    for k, v, s in zip(r[m]["steps"], r[m]["mean"], r[m]["se"], strict=True)
-                }
-                lines.append(f"| {m} | " + " | ".join(cells.get(k, "") for k in r["steps"]) + " |")
-            lines.append("")
+        lines += [f"## {name}", ""]
+        rows = {v: {m: r[m] for m in METRICS if m in r} for v, r in variants.items()}
+        lines += [table(rows), ""]
     return "\n".join(lines)
 
 

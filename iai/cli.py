@@ -50,6 +50,8 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> None:
     learner = load(args.checkpoint)
+    if learner.objective.kind == "density":
+        return _eval_samples(learner, args)
     cfg = learner.config
     changes = {k: v for k, v in {"tasks": args.tasks, "steps": args.steps}.items() if v is not None}
     if args.ood is not None:
@@ -65,6 +67,36 @@ def _eval(args: argparse.Namespace) -> None:
         out = Path(args.out or Path("runs") / "eval" / Path(args.checkpoint).resolve().name)
         print(report.write(results, out))
         print(f"written: {out}/eval.md, eval.json, eval.png")
+
+
+def _eval_samples(learner, args: argparse.Namespace) -> None:
+    """A generative learner's sample quality per step, in distribution and out (the family's
+    variants unless --ood names others), on fresh tasks: `iai.evaluation.sampling`."""
+    from iai.evaluation.sampling import draw, sample_quality, table, to_json
+    from iai.tasks import variant_prior
+
+    cfg = learner.config
+    K, B = args.steps or 4 * cfg.train.steps, cfg.train.batch_size
+    steps = sorted({k for k in (0, 1, 2, 5, 10, 20, 40, 80, 160) if k <= K} | {K})
+    nll = [1, min(cfg.train.steps, K)] if cfg.learner.kind == "flow" else steps
+    ood = args.ood if args.ood is not None else getattr(learner.prior, "variants", ())
+    results = {}
+    for variant in ["id", *(v for v in ood if v != "none")]:
+        prior = variant_prior(cfg.task, variant)
+        data = draw(prior, args.tasks or 200, K * B, 256, 256, cfg.eval.seed)
+        q = sample_quality(
+            learner, data, steps, nll_steps=nll, one_step=cfg.train.steps == 1, seed=cfg.eval.seed
+        )
+        results[variant] = to_json(q)
+        if not args.quiet:
+            print(f"{variant}: done", file=sys.stderr, flush=True)
+    out = Path(args.out or Path("runs") / "eval" / Path(args.checkpoint).resolve().name)
+    out.mkdir(parents=True, exist_ok=True)
+    text = table(results)
+    (out / "eval.md").write_text(text)
+    (out / "eval.json").write_text(json.dumps(results, indent=1))
+    print(text)
+    print(f"written: {out}/eval.md, eval.json")
 
 
 def _grid(args: argparse.Namespace) -> None:

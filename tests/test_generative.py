@@ -1,5 +1,6 @@
 """Generative learners: the mixture family, flow and mixture learners, and the sampling API."""
 
+import json
 import math
 
 import pytest
@@ -175,3 +176,17 @@ def test_generative_learners_train_save_and_load(kind, tmp_path):
         for m in (trained, loaded)
     )
     assert torch.equal(a, b)
+
+
+def test_iai_eval_reports_sample_quality_per_step_in_and_out_of_distribution(tmp_path):
+    from iai.cli import main
+
+    ov = ["task.name='gaussian_mixtures'", "task.dim=2", *SMALL, *KINDS["mixture"]]
+    ov += ["train.iterations=2", "train.batch_size=8", "train.steps=2", "train.queries=8"]
+    iai.train(None, tmp_path / "m", overrides=ov, progress=False)
+    out = tmp_path / "eval"
+    assert main(["eval", str(tmp_path / "m"), "--tasks", "3", "--out", str(out), "--quiet"]) == 0
+    results = json.loads((out / "eval.json").read_text())
+    assert list(results) == ["id", "many_components", "wide_prior"]
+    assert results["id"]["energy"]["steps"] == [0, 1, 2, 5, 8]
+    assert set(results["id"]) == {"energy", "mmd", "w2", "excess_nll"}

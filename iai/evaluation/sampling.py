@@ -24,6 +24,7 @@ class SampleQuality:
 
     steps: list[int]
     per_task: dict[str, torch.Tensor] = field(default_factory=dict)
+    nll_steps: list[int] = field(default_factory=list)  # the steps excess_nll was taken at
 
     def mean(self, metric: str) -> list[float]:
         return self.per_task[metric].mean(1).tolist()
@@ -95,7 +96,40 @@ def sample_quality(
         else:
             lp = log_prob_steps(learner, data.context, data.held_out, batch_size=B, steps=nll_steps)
         per_task["excess_nll"] = (data.true_log_prob - lp).mean(-1)  # (S, T)
-    return SampleQuality(list(steps), per_task)
+    return SampleQuality(list(steps), per_task, list(nll_steps) if "excess_nll" in per_task else [])
+
+
+def to_json(q: SampleQuality) -> dict:
+    """Mean and standard error per metric and step: {metric: {steps, mean, se}}."""
+    return {
+        m: {
+            "steps": q.nll_steps if m == "excess_nll" else q.steps,
+            "mean": q.mean(m),
+            "se": q.se(m),
+        }
+        for m in q.per_task
+    }
+
+
+def table(results: dict[str, dict]) -> str:
+    """A markdown table per variant of `to_json` results: metric rows, step columns."""
+    lines = []
+    for variant, r in results.items():
+        steps = sorted({k for m in r.values() for k in m["steps"]})
+        lines += [
+            f"### {variant}",
+            "",
+            "| metric | " + " | ".join(f"step {k}" for k in steps) + " |",
+        ]
+        lines.append("|---|" + "---|" * len(steps))
+        for m, v in r.items():
+            cells = {
+                k: f"{a:.4f} ± {s:.4f}"
+                for k, a, s in zip(v["steps"], v["mean"], v["se"], strict=True)
+            }
+            lines.append(f"| {m} | " + " | ".join(cells.get(k, "") for k in steps) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def _one_step(call, learner, context, k: int, B: int, arg, generator):
