@@ -241,7 +241,7 @@ def letters(args) -> None:
                 steps=STEPS,
                 generator=torch.Generator().manual_seed(0),
             )
-            truth = prior.points(tasks.truth, n, g)
+            truth = prior.points(tasks.truth, n, generator=g)
             acc = [letter_classifier.recognize(clf, c, tasks.truth["letter"]).float() for c in s]
             true_acc = letter_classifier.recognize(clf, truth, tasks.truth["letter"]).float()
             out.setdefault(name, {})[variant] = {
@@ -289,7 +289,7 @@ def figures(args) -> None:
         prior = variant_prior(learner.config.task, "id")
         g = torch.Generator().manual_seed(seed)
         tasks = prior.sample(4, K * B, 1, generator=g)
-        truth = prior.points(tasks.truth, 1000, g)
+        truth = prior.points(tasks.truth, 1000, generator=g)
         s = iai.sample_steps(
             learner,
             tasks.x_train,

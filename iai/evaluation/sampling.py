@@ -49,8 +49,8 @@ def draw(prior, tasks: int, context: int, samples: int, held_out: int, seed: int
     """Tasks from `prior` (a density family with `points`), all from one seeded generator."""
     g = torch.Generator().manual_seed(seed)
     t = prior.sample(tasks, context, 1, generator=g)
-    truth = prior.points(t.truth, samples, g)
-    x_eval = prior.points(t.truth, held_out, g)
+    truth = prior.points(t.truth, samples, generator=g)
+    x_eval = prior.points(t.truth, held_out, generator=g)
     exact = prior.log_prob(t.truth, x_eval) if hasattr(prior, "log_prob") else None
     return Draw(t.x_train, truth, x_eval, exact)
 

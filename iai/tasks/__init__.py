@@ -14,6 +14,7 @@ from iai.tasks.base import Tasks
 from iai.tasks.config import OOD, TaskConfig, shifted
 from iai.tasks.digits import Digits
 from iai.tasks.gp import GPRegression
+from iai.tasks.letters import Letters
 from iai.tasks.linear import LinearRegression
 from iai.tasks.mixtures import GaussianMixtures
 from iai.tasks.mlp import Classification, NonlinearRegression
@@ -27,6 +28,7 @@ TASKS = {
     "nonlinear_classification": lambda cfg: Classification(cfg, nonlinear=True),
     "digits": Digits,
     "gaussian_mixtures": GaussianMixtures,
+    "letters": Letters,
 }
 
 

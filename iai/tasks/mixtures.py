@@ -33,14 +33,14 @@ class GaussianMixtures:
         self.cfg = cfg
 
     def sample(
-        self, n_tasks: int, n_points: int, n_query: int, generator: torch.Generator
+        self, n_tasks: int, n_points: int, n_query: int, *, generator: torch.Generator
     ) -> Tasks:
-        truth = self.draw(n_tasks, generator)
-        x_train = self.points(truth, n_points, generator)
-        x1 = self.points(truth, n_query, generator)
+        truth = self.draw(n_tasks, generator=generator)
+        x_train = self.points(truth, n_points, generator=generator)
+        x1 = self.points(truth, n_query, generator=generator)
         return Tasks(x_train, None, Density(2).queries(x1, generator), None, truth)
 
-    def draw(self, n_tasks: int, generator: torch.Generator) -> dict[str, torch.Tensor]:
+    def draw(self, n_tasks: int, *, generator: torch.Generator) -> dict[str, torch.Tensor]:
         """Each task's mixture: weights (T, K), means (T, K, 2), scale (T, K, 2, 2) with
         covariance scale · scaleᵀ, and components (T,) in use; K = cfg.components."""
         lo, hi, T = self.cfg.min_components, self.cfg.components, n_tasks
@@ -60,7 +60,7 @@ class GaussianMixtures:
         return {"weights": weights, "means": means, "scale": scale, "components": used}
 
     def points(
-        self, truth: dict[str, torch.Tensor], n: int, generator: torch.Generator
+        self, truth: dict[str, torch.Tensor], n: int, *, generator: torch.Generator
     ) -> torch.Tensor:
         """n fresh samples of each task's mixture, (T, n, 2)."""
         comp = torch.multinomial(truth["weights"], n, replacement=True, generator=generator)
