@@ -3,13 +3,14 @@
     python benchmarks/generative.py quality   # metrics per step, in distribution and out
     python benchmarks/generative.py em        # the mixture learner and the flows beside EM
     python benchmarks/generative.py cost      # sampling time, explicit against implicit
-    python benchmarks/generative.py letters   # a letter classifier reads the generated clouds
     python benchmarks/generative.py figures   # docs/generative-samples.png, -metrics.png
 
 Each writes JSON and markdown under benchmarks/results/generative/ (figures under docs/);
-`figures` reads quality.json. Every learner reads the very same context points, drawn by
-`iai.evaluation.sampling.draw` from one seeded generator per (family, variant); samples
-are compared with as many fresh true samples (`iai.evaluation.sampling.sample_quality`).
+`figures` reads quality.json. On letters, `quality` also asks a classifier trained on true
+clouds (benchmarks/letter_classifier.py) which letter each generated cloud is. Every learner
+reads the very same context points, drawn by `iai.evaluation.sampling.draw` from one seeded
+generator per (family, variant); samples are compared with as many fresh true samples
+(`iai.evaluation.sampling.sample_quality`).
 """
 
 import argparse
@@ -63,6 +64,7 @@ def data_for(learner, variant: str, tasks: int, samples: int, seed: int):
 def quality(args) -> None:
     results = json.loads((OUT / "quality.json").read_text()) if args.append else {}
     names = args.learners or list(LEARNERS)
+    clf = letter_classifier.fit() if any(n.startswith("letters") for n in names) else None
     for name in names:
         learner = load(name)
         one_step = learner.config.train.steps == 1
@@ -82,9 +84,12 @@ def quality(args) -> None:
             )
             seconds = time.perf_counter() - clock
             results.setdefault(name, {})[variant] = {"seconds": seconds, **to_json(q)}
+            if name.startswith("letters"):
+                results[name][variant]["recognized"] = recognized(clf, q, data)
             print(f"{name} {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
             (OUT / "quality.json").write_text(json.dumps(results, indent=1))
     (OUT / "quality.md").write_text(quality_table(results))
+    (OUT / "letters.md").write_text(letters_table(results))
     print(quality_table(results))
 
 
@@ -223,57 +228,54 @@ def cost(args) -> None:
     print("\n".join(lines))
 
 
-def letters(args) -> None:
-    """Share of generated clouds a classifier trained on true clouds reads as their letter."""
-    clf = letter_classifier.fit()
-    out, n = {}, letter_classifier.N_POINTS
-    for name in ("letters", "letters-explicit"):
-        learner = load(name)
-        for variant in LEARNERS[name]:
-            prior = variant_prior(learner.config.task, variant)
-            g = torch.Generator().manual_seed(hash_seed(name, variant))
-            tasks = prior.sample(args.tasks, max(STEPS) * B, 1, generator=g)
-            s = iai.sample_steps(
-                learner,
-                tasks.x_train,
-                n,
-                batch_size=B,
-                steps=STEPS,
-                generator=torch.Generator().manual_seed(0),
-            )
-            truth = prior.points(tasks.truth, n, generator=g)
-            acc = [letter_classifier.recognize(clf, c, tasks.truth["letter"]).float() for c in s]
-            true_acc = letter_classifier.recognize(clf, truth, tasks.truth["letter"]).float()
-            out.setdefault(name, {})[variant] = {
-                "steps": STEPS,
-                "mean": [a.mean().item() for a in acc],
-                "se": [(a.std() / a.numel() ** 0.5).item() for a in acc],
-                "true_clouds": true_acc.mean().item(),
-            }
-            print(name, variant, out[name][variant]["mean"], file=sys.stderr, flush=True)
-    (OUT / "letters.json").write_text(json.dumps(out, indent=1))
+def recognized(clf, q, data) -> dict:
+    """The share of generated clouds after each step that the classifier reads as the task's
+    letter (mean and s.e. over tasks), and its share on the true clouds of the same tasks."""
+    right = [letter_classifier.recognize(clf, c, data.params["letter"]).float() for c in q.samples]
+    true = letter_classifier.recognize(clf, data.truth, data.params["letter"]).float()
+    return {
+        "steps": q.steps,
+        "mean": [r.mean().item() for r in right],
+        "se": [(r.std() / r.numel() ** 0.5).item() for r in right],
+        "true_clouds": true.mean().item(),
+    }
+
+
+def letters_table(results: dict) -> str:
     lines = [
-        f"# Generated letters a classifier trained on true clouds recognizes ({n} samples each)",
+        "# Generated letters a classifier trained on true clouds recognizes",
         "",
-        f"`python benchmarks/generative.py letters`: {args.tasks} tasks per row; the classifier "
-        "(benchmarks/letter_classifier.py) is trained on true clouds of all 26 letters in both "
-        "fonts; 'true' is its accuracy on fresh true clouds of the same tasks.",
+        "`python benchmarks/generative.py quality`: the share of generated clouds (256 samples "
+        "each, the same as the metrics compare) that the classifier of "
+        "benchmarks/letter_classifier.py (trained on true clouds of all 26 letters, both fonts) "
+        "reads as the task's letter; mean ± s.e. over tasks; 'true': its share on fresh true "
+        "clouds of the same tasks.",
         "",
-        "| learner | letters | " + " | ".join(f"step {k}" for k in STEPS) + " | true |",
-        "|---|---|" + "---|" * (len(STEPS) + 1),
     ]
-    for name, variants in out.items():
+    header = False
+    for name, variants in results.items():
         for variant, r in variants.items():
+            if "recognized" not in r:
+                continue
+            rec = r["recognized"]
+            if not header:
+                lines.append(
+                    "| learner | letters | "
+                    + " | ".join(f"step {k}" for k in rec["steps"])
+                    + " | true |"
+                )
+                lines.append("|---|---|" + "---|" * (len(rec["steps"]) + 1))
+                header = True
             cells = [
-                f"{100 * m:.1f} ± {100 * s:.1f} %" for m, s in zip(r["mean"], r["se"], strict=True)
+                f"{100 * m:.1f} ± {100 * s:.1f} %"
+                for m, s in zip(rec["mean"], rec["se"], strict=True)
             ]
             lines.append(
                 f"| {name} | {variant} | "
                 + " | ".join(cells)
-                + f" | {100 * r['true_clouds']:.1f} % |"
+                + f" | {100 * rec['true_clouds']:.1f} % |"
             )
-    (OUT / "letters.md").write_text("\n".join(lines) + "\n")
-    print("\n".join(lines))
+    return "\n".join(lines) + "\n"
 
 
 def figures(args) -> None:
@@ -347,7 +349,7 @@ def figures(args) -> None:
 def main() -> None:
     global ROOT, OUT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("what", choices=["quality", "em", "cost", "letters", "figures"])
+    parser.add_argument("what", choices=["quality", "em", "cost", "figures"])
     parser.add_argument("learners", nargs="*", help="quality: which checkpoints (default all)")
     parser.add_argument("--tasks", type=int, default=200)
     parser.add_argument("--samples", type=int, default=256)
@@ -359,9 +361,7 @@ def main() -> None:
     ROOT, OUT = Path(args.root), Path(args.out)
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
-    {"quality": quality, "em": em, "cost": cost, "letters": letters, "figures": figures}[args.what](
-        args
-    )
+    {"quality": quality, "em": em, "cost": cost, "figures": figures}[args.what](args)
 
 
 if __name__ == "__main__":

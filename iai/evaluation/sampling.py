@@ -25,6 +25,7 @@ class SampleQuality:
     steps: list[int]
     per_task: dict[str, torch.Tensor] = field(default_factory=dict)
     nll_steps: list[int] = field(default_factory=list)  # the steps excess_nll was taken at
+    samples: torch.Tensor | None = None  # (len(steps), T, n, D): what the metrics compared
 
     def mean(self, metric: str) -> list[float]:
         return self.per_task[metric].mean(1).tolist()
@@ -43,6 +44,7 @@ class Draw:
     truth: torch.Tensor  # (T, n, D)
     held_out: torch.Tensor  # (T, M, D)
     true_log_prob: torch.Tensor | None  # (T, M) where the family has a density
+    params: dict[str, torch.Tensor]  # each task's truth (`Tasks.truth`): a mixture, a letter
 
 
 def draw(prior, tasks: int, context: int, samples: int, held_out: int, seed: int) -> Draw:
@@ -52,7 +54,7 @@ def draw(prior, tasks: int, context: int, samples: int, held_out: int, seed: int
     truth = prior.points(t.truth, samples, generator=g)
     x_eval = prior.points(t.truth, held_out, generator=g)
     exact = prior.log_prob(t.truth, x_eval) if hasattr(prior, "log_prob") else None
-    return Draw(t.x_train, truth, x_eval, exact)
+    return Draw(t.x_train, truth, x_eval, exact, t.truth)
 
 
 def sample_quality(
@@ -96,7 +98,8 @@ def sample_quality(
         else:
             lp = log_prob_steps(learner, data.context, data.held_out, batch_size=B, steps=nll_steps)
         per_task["excess_nll"] = (data.true_log_prob - lp).mean(-1)  # (S, T)
-    return SampleQuality(list(steps), per_task, list(nll_steps) if "excess_nll" in per_task else [])
+    nll_steps = list(nll_steps) if "excess_nll" in per_task else []
+    return SampleQuality(list(steps), per_task, nll_steps, samples)
 
 
 def to_json(q: SampleQuality) -> dict:
