@@ -109,3 +109,19 @@ def test_example_runs_as_a_script(name, tmp_path):
     done = subprocess.run(cmd, cwd=tmp_path, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     assert "reloaded learner's predictions differ by 0" in done.stdout
+
+
+def test_generative_example_reads_a_ring_and_its_density_improves(
+    tmp_path, elsewhere, capsys, monkeypatch
+):
+    module = example("generative")
+    monkeypatch.setattr(sys, "argv", ["generative.py", "--out", str(tmp_path / "gen")])
+    module.main()
+    printed = capsys.readouterr().out
+    density = [
+        float(line.split("log density ")[1].split()[0])
+        for line in printed.splitlines()
+        if "log density" in line
+    ]
+    assert len(density) == 4 and density[-1] > density[0] + 0.5
+    assert (tmp_path / "gen" / "samples.png").stat().st_size > 10_000
