@@ -19,6 +19,7 @@ import itertools
 import json
 from pathlib import Path
 
+import generative
 import taxonomy_row
 
 from iai.evaluation import sampling
@@ -466,7 +467,7 @@ def _below(a: tuple[float, float], b: tuple[float, float]) -> bool:
 
 def generative_claims() -> list[tuple[str, str, str]]:
     """Issue 11's claims from benchmarks/generative.py's results."""
-    quality, em, cost = _read("quality.json"), _read("em.json"), _read("cost.json")
+    quality, em, cost = generative.read_quality(GENERATIVE), _read("em.json"), _read("cost.json")
     out = []
     if quality:
         falls, stays, missed, rose = 0, 0, [], []
@@ -584,7 +585,7 @@ def generative_claims() -> list[tuple[str, str, str]]:
 def generative_section() -> list[str]:
     """Issue 11's tables: sample quality per step for every generative learner, the letters
     a classifier recognizes, EM and the sampling cost, as benchmarks/generative.py wrote them."""
-    quality = _read("quality.json")
+    quality = generative.read_quality(GENERATIVE)
     if not quality:
         return []
     lines = [
