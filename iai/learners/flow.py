@@ -35,7 +35,7 @@ from torch.func import grad, vmap
 from iai.errors import InvalidConfig
 from iai.learners.base import check_config
 from iai.learners.explicit import LatentDecoder
-from iai.models.flow_ode import FIXED, Solver, log_prob, transport
+from iai.models.flow_ode import ADAPTIVE, FIXED, Solver, log_prob, transport
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -61,17 +61,24 @@ class FlowConfig:
 
     def __post_init__(self) -> None:
         check_config(
-            self, ("latent", "width", "depth", "heads", "field_hidden", "field_depth", "probes")
+            self,
+            (
+                "latent",
+                "width",
+                "depth",
+                "heads",
+                "field_hidden",
+                "field_depth",
+                "probes",
+                "ode_steps",
+            ),
         )
-        check_config(self, ("ode_steps",))
         if self.regime not in ("implicit", "explicit"):
             raise InvalidConfig(
                 f"learner.regime = {self.regime!r}; allowed: 'implicit', 'explicit'"
             )
-        if self.solver not in (*FIXED, "dopri5", "bosh3"):
-            raise InvalidConfig(
-                f"learner.solver = {self.solver!r}; allowed: {FIXED}, dopri5, bosh3"
-            )
+        if self.solver not in (*FIXED, *ADAPTIVE):
+            raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")
 
     @property
     def ode(self) -> Solver:
@@ -107,11 +114,9 @@ class ExplicitFlowState:
 
 
 class FlowLearner(nn.Module):
-    """What both regimes share: the flow-matching loss, sampling and densities through the ODE."""
-
-    def velocity(self, state, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor: ...
-
-    def query_velocity(self, state, x_query: torch.Tensor) -> torch.Tensor: ...
+    """What both regimes share: the flow-matching loss, sampling and densities through the ODE.
+    Each regime supplies `query_velocity(state, x_query)` (the field at its query rows) and
+    `velocity(state, x, t)` (the field anywhere, after the samples the state has read)."""
 
     def loss(self, state, x_query: torch.Tensor, y_query=None) -> torch.Tensor:
         """Flow matching at the query rows [x₁, x₀, t] (T, Q, 2D + 1): mean ‖v − (x₁ − x₀)‖²."""
