@@ -83,7 +83,8 @@ def _eval_samples(learner, args: argparse.Namespace) -> None:
     results = {}
     for variant in ["id", *(v for v in ood if v != "none")]:
         prior = variant_prior(cfg.task, variant)
-        data = draw(prior, args.tasks or 200, K * B, 256, 256, cfg.eval.seed)
+        # 64 samples of the learner and of the truth per task, as benchmarks/generative.py
+        data = draw(prior, args.tasks or 200, K * B, 64, 64, cfg.eval.seed)
         q = sample_quality(
             learner, data, steps, nll_steps=nll, one_step=cfg.train.steps == 1, seed=cfg.eval.seed
         )
