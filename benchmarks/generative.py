@@ -325,47 +325,52 @@ def figures(args) -> None:
             generator=torch.Generator().manual_seed(0),
         )
         rows += [(name, truth[i], s[0, i], s[1, i]) for i in range(4)]
-    fig, axes = plt.subplots(len(rows), 3, figsize=(6.6, 2.2 * len(rows)))
-    for r, (name, *clouds) in enumerate(rows):
-        for c, (cloud, title) in enumerate(
-            zip(clouds, ("truth", "step 1", "step 10"), strict=True)
-        ):
-            ax = axes[r, c]
+    # one row per (family, what), one column per task; each task's frame fits its truth
+    fig, axes = plt.subplots(6, 4, figsize=(8, 12))
+    for i, (name, *clouds) in enumerate(rows):
+        family, col = i // 4, i % 4
+        lo, hi = clouds[0].min(0).values, clouds[0].max(0).values
+        mid, half = (lo + hi) / 2, (hi - lo).max() / 2 + 0.5
+        for j, (cloud, what) in enumerate(zip(clouds, ("truth", "step 1", "step 10"), strict=True)):
+            ax = axes[3 * family + j, col]
             ax.scatter(cloud[:, 0], cloud[:, 1], s=1, alpha=0.5)
-            lim = 3.0 if name == "letters" else 7.0
-            ax.set(xlim=(-lim, lim), ylim=(-lim, lim), xticks=[], yticks=[], aspect="equal")
-            if r == 0 or (r == 4):
-                ax.set_title(f"{name}: {title}", fontsize=8)
+            ax.set(xticks=[], yticks=[], aspect="equal")
+            ax.set(xlim=(mid[0] - half, mid[0] + half), ylim=(mid[1] - half, mid[1] + half))
+            if col == 0:
+                ax.set_ylabel(f"{name}: {what}", fontsize=9)
     fig.tight_layout()
     fig.savefig("docs/generative-samples.png", dpi=90)
-    # energy distance against step, with standard errors
+    # energy distance and W2 against step, ± two standard errors: colour per learner, line
+    # style per distribution (energy's unbiased estimate dips below 0 near the truth, hence symlog)
     results = read_quality(OUT)
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.8))
-    for ax, family in zip(axes, ("gmm", "letters"), strict=True):
-        for name, variants in results.items():
-            if not name.startswith(family):
-                continue
-            for variant, r in variants.items():
-                steps = r["energy"]["steps"][1:]
-                mean, se = r["energy"]["mean"][1:], r["energy"]["se"][1:]
-                ax.errorbar(
-                    steps,
-                    mean,
-                    yerr=[2 * s for s in se],
-                    marker="o",
-                    ms=3,
-                    label=f"{name}, {variant}",
-                    capsize=2,
-                )
-        ax.set(
-            xscale="log",
-            yscale="log",
-            xlabel="step k (mini-batches of 32 read)",
-            ylabel="energy distance to the truth",
-            title=family,
-        )
-        ax.axvline(K, color="grey", lw=0.5)
-        ax.legend(fontsize=6)
+    styles = {"id": "-", "many_components": "--", "wide_prior": ":"}
+    styles |= {"held_out_letters": "--", "serif": ":"}
+    fig, axes = plt.subplots(2, 2, figsize=(11, 8))
+    for row, metric in enumerate(("energy", "w2")):
+        for ax, family in zip(axes[row], ("gmm", "letters"), strict=True):
+            names = [n for n in results if n.startswith(family)]
+            for c, name in enumerate(names):
+                for variant, r in results[name].items():
+                    curve = r[metric]
+                    ax.errorbar(
+                        curve["steps"][1:],
+                        curve["mean"][1:],
+                        yerr=[2 * s for s in curve["se"][1:]],
+                        color=f"C{c}",
+                        ls=styles[variant],
+                        marker="o",
+                        ms=3,
+                        capsize=2,
+                        label=f"{name}, {variant}",
+                    )
+            ax.set(xscale="log", xlabel="step k (mini-batches of 32 read)", title=family)
+            ax.set_ylabel(
+                "energy distance to the truth" if metric == "energy" else "W2 to the truth"
+            )
+            if metric == "energy":
+                ax.set_yscale("symlog", linthresh=0.01)
+            ax.axvline(K, color="grey", lw=0.5)
+            ax.legend(fontsize=6)
     fig.tight_layout()
     fig.savefig("docs/generative-metrics.png", dpi=90)
 
