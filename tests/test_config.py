@@ -75,7 +75,10 @@ def test_unknown_keys_in_a_file_are_named(tmp_path, text, message):
         ("eval.ood=noisy", "eval.ood = 'noisy'; expected a list"),
         ("eval.ood=[1]", "eval.ood[0] = 1; expected str"),
         ("learner.signal=everything", "learner.signal = 'everything'; allowed"),
-        ("learner.kind=bogus", "learner.kind = 'bogus'; known: ['explicit', 'flow', 'implicit', 'maml', 'mixture'"),
+        (
+            "learner.kind=bogus",
+            "learner.kind = 'bogus'; known: ['explicit', 'flow', 'implicit', 'maml', 'mixture'",
+        ),
         ("train.steps=0", "train.steps = 0; must be ≥ 1"),
         ("train.batch_size=-3", "train.batch_size = -3; must be ≥ 1"),
         ("train.lr=0", "train.lr = 0.0; must be > 0"),
