@@ -15,7 +15,7 @@ from pathlib import Path
 from iai.api import load
 from iai.config import load_config
 from iai.distributed import finish_process, process_group
-from iai.errors import IAIError
+from iai.errors import IAIError, InvalidInput
 from iai.evaluation import report
 from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
@@ -76,15 +76,20 @@ def _eval_samples(learner, args: argparse.Namespace) -> None:
     from iai.tasks import variant_prior
 
     cfg = learner.config
-    K, B = args.steps or 4 * cfg.train.steps, cfg.train.batch_size
+    for name in ("steps", "tasks"):
+        if getattr(args, name) is not None and getattr(args, name) < 1:
+            raise InvalidInput(f"--{name} must be ≥ 1, got {getattr(args, name)}")
+    K = 4 * cfg.train.steps if args.steps is None else args.steps
+    B, tasks = cfg.train.batch_size, 200 if args.tasks is None else args.tasks
     steps = sorted({k for k in (0, 1, 2, 5, 10, 20, 40, 80, 160) if k <= K} | {K})
-    nll = [1, min(cfg.train.steps, K)] if cfg.learner.kind == "flow" else steps
+    # a flow's density needs an ODE solve with autograd for every step: two steps only
+    nll = sorted({1, min(cfg.train.steps, K)}) if cfg.learner.kind == "flow" else steps
     ood = args.ood if args.ood is not None else getattr(learner.prior, "variants", ())
     results = {}
     for variant in ["id", *(v for v in ood if v != "none")]:
         prior = variant_prior(cfg.task, variant)
         # 64 samples of the learner and of the truth per task, as benchmarks/generative.py
-        data = draw(prior, args.tasks or 200, K * B, 64, 64, cfg.eval.seed)
+        data = draw(prior, tasks, K * B, 64, 64, cfg.eval.seed)
         q = sample_quality(
             learner, data, steps, nll_steps=nll, one_step=cfg.train.steps == 1, seed=cfg.eval.seed
         )
@@ -130,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     e = sub.add_parser("eval", help="evaluate a checkpoint against references")
     e.add_argument("checkpoint")
-    e.add_argument("--tasks", type=int, help="number of fresh tasks (default: the config's)")
+    e.add_argument(
+        "--tasks", type=int, help="number of fresh tasks (default: the config's; 200 generative)"
+    )
     e.add_argument("--steps", type=int, help="K_eval, may exceed the trained K")
     e.add_argument(
         "--ood",

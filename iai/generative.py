@@ -34,13 +34,22 @@ def sample_steps(
 
     `steps` defaults to every k from 0 (the learner's prior, before any sample) to
     K = ⌈N / batch_size⌉, and must lie in that range; batch_size defaults to the trained one.
-    `generator` draws the noise the samples start from (torch's global one if None)."""
+    `generator` (a CPU one; torch's global one if None) draws the noise the samples start
+    from, fresh for each step in the order of `steps`: the same call gives the same samples,
+    and a step's samples depend on which steps are asked before it."""
     n = _count("n_samples", n_samples)
-    if generator is not None and not isinstance(generator, torch.Generator):
-        raise InvalidInput(f"generator must be a torch.Generator, got {type(generator).__name__}")
-    states = _states(learner, x_context, batch_size, steps)
+    if generator is not None and (
+        not isinstance(generator, torch.Generator) or generator.device.type != "cpu"
+    ):
+        raise InvalidInput(f"generator must be a CPU torch.Generator, got {generator!r}")
+    _generative(learner)
+    x = inputs.features(learner, "x_context", x_context)
+    states = _states(learner, x, batch_size, steps)
     with torch.no_grad():
-        return torch.stack([learner.sample(s, n, generator) for s in states])
+        out = torch.stack([learner.sample(s, n, generator) for s in states])
+    if not torch.isfinite(out).all():
+        inputs.refuse_non_finite("the samples are", {"x_context": inputs.largest(x)})
+    return out
 
 
 def log_prob_steps(
@@ -55,16 +64,19 @@ def log_prob_steps(
     k in `steps` (as in `sample_steps`): -> (len(steps), T, M). Exact for the mixture learner;
     for flows, through the ODE's instantaneous change of variables."""
     _generative(learner)
+    x = inputs.features(learner, "x_context", x_context)
     x_eval = inputs.features(learner, "x_eval", x_eval)
-    states = _states(learner, x_context, batch_size, steps, n_tasks=x_eval.shape[0])
+    states = _states(learner, x, batch_size, steps, n_tasks=x_eval.shape[0])
     with torch.no_grad():  # a flow's divergence turns autograd on for itself alone
         out = torch.stack([learner.log_prob(s, x_eval) for s in states])
     if not torch.isfinite(out).all():
-        inputs.refuse_non_finite("the log densities are", {"x_eval": inputs.largest(x_eval)})
+        largest = {"x_context": inputs.largest(x), "x_eval": inputs.largest(x_eval)}
+        inputs.refuse_non_finite("the log densities are", largest)
     return out
 
 
 def _generative(learner: Learner) -> None:
+    """InvalidInput pointing a predictive learner to predict_steps."""
     if getattr(learner.objective, "kind", None) != "density" or not hasattr(learner, "sample"):
         raise InvalidInput(
             "sample_steps and log_prob_steps are for generative learners (trained on a density "
@@ -87,16 +99,14 @@ def _count(name: str, value) -> int:
 
 def _states(
     learner: Learner,
-    x_context,
+    x: torch.Tensor,
     batch_size: int | None,
     steps: Sequence[int] | None,
     n_tasks: int | None = None,
 ) -> list:
-    """The learner's state after each of `steps` mini-batches of x_context, in the order of
-    `steps`, from one pass over the context that stops at the last step asked for."""
-    _generative(learner)
+    """The learner's state after each of `steps` mini-batches of the checked context x
+    (T, N, D), in the order of `steps`, from one pass that stops at the last step asked."""
     B = inputs.batch_size_of(learner, batch_size)
-    x = inputs.features(learner, "x_context", x_context)
     if n_tasks is not None and x.shape[0] != n_tasks:
         raise InvalidInput(f"x_eval has {n_tasks} tasks; x_context has {x.shape[0]}")
     K = -(-x.shape[1] // B)

@@ -97,7 +97,7 @@ def test_log_prob_steps_is_a_normalized_density(kind):
         .reshape(1, -1, 2)
         .expand(2, -1, -1)
     )
-    lp = iai.log_prob_steps(learner, x, pts, batch_size=32, steps=[1, 3])
+    lp = iai.log_prob_steps(learner, x, pts, batch_size=32, steps=[0, 3])  # 0: the prior
     assert lp.shape == (2, 2, 3600)
     mass = lp.exp().sum(-1) * (grid[1] - grid[0]) ** 2
     assert torch.allclose(mass, torch.ones_like(mass), atol=0.02)
@@ -149,6 +149,8 @@ def test_the_sampling_api_refuses_bad_input_by_name():
         iai.log_prob_steps(learner, x, x[:2])
     with pytest.raises(InvalidInput, match="generator"):
         iai.sample_steps(learner, x, 5, generator=0)
+    with pytest.raises(InvalidInput, match="x_context"):  # samples overflow: named, not NaN
+        iai.sample_steps(learner, x * 1e30, 5)
     with pytest.raises(InvalidInput, match="sample_steps"):
         iai.predict_steps(learner, x, None, x)
 
@@ -160,8 +162,11 @@ def test_a_predictive_learner_is_pointed_to_predict_steps(make_learner):
 
 
 def test_a_learner_of_the_wrong_kind_of_task_is_refused():
-    with pytest.raises(InvalidConfig, match="density task"):
+    with pytest.raises(InvalidConfig, match="'mixture' does not fit a 'regression' task"):
         build(load_config(None, ["learner.kind='mixture'"]))
+    density = ["task.name='gaussian_mixtures'", "task.dim=2", "learner.kind='parametric'"]
+    with pytest.raises(InvalidConfig, match=r"needs one of \('flow', 'mixture'\)"):
+        build(load_config(None, density))
 
 
 @pytest.mark.parametrize("kind", KINDS)

@@ -15,6 +15,7 @@ from sklearn.mixture import GaussianMixture
 from torch import Tensor
 
 from iai.errors import InvalidInput
+from iai.tasks.mixtures import sample_mixture
 
 
 @dataclass(frozen=True)
@@ -115,8 +116,4 @@ def _sample(fits: list[GaussianMixture], n_samples: int, generator: torch.Genera
         weights[t, :k] = torch.from_numpy(g.weights_)
         means[t, :k] = torch.from_numpy(g.means_)
         chol[t, :k] = torch.linalg.cholesky(torch.from_numpy(g.covariances_))
-    which = torch.multinomial(weights, n_samples, replacement=True, generator=generator)  # (T, S)
-    eps = torch.randn(len(fits), n_samples, d, generator=generator, dtype=torch.float64)
-    mu = torch.gather(means, 1, which[..., None].expand(-1, -1, d))  # (T, S, D)
-    c = torch.gather(chol, 1, which[..., None, None].expand(-1, -1, d, d))  # (T, S, D, D)
-    return mu + (c @ eps[..., None]).squeeze(-1)
+    return sample_mixture(weights, means, chol, n_samples, generator=generator)

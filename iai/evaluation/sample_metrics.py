@@ -70,7 +70,12 @@ def wasserstein2(a: Tensor, b: Tensor) -> Tensor:
 
     POT has no batched exact solver, so this loops over tasks (network simplex, about
     O(n³) each); it solves in float64 whatever the input dtype."""
-    import ot  # optional dependency: only this metric needs it
+    try:
+        import ot
+    except ModuleNotFoundError as e:
+        raise ModuleNotFoundError(
+            "W2 needs POT, an optional dependency: pip install 'iai[metrics]' (or pot)"
+        ) from e
 
     _check(a, b)
     out = []

@@ -26,11 +26,20 @@ LEARNERS = {
 }
 
 
+# the learners that read samples of a density (and only they can): they generate, not predict
+GENERATIVE = ("flow", "mixture")
+
+
 def build_learner(cfg, dim: int, objective: Objective, model=None) -> Learner:
     """The learner `cfg` describes; `model`: a user-defined fixed model f(x; θ) for the
     parametric learner (see `iai.models.predictors.check_model`)."""
     if cfg.kind not in LEARNERS:
         raise InvalidConfig(f"unknown learner {cfg.kind!r}; known: {sorted(LEARNERS)}")
+    if (cfg.kind in GENERATIVE) != (objective.kind == "density"):
+        fits = f"one of {GENERATIVE}" if objective.kind == "density" else "a predictive learner"
+        raise InvalidConfig(
+            f"learner.kind = {cfg.kind!r} does not fit a {objective.kind!r} task: it needs {fits}"
+        )
     if model is None:
         return LEARNERS[cfg.kind][1](cfg, dim, objective)
     if cfg.kind != "parametric" or cfg.model != "custom":

@@ -20,9 +20,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from iai.errors import InvalidConfig
 from iai.learners.base import check_config
 from iai.models.set_transformer import SetTransformer
+from iai.tasks.mixtures import sample_mixture
 from iai.tasks.objective import Objective
 
 
@@ -51,11 +51,6 @@ class MixtureState:
 class MixtureLearner(nn.Module):
     def __init__(self, cfg: MixtureConfig, dim: int, objective: Objective) -> None:
         super().__init__()
-        if objective.kind != "density":
-            raise InvalidConfig(
-                f"learner.kind = 'mixture' fits a density: it needs a density task, not "
-                f"{objective.kind!r}"
-            )
         self.cfg, self.dim, self.objective = cfg, dim, objective
         K, W, D = cfg.components, cfg.width, dim
         self.n_tril = D * (D + 1) // 2
@@ -83,8 +78,13 @@ class MixtureLearner(nn.Module):
         below = torch.zeros(*tril.shape[:-1], D, D, dtype=tril.dtype, device=tril.device)
         below[..., self.below[0], self.below[1]] = tril[..., D:]
         scale = torch.diag_embed(tril[..., :D].exp()) + below
-        components = MultivariateNormal(means[:, None], scale_tril=scale[:, None])
-        return MixtureSameFamily(Categorical(logits=logits[:, None]), components)
+        # no argument validation: a non-finite θ is refused by name where it surfaces (API)
+        components = MultivariateNormal(
+            means[:, None], scale_tril=scale[:, None], validate_args=False
+        )
+        return MixtureSameFamily(
+            Categorical(logits=logits[:, None], validate_args=False), components, False
+        )
 
     def init(self, x_query: torch.Tensor) -> MixtureState:
         return MixtureState(self.theta0.expand(x_query.shape[0], -1, -1))
@@ -124,15 +124,16 @@ class MixtureLearner(nn.Module):
         """The mixture's exact log density at x (T, M, D), (T, M)."""
         return self.distribution(state.theta).log_prob(x)
 
-    def sample(self, state: MixtureState, n: int, generator: torch.Generator) -> torch.Tensor:
+    def sample(
+        self, state: MixtureState, n: int, generator: torch.Generator | None
+    ) -> torch.Tensor:
         """n samples per task, (T, n, D), drawn with `generator` (on the CPU)."""
-        mix = self.distribution(state.theta.cpu())
+        theta = state.theta.cpu()
+        bad = ~torch.isfinite(theta).all(-1).all(-1)  # (T,): a θ that overflowed
+        mix = self.distribution(theta.nan_to_num())
+        components = mix.component_distribution
         weights = mix.mixture_distribution.probs[:, 0]  # (T, K)
-        comp = torch.multinomial(weights, n, replacement=True, generator=generator)  # (T, n)
-        eps = torch.randn(*comp.shape, self.dim, generator=generator)
-        loc = mix.component_distribution.loc[:, 0]  # (T, K, D)
-        tril = mix.component_distribution.scale_tril[:, 0]  # (T, K, D, D)
-        D = self.dim
-        means = loc.gather(1, comp[..., None].expand(-1, -1, D))
-        scale = tril.gather(1, comp[..., None, None].expand(-1, -1, D, D))
-        return (means + (scale @ eps[..., None]).squeeze(-1)).to(state.theta.device)
+        tril = components.scale_tril[:, 0]  # (T, K, D, D)
+        x = sample_mixture(weights, components.loc[:, 0], tril, n, generator=generator)
+        x[bad] = float("nan")  # for the API to refuse by name, rather than fail in torch
+        return x.to(state.theta.device)

@@ -50,8 +50,10 @@ def log_prob(velocity: Velocity, x1: torch.Tensor, solver: Solver) -> torch.Tens
         with torch.enable_grad():
             x = x.detach().requires_grad_(True)
             v = velocity(x, t)
-            div = sum(
-                torch.autograd.grad(v[..., d].sum(), x, retain_graph=d < D - 1)[0][..., d]
+            div = sum(  # a field constant in x (an untrained prior) has divergence 0
+                torch.autograd.grad(
+                    v[..., d].sum(), x, retain_graph=d < D - 1, materialize_grads=True
+                )[0][..., d]
                 for d in range(D)
             )
         return v.detach(), div.detach()

@@ -63,15 +63,32 @@ class GaussianMixtures:
         self, truth: dict[str, torch.Tensor], n: int, *, generator: torch.Generator
     ) -> torch.Tensor:
         """n fresh samples of each task's mixture, (T, n, 2)."""
-        comp = torch.multinomial(truth["weights"], n, replacement=True, generator=generator)
-        eps = torch.randn(*comp.shape, 2, generator=generator)
-        means = truth["means"].gather(1, comp[..., None].expand(-1, -1, 2))
-        scale = truth["scale"].gather(1, comp[..., None, None].expand(-1, -1, 2, 2))
-        return means + (scale @ eps[..., None]).squeeze(-1)
+        return sample_mixture(
+            truth["weights"], truth["means"], truth["scale"], n, generator=generator
+        )
 
     def log_prob(self, truth: dict[str, torch.Tensor], x: torch.Tensor) -> torch.Tensor:
         """The exact log density of each task's mixture at x (T, M, 2) -> (T, M)."""
         return mixture(truth["weights"], truth["means"], truth["scale"]).log_prob(x)
+
+
+def sample_mixture(
+    weights: torch.Tensor,
+    means: torch.Tensor,
+    scale: torch.Tensor,
+    n: int,
+    *,
+    generator: torch.Generator | None,
+) -> torch.Tensor:
+    """n draws per task, (T, n, D), of mixtures with weights (T, K), means (T, K, D) and scale
+    (T, K, D, D) (covariance scale · scaleᵀ): a component by its weight, then mean + scale · ε.
+    The one sampler of the task family, the mixture learner and the EM baseline."""
+    D = means.shape[-1]
+    comp = torch.multinomial(weights, n, replacement=True, generator=generator)  # (T, n)
+    eps = torch.randn(*comp.shape, D, generator=generator, dtype=means.dtype)
+    mu = means.gather(1, comp[..., None].expand(-1, -1, D))
+    sc = scale.gather(1, comp[..., None, None].expand(-1, -1, D, D))
+    return mu + (sc @ eps[..., None]).squeeze(-1)
 
 
 def mixture(weights: torch.Tensor, means: torch.Tensor, scale: torch.Tensor) -> MixtureSameFamily:

@@ -7,8 +7,9 @@ the public API returns, how user targets are checked, and the family's exact ref
 predictor where one exists (`reference`, the Bayes-optimal prediction). Nothing outside
 these classes asks whether a task is regression or classification.
 
-A family that judges predictions differently (a density, a flow-matching loss) brings its
-own class with these members and one line in `OBJECTIVES`.
+A family judged differently brings its own class and one line in `OBJECTIVES`: `Density`
+(samples without targets) is one, for the generative learners, which own their losses and
+so need only its `queries`, `split` and `targets`.
 """
 
 from collections.abc import Callable
@@ -24,7 +25,8 @@ Reference = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class Objective(Protocol):
-    """What every objective provides; `Regression` and `Classification` are the shipped ones."""
+    """What a predictive objective provides (`Regression`, `Classification`); `Density` has
+    only the members generative learners read."""
 
     kind: str
     out_dim: int
@@ -152,10 +154,12 @@ class Density:
     """
 
     kind = "density"
-    metrics = ("energy", "mmd", "w2", "excess_nll")
+    metrics = ("energy", "mmd", "w2", "excess_nll")  # iai.evaluation.sampling's
     categorical = False
 
     def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
+        """`reference` is accepted for `make_objective`'s sake and ignored: a density family's
+        exact answer is its `log_prob`, which the evaluation reads from the family itself."""
         if out_dim < 1:
             raise InvalidInput(f"a density's samples need at least 1 dimension, not {out_dim}")
         self.out_dim, self.reference = out_dim, None
