@@ -37,7 +37,7 @@ def sample_steps(
     `generator` (a CPU one; torch's global one if None) draws the noise the samples start
     from, fresh for each step in the order of `steps`: the same call gives the same samples,
     and a step's samples depend on which steps are asked before it."""
-    n = _count("n_samples", n_samples)
+    n = inputs.positive_int("n_samples", n_samples)
     if generator is not None and (
         not isinstance(generator, torch.Generator) or generator.device.type != "cpu"
     ):
@@ -83,18 +83,6 @@ def _generative(learner: Learner) -> None:
             "task: learner.kind 'flow' or 'mixture'); this one predicts targets: use "
             "iai.predict_steps"
         )
-
-
-def _count(name: str, value) -> int:
-    try:
-        if isinstance(value, bool):
-            raise TypeError
-        value = operator.index(value)
-    except TypeError:
-        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}") from None
-    if value < 1:
-        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}")
-    return value
 
 
 def _states(

@@ -99,15 +99,20 @@ def batch_size_of(learner: Learner, batch_size) -> int:
     if batch_size is None:
         config = getattr(learner, "config", None)
         return config.train.batch_size if config is not None else 16
+    return positive_int("batch_size", batch_size)
+
+
+def positive_int(name: str, value) -> int:
+    """`value` as an int ≥ 1 (int, numpy and torch integers), or InvalidInput naming it."""
     try:
-        if isinstance(batch_size, bool):
+        if isinstance(value, bool):
             raise TypeError
-        batch_size = operator.index(batch_size)  # int, numpy and torch integers
+        value = operator.index(value)
     except TypeError:
-        raise InvalidInput(f"batch_size must be an integer ≥ 1, got {batch_size!r}") from None
-    if batch_size < 1:
-        raise InvalidInput(f"batch_size must be an integer ≥ 1, got {batch_size!r}")
-    return batch_size
+        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}") from None
+    if value < 1:
+        raise InvalidInput(f"{name} must be an integer ≥ 1, got {value!r}")
+    return value
 
 
 def predictive(learner: Learner, call: str) -> None:

@@ -95,9 +95,8 @@ def time_features(t: torch.Tensor) -> torch.Tensor:
 class ImplicitFlowState:
     queries: torch.Tensor  # (T, Q, D + 1): [x_t, t] for each query
     value: torch.Tensor  # (T, Q, S): the queries' latents
-    context: tuple[
-        torch.Tensor, ...
-    ] = ()  # the batches read, (T, B, D) each: sampling re-reads them
+    # the batches read, (T, B, D) each: sampling refines new queries over them
+    context: tuple[torch.Tensor, ...] = ()
     seen: int = 0
 
     def detach(self) -> "ImplicitFlowState":
@@ -120,8 +119,8 @@ class FlowLearner(nn.Module):
 
     def loss(self, state, x_query: torch.Tensor, y_query=None) -> torch.Tensor:
         """Flow matching at the query rows [x₁, x₀, t] (T, Q, 2D + 1): mean ‖v − (x₁ − x₀)‖²."""
-        x1, x0, _ = self.objective.split(x_query)
-        return (self.query_velocity(state, x_query) - (x1 - x0)).square().sum(-1).mean()
+        _, _, target = self.objective.flow_pair(x_query)
+        return (self.query_velocity(state, x_query) - target).square().sum(-1).mean()
 
     def sample(self, state, n: int, generator: torch.Generator) -> torch.Tensor:
         """n samples per task of the distribution the state describes, (T, n, D)."""
@@ -156,8 +155,8 @@ class ImplicitFlow(FlowLearner):
 
     def init(self, x_query: torch.Tensor) -> ImplicitFlowState:
         """Query rows [x₁, x₀, t] (T, Q, 2D + 1) -> the queries (x_t, t) at their latent s⁽⁰⁾."""
-        x1, x0, t = self.objective.split(x_query)
-        return self._at(torch.cat([(1 - t) * x0 + t * x1, t], -1))
+        xt, t, _ = self.objective.flow_pair(x_query)
+        return self._at(torch.cat([xt, t], -1))
 
     def _at(self, queries: torch.Tensor) -> ImplicitFlowState:
         T, Q, _ = queries.shape
@@ -245,8 +244,8 @@ class ExplicitFlow(FlowLearner):
         return vmap(self.field)(z, torch.cat([x, time_features(t)], -1))
 
     def query_velocity(self, state: ExplicitFlowState, x_query: torch.Tensor) -> torch.Tensor:
-        x1, x0, t = self.objective.split(x_query)
-        return self._field(state.z, (1 - t) * x0 + t * x1, t)
+        xt, t, _ = self.objective.flow_pair(x_query)
+        return self._field(state.z, xt, t)
 
     def velocity(self, state: ExplicitFlowState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         return self._field(state.z, x, t.expand(*x.shape[:-1], 1))

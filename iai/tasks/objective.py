@@ -175,6 +175,12 @@ class Density:
         D = self.out_dim
         return rows[..., :D], rows[..., D : 2 * D], rows[..., 2 * D :]
 
+    def flow_pair(self, rows: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Query rows -> the point on the linear path x_t = (1 − t) x₀ + t x₁ (…, D), its
+        time t (…, 1) and the velocity flow matching targets there, x₁ − x₀ (…, D)."""
+        x1, x0, t = self.split(rows)
+        return (1 - t) * x0 + t * x1, t, x1 - x0
+
     def targets(self, name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
         raise InvalidInput(f"{name}: a density task has samples only, no targets; pass None")
 
