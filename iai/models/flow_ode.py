@@ -13,7 +13,6 @@ from dataclasses import dataclass
 from typing import Literal
 
 import torch
-from torchdiffeq import odeint
 
 # v(x (T, n, D), t (scalar tensor)) -> (T, n, D); each point's velocity depends on that point alone
 Velocity = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -35,8 +34,17 @@ class Solver:
         return {"method": self.method, "rtol": self.rtol, "atol": self.atol}
 
 
+def _odeint():
+    """torchdiffeq's odeint, imported when a flow first integrates: it brings scipy, which
+    `import iai` would otherwise load for every learner."""
+    from torchdiffeq import odeint
+
+    return odeint
+
+
 def transport(velocity: Velocity, x0: torch.Tensor, solver: Solver) -> torch.Tensor:
     """Noise x0 (T, n, D) carried along the flow to t = 1: samples (T, n, D)."""
+    odeint = _odeint()
     times = torch.tensor([0.0, 1.0], dtype=x0.dtype, device=x0.device)
     return odeint(lambda t, x: velocity(x, t), x0, times, **solver.options())[-1]
 
@@ -58,6 +66,7 @@ def log_prob(velocity: Velocity, x1: torch.Tensor, solver: Solver) -> torch.Tens
             )
         return v.detach(), div.detach()
 
+    odeint = _odeint()
     times = torch.tensor([1.0, 0.0], dtype=x1.dtype, device=x1.device)
     start = (x1, x1.new_zeros(x1.shape[:-1]))
     x0, acc = (s[-1] for s in odeint(augmented, start, times, **solver.options()))
