@@ -9,6 +9,7 @@ from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.mixture import MixtureConfig, MixtureLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
+from iai.learners.tabular import TabularConfig, TabularLearner
 from iai.models.predictors import check_model
 from iai.tasks.objective import Objective
 
@@ -20,6 +21,8 @@ LEARNERS = {
     "implicit": (ImplicitConfig, ImplicitLearner),
     "optimizer": (OptimizerConfig, OptimizerLearner),
     "maml": (MAMLConfig, MAMLLearner),
+    # any table width (up to the prior's dim): the model behind iai.sklearn
+    "tabular": (TabularConfig, TabularLearner),
     # generative: samples of a density task in, samples and densities out
     "flow": (FlowConfig, flow_learner),
     "mixture": (MixtureConfig, MixtureLearner),
@@ -63,5 +66,6 @@ __all__ = [
     "ParametricConfig",
     "ParametricLearner",
     "State",
+    "TabularConfig",
     "build_learner",
 ]

@@ -19,6 +19,7 @@ from iai.tasks.linear import LinearRegression
 from iai.tasks.mixtures import GaussianMixtures
 from iai.tasks.mlp import Classification, NonlinearRegression
 from iai.tasks.objective import objective_of
+from iai.tasks.tabular import Tabular
 
 TASKS = {
     "linear_regression": LinearRegression,
@@ -29,6 +30,9 @@ TASKS = {
     "digits": Digits,
     "gaussian_mixtures": GaussianMixtures,
     "letters": Letters,
+    # tables of 1 … task.dim features (and 2 … task.classes classes): iai.sklearn's prior
+    "tabular_regression": lambda cfg: Tabular(cfg, "regression"),
+    "tabular_classification": lambda cfg: Tabular(cfg, "classification"),
 }
 
 

@@ -1,0 +1,227 @@
+"""The tabular learner: parametric IAI for tables of any width, the model behind `iai.sklearn`.
+
+f(x; θ) is linear in fixed features φ(x) = [1, x, √2 cos(ω x + b)]: the standardized inputs
+and R random Fourier features of RBF kernels at three lengthscales (0.5, 1 and 2 × √d). With
+a Gaussian prior on θ this is Bayesian linear regression on a linear-plus-RBF kernel, a
+strong small-data model; the update makes it learned and streaming.
+
+The update is the curvature-preconditioned step of `iai.learners.parametric`, per output c:
+θ_c ← θ_c + ρ ((S_c + diag(α_c) / n)⁻¹ (-ḡ_c) + Δ_c), S_c the running mean of the Gauss–Newton
+matrix, ḡ_c the batch's mean gradient, n the points seen. For least squares with fixed α
+this is recursive least squares: the exact posterior mean under the prior N(0, diag(1/α)),
+batch after batch, in memory flat in n. What h_φ learns is α, the prior precision of each
+coordinate (amortized empirical Bayes: how much to trust the linear part, each lengthscale,
+the bias, given what the data show so far), and Δ, a correction of the step.
+
+Any table width. h_φ is equivariant over features and over classes: one token per
+coordinate of θ (its group, value, gradient, curvature, the task's noise and class
+frequencies), an MLP per token, means over each group's and each class's tokens, and an MLP
+reading a token with its group's and class's means. Nothing is padded: a table of d features
+has P = 1 + d + R coordinates per output, and the same φ serves any d ≤ `dim` (the first d
+columns of a fixed ω). Classification uses `out_dim` outputs (the most classes); outputs
+beyond a task's classes see no labels and are pushed down, and the estimator masks them.
+
+The state also carries a running estimate of the noise variance (regression): the mean of
+the squared recursive residuals, each residual before the update that reads it, divided by
+its predictive variance factor, which is N(0, σ²) exactly for Bayesian linear regression.
+With the posterior precision's Cholesky factor it gives `predict_std`. Curvature is per
+output block (classes' cross terms dropped), so a step costs C Cholesky factorizations of
+P × P, independent of n.
+"""
+
+import math
+from dataclasses import dataclass, replace
+from typing import Literal
+
+import torch
+from torch import nn
+
+from iai.errors import InvalidConfig
+from iai.learners.base import check_config, query_loss
+from iai.tasks.objective import Objective
+
+SCALES = (0.5, 1.0, 2.0)  # RBF lengthscales of the random features, in units of √d
+GROUPS = 2 + len(SCALES)  # bias, linear, one per lengthscale
+
+
+@dataclass(frozen=True)
+class TabularConfig:
+    kind: Literal["tabular"] = "tabular"
+    features: int = 192  # R random Fourier features, split evenly over SCALES
+    width: int = 48
+    seed: int = 0  # draws ω and b
+
+    def __post_init__(self) -> None:
+        check_config(self, ("features", "width"))
+        if self.features % len(SCALES):
+            raise InvalidConfig(
+                f"learner.features = {self.features} is not a multiple of {len(SCALES)} "
+                "(one share per lengthscale)"
+            )
+
+
+@dataclass(frozen=True)
+class TabularState:
+    theta: torch.Tensor  # (T, C, P)
+    curvature: torch.Tensor  # (T, C, P, P) running mean of the Gauss–Newton matrix
+    factor: torch.Tensor  # (T, C, P, P) Cholesky factor of the posterior precision n S + diag α
+    noise: torch.Tensor  # (T,) noise variance estimate (regression; ones for classification)
+    frequency: torch.Tensor  # (T, C) running class frequencies (classification; zeros else)
+    seen: int = 0
+    steps: int = 0
+
+    def detach(self) -> "TabularState":
+        return replace(self, theta=self.theta.detach())
+
+
+class DampedSolve(torch.autograd.Function):
+    """(x, L): x = (S + diag λ)⁻¹ b and L the Cholesky factor, in float64 (S is near
+    singular when n < P or features repeat); differentiable in λ and b, not S (data).
+
+    By hand rather than through autograd's Cholesky backward: with u = A⁻¹ x̄ (A symmetric),
+    b̄ = u and λ̄ = -u ⊙ x, two triangular solves instead of the O(P³) backward of the
+    factorization, which dominated a training step."""
+
+    @staticmethod
+    def forward(ctx, S: torch.Tensor, lam: torch.Tensor, b: torch.Tensor):
+        chol = torch.linalg.cholesky((S + torch.diag_embed(lam)).double())
+        x = torch.cholesky_solve(b.double().unsqueeze(-1), chol).squeeze(-1)
+        ctx.save_for_backward(chol, x)
+        ctx.mark_non_differentiable(chol)
+        return x.to(b.dtype), chol
+
+    @staticmethod
+    def backward(ctx, gx: torch.Tensor, _):
+        chol, x = ctx.saved_tensors
+        u = torch.cholesky_solve(gx.double().unsqueeze(-1), chol).squeeze(-1)
+        return None, (-u * x).to(gx.dtype), u.to(gx.dtype)
+
+
+def _mlp(inp: int, width: int, out: int) -> nn.Sequential:
+    return nn.Sequential(nn.Linear(inp, width), nn.GELU(), nn.Linear(width, out))
+
+
+class TabularLearner(nn.Module):
+    variable_dim = True  # takes any number of features up to `dim`
+
+    def __init__(self, cfg: TabularConfig, dim: int, objective: Objective) -> None:
+        super().__init__()
+        self.cfg, self.dim, self.objective = cfg, dim, objective
+        g = torch.Generator().manual_seed(cfg.seed)
+        R = cfg.features
+        self.register_buffer("omega", torch.randn(R, dim, generator=g))
+        self.register_buffer("phase", 2 * math.pi * torch.rand(R, generator=g))
+        per = R // len(SCALES)
+        self.register_buffer("scale", torch.tensor(SCALES).repeat_interleave(per))
+        # prior precisions to start from: a weak bias prior, and a prior variance of f near 1
+        # for standardized targets whatever the width (about 1/4 per input and 1/64 per
+        # random feature); learned from there
+        start = [0.0, math.log(4.0)] + [math.log(64.0)] * len(SCALES)
+        self.log_alpha0 = nn.Parameter(torch.tensor(start))
+        W, n_in = cfg.width, GROUPS + 10
+        self.encode = _mlp(n_in, W, W)
+        self.decode = _mlp(3 * W, W, 2)
+        nn.init.zeros_(self.decode[-1].weight)  # α = α₀ and Δ = 0 at start: plain RLS
+        nn.init.zeros_(self.decode[-1].bias)
+
+    def groups(self, d: int) -> torch.Tensor:
+        """(P,) each coordinate's group: 0 bias, 1 linear, 2 + i the i-th lengthscale."""
+        per = self.cfg.features // len(SCALES)
+        rff = 2 + torch.arange(len(SCALES)).repeat_interleave(per)
+        return torch.cat([torch.tensor([0]), torch.ones(d, dtype=torch.long), rff]).to(
+            self.omega.device
+        )
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(T, n, d) standardized inputs -> φ (T, n, 1 + d + R)."""
+        d = x.shape[-1]
+        omega = self.omega[:, :d] / (self.scale[:, None] * math.sqrt(d))
+        rff = math.sqrt(2) * torch.cos(x @ omega.T + self.phase)
+        return torch.cat([torch.ones_like(x[..., :1]), x, rff], -1)
+
+    def init(self, x_query: torch.Tensor) -> TabularState:
+        T, d = x_query.shape[0], x_query.shape[-1]
+        C, P = self.objective.out_dim, 1 + d + self.cfg.features
+        alpha = self.log_alpha0.exp()[self.groups(d)].expand(T, C, P)
+        factor = torch.diag_embed(alpha.sqrt())
+        frequency = x_query.new_zeros(T, C)
+        return TabularState(
+            x_query.new_zeros(T, C, P),
+            torch.zeros_like(factor),
+            factor,
+            x_query.new_ones(T),
+            frequency,
+        )
+
+    def step(self, state: TabularState, x: torch.Tensor, y: torch.Tensor) -> TabularState:
+        """One mini-batch x (T, B, d), y (T, B) -> the next state."""
+        T, B, d = x.shape
+        C, n = self.objective.out_dim, state.seen + B
+        rho = B / n
+        phi = self.features(x)  # (T, B, P)
+        out = phi @ state.theta.transpose(1, 2)  # (T, B, C)
+        noise, frequency = state.noise, state.frequency
+        if self.objective.categorical:
+            p = out.softmax(-1)
+            onehot = nn.functional.one_hot(y, C).to(phi.dtype)
+            grad = (p - onehot).transpose(1, 2) @ phi / B  # (T, C, P)
+            weight = p * (1 - p)  # the softmax GGN's diagonal: one block per class
+            frequency = frequency + rho * (onehot.mean(1) - frequency)
+        else:
+            r = y - out[..., 0]  # (T, B)
+            grad = -(r[:, None] @ phi) / B  # (T, 1, P)
+            weight = torch.ones_like(out)
+            with torch.no_grad():  # recursive residuals, each before its update
+                z = torch.linalg.solve_triangular(
+                    state.factor[:, 0], phi.transpose(1, 2).to(state.factor.dtype), upper=False
+                )
+                v = 1 + z.square().sum(1).to(r.dtype)  # (T, B)
+                noise = noise + B / (n + 1) * ((r.square() / v).mean(1) - noise)
+        with torch.no_grad():  # a statistic of the data, not a path for gradients
+            weighted = weight.transpose(1, 2)[..., None] * phi[:, None]  # (T, C, B, P)
+            ggn = weighted.transpose(-1, -2) @ phi[:, None] / B  # (T, C, P, P)
+        curvature = state.curvature + rho * (ggn - state.curvature)
+        log_alpha, delta = self._update(state.theta, grad, curvature, noise, frequency, rho)
+        move, chol = DampedSolve.apply(curvature, log_alpha.exp() / n, -grad)
+        theta = state.theta + rho * (move + delta)
+        factor = chol * math.sqrt(n)  # of n S + diag α, the posterior precision
+        return TabularState(theta, curvature, factor, noise, frequency, n, state.steps + 1)
+
+    def _update(self, theta, grad, curvature, noise, frequency, rho: float):
+        """h_φ: per-coordinate log prior precision (T, C, P) and a step correction (T, C, P),
+        added after the solve and bounded: through the solve, a correction where S is
+        singular would be multiplied by n / α."""
+        T, C, P = theta.shape
+        d = P - 1 - self.cfg.features
+        groups = self.groups(d)
+        diag = torch.diagonal(curvature, dim1=-2, dim2=-1)  # (T, C, P)
+        root = (diag + 1e-4).sqrt()
+        task = theta.new_tensor([rho, rho**0.5, math.log(d) / 4]).expand(T, C, P, 3)
+        inputs = [
+            nn.functional.one_hot(groups, GROUPS).to(theta.dtype).expand(T, C, P, GROUPS),
+            torch.stack([theta * root, theta, grad / root, grad, root.log()], -1),
+            task,
+            noise.log()[:, None, None, None].expand(T, C, P, 1),
+            (frequency + 1e-3).log()[:, :, None, None].expand(T, C, P, 1),
+        ]
+        h = self.encode(torch.cat(inputs, -1))  # (T, C, P, W)
+        member = nn.functional.one_hot(groups, GROUPS).to(h.dtype)  # (P, G)
+        by_group = torch.einsum("tcpw,pg->tgw", h, member) / (C * member.sum(0))[:, None]
+        by_class = h.mean(2, keepdim=True).expand_as(h)
+        out = self.decode(torch.cat([h, by_group[:, groups][:, None].expand_as(h), by_class], -1))
+        log_alpha = self.log_alpha0[groups] + 6 * torch.tanh(out[..., 0] / 6)
+        return log_alpha, 0.1 * torch.tanh(out[..., 1])
+
+    def predict(self, state: TabularState, x_query: torch.Tensor) -> torch.Tensor:
+        return self.features(x_query) @ state.theta.transpose(1, 2)  # (T, Q, C)
+
+    def predict_std(self, state: TabularState, x_query: torch.Tensor) -> torch.Tensor:
+        """Regression's predictive std (T, Q): σ² (1 + φᵀ (n S + diag α)⁻¹ φ), under the
+        Gaussian posterior the update keeps and the state's noise estimate."""
+        phi = self.features(x_query).transpose(1, 2).to(state.factor.dtype)
+        z = torch.linalg.solve_triangular(state.factor[:, 0], phi, upper=False)
+        var = state.noise[:, None] * (1 + z.square().sum(1).to(state.noise.dtype))
+        return var.sqrt()
+
+    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        return query_loss(self, state, x_query, y_query)

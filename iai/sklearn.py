@@ -1,0 +1,272 @@
+"""scikit-learn estimators over the pretrained tabular learners shipped in the package.
+
+`IAIRegressor` and `IAIClassifier` adapt to a table by reading its rows mini-batch by
+mini-batch with the learned update of `iai.learners.tabular`: no gradient training at fit
+time, and `partial_fit` keeps reading, in memory independent of the rows seen (the state is
+θ, the Gauss–Newton matrix and a noise estimate: P × P per output, P = 1 + features + 192).
+
+Standardization. `fit` standardizes features (and regression targets) by the mean and std
+of all its rows. A stream cannot know those in advance, so `partial_fit` uses the first
+`scaling_rows` rows it sees: until that many have arrived it keeps them (bounded memory) and
+predicts by reading them afresh; then it fixes the mean and std and reads them into the
+state. Standardized features are clipped to ± 10.
+
+Missing values (NaN) are ignored by the mean and std and then read as the column mean (0
+after standardizing). Limits: at most 100 features and 10 classes (the prior the shipped
+learners were trained on); beyond them a ValueError names the limit. Categorical columns
+need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/tabular.py).
+"""
+
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
+from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from iai.api import load
+from iai.tasks.tabular import standardize
+
+MAX_FEATURES = 100
+MAX_CLASSES = 10
+_LEARNERS: dict[str, torch.nn.Module] = {}
+
+
+def _learner(path: str | None, name: str) -> torch.nn.Module:
+    """The learner at `path`, or the shipped one `name`, in float64, loaded once per process."""
+    if path is None:
+        path = str(resources.files("iai") / "pretrained" / name)
+    if path not in _LEARNERS:
+        _LEARNERS[path] = load(Path(path)).double()
+    return _LEARNERS[path]
+
+
+class _IAIEstimator(BaseEstimator):
+    """What the regressor and classifier share: validation, standardization, reading rows."""
+
+    _shipped: str
+
+    def __init__(self, batch_size: int = 32, scaling_rows: int = 256, learner: str | None = None):
+        self.batch_size = batch_size
+        self.scaling_rows = scaling_rows
+        self.learner = learner
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = True
+        return tags
+
+    def _check_params(self) -> None:
+        for name in ("batch_size", "scaling_rows"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+                raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+
+    def _validate(self, X, y=None, reset: bool = False):
+        out = (
+            validate_data(
+                self,
+                X,
+                y,
+                reset=reset,
+                ensure_all_finite="allow-nan",
+                dtype=np.float64,
+                y_numeric=self._regression and y is not None,
+            )
+            if y is not None
+            else validate_data(
+                self, X, reset=reset, ensure_all_finite="allow-nan", dtype=np.float64
+            )
+        )
+        X = out[0] if y is not None else out
+        if X.shape[1] > MAX_FEATURES:
+            raise ValueError(
+                f"{type(self).__name__} handles at most {MAX_FEATURES} features (the range its "
+                f"shipped learner was trained on); X has {X.shape[1]}: select or reduce "
+                "features first (e.g. SelectKBest or PCA in a Pipeline)"
+            )
+        return out
+
+    def _reset(self) -> None:
+        self._check_params()
+        self.learner_ = _learner(self.learner, self._shipped)
+        self.n_samples_seen_ = 0
+        self.scale_ = None  # (x mean, x std[, y mean, y std]) once set
+        self.state_ = None  # the learner's state once the scale is set
+        self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # rows before that
+
+    def _fit_rows(self, X: np.ndarray, y: np.ndarray) -> None:
+        self._reset()
+        self.scale_ = self._scale(X, y)
+        order = np.random.default_rng(0).permutation(len(X))  # a table may come sorted
+        self.state_ = self._read(X[order], y[order], self.scale_)
+        self.n_samples_seen_ = len(X)
+
+    def _stream(self, X: np.ndarray, y: np.ndarray) -> None:
+        self.n_samples_seen_ += len(X)
+        if self.scale_ is not None:
+            self.state_ = self._read(X, y, self.scale_, self.state_)
+            return
+        self._pending.append((X, y))
+        if self.n_samples_seen_ >= self.scaling_rows:
+            X, y = self._pending_rows()
+            self._pending = []
+            self.scale_ = self._scale(X, y)
+            self.state_ = self._read(X, y, self.scale_)
+
+    def _pending_rows(self) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.concatenate(v) for v in zip(*self._pending, strict=True))
+
+    def _current(self):
+        """(state, scale) to predict from: those read so far, or, while the first rows are
+        still setting the scale, a state read afresh from them under their own scale."""
+        if self.scale_ is not None:
+            return self.state_, self.scale_
+        X, y = self._pending_rows()
+        scale = self._scale(X, y)
+        return self._read(X, y, scale), scale
+
+    def _scale(self, X: np.ndarray, y: np.ndarray) -> tuple:
+        return (*_nan_stats(X), *self._target_scale(y))
+
+    def _read(self, X: np.ndarray, y: np.ndarray, scale: tuple, state=None):
+        """`state` (a fresh one if None) after reading rows X, y in batches of batch_size."""
+        x, t = _features(X, scale), self._targets(y, scale)
+        with torch.inference_mode():
+            if state is None:
+                state = self.learner_.init(x[:, :1])
+            for i in range(0, len(X), self.batch_size):
+                b = slice(i, i + self.batch_size)
+                state = self.learner_.step(state, x[:, b], t[:, b])
+        return state
+
+    def _outputs(self, X) -> tuple[torch.Tensor, torch.Tensor, object, tuple]:
+        """Raw outputs (n, C) for X, its standardized features (1, n, d), state and scale."""
+        check_is_fitted(self, "n_samples_seen_")
+        X = self._validate(X)
+        state, scale = self._current()
+        x = _features(X, scale)
+        with torch.inference_mode():
+            return self.learner_.predict(state, x)[0], x, state, scale
+
+
+def _features(X: np.ndarray, scale: tuple) -> torch.Tensor:
+    """(n, d) rows -> (1, n, d) as the learner reads them."""
+    return standardize(torch.from_numpy(X), scale[0], scale[1])[None]
+
+
+def _nan_stats(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
+    """Column mean and std ignoring NaN; an all-missing column gets mean 0, std 1."""
+    seen = ~np.isnan(X)
+    count = seen.sum(0)
+    mean = np.where(count > 0, np.nansum(X, 0) / np.maximum(count, 1), 0.0)
+    var = np.where(seen, X - mean, 0.0) ** 2
+    std = np.where(count > 0, np.sqrt(var.sum(0) / np.maximum(count, 1)), 1.0)
+    return torch.from_numpy(mean), torch.from_numpy(std)
+
+
+class IAIRegressor(RegressorMixin, _IAIEstimator):
+    """Regression by the shipped tabular learner (or the one at `learner`, a checkpoint
+    directory). `predict(X, return_std=True)` adds the Gaussian predictive std.
+
+    batch_size: rows per learned update step. scaling_rows: rows `partial_fit` standardizes
+    by (see the module docstring). Deterministic: `fit` reads the rows in a fixed shuffled
+    order (a seeded permutation), `partial_fit` in the order given.
+    """
+
+    _shipped = "tabular-regression"
+    _regression = True
+
+    def fit(self, X, y):
+        X, y = self._validate(X, y, reset=True)
+        self._fit_rows(X, y)
+        return self
+
+    def partial_fit(self, X, y):
+        first = not hasattr(self, "n_samples_seen_")
+        X, y = self._validate(X, y, reset=first)
+        if first:
+            self._reset()
+        self._stream(X, y)
+        return self
+
+    def predict(self, X, return_std: bool = False):
+        out, x, state, scale = self._outputs(X)
+        y_mean, y_std = scale[2], scale[3]
+        mean = (out[:, 0] * y_std + y_mean).numpy()
+        if not return_std:
+            return mean
+        with torch.inference_mode():
+            std = self.learner_.predict_std(state, x)[0] * y_std
+        return mean, std.numpy()
+
+    def _target_scale(self, y: np.ndarray) -> tuple[float, float]:
+        std = float(y.std())
+        return float(y.mean()), std if std > 1e-12 else 1.0
+
+    def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
+        return ((torch.from_numpy(y) - scale[2]) / scale[3])[None]
+
+
+class IAIClassifier(ClassifierMixin, _IAIEstimator):
+    """Classification by the shipped tabular learner (or the one at `learner`). Labels of
+    any type; at most 10 classes. Parameters as IAIRegressor's."""
+
+    _shipped = "tabular-classification"
+    _regression = False
+
+    def fit(self, X, y):
+        X, y = self._validate(X, y, reset=True)
+        check_classification_targets(y)
+        self._set_classes(np.unique(y))
+        self._fit_rows(X, self._labels(y))
+        return self
+
+    def partial_fit(self, X, y, classes=None):
+        first = not hasattr(self, "n_samples_seen_")
+        X, y = self._validate(X, y, reset=first)
+        check_classification_targets(y)
+        if first:
+            if classes is None:
+                raise ValueError("classes must be passed on the first call to partial_fit")
+            self._set_classes(np.unique(classes))
+            self._reset()
+        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            raise ValueError(
+                f"classes={np.unique(classes)!r} differs from the first call's {self.classes_!r}"
+            )
+        self._stream(X, self._labels(y))
+        return self
+
+    def predict_proba(self, X):
+        out = self._outputs(X)[0]
+        return out[:, : len(self.classes_)].softmax(-1).numpy()
+
+    def predict(self, X):
+        return self.classes_[self.predict_proba(X).argmax(1)]
+
+    def _set_classes(self, classes: np.ndarray) -> None:
+        if len(classes) > MAX_CLASSES:
+            raise ValueError(
+                f"IAIClassifier handles at most {MAX_CLASSES} classes (the range its shipped "
+                f"learner was trained on); y has {len(classes)}"
+            )
+        self.classes_ = classes
+
+    def _labels(self, y: np.ndarray) -> np.ndarray:
+        index = np.searchsorted(self.classes_, y)
+        inside = index.clip(0, len(self.classes_) - 1)
+        unknown = (index >= len(self.classes_)) | (self.classes_[inside] != y)
+        if unknown.any():
+            raise ValueError(
+                f"y holds labels not among classes_ {self.classes_!r}: {np.unique(y[unknown])!r}"
+            )
+        return index
+
+    def _target_scale(self, y: np.ndarray) -> tuple:
+        return ()
+
+    def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
+        return torch.from_numpy(np.asarray(y, dtype=np.int64))[None]
