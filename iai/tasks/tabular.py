@@ -115,13 +115,14 @@ def _tree(x: torch.Tensor, relevant: torch.Tensor, depth: int, g: torch.Generato
 
 class Tabular:
     """Regression (`kind = 'regression'`) or classification tables with up to cfg.dim features
-    and cfg.classes classes."""
+    and cfg.classes classes; `features` fixes the feature count instead (for measurements
+    at a given width)."""
 
     model = "linear"
     variants = ()
 
-    def __init__(self, cfg: TaskConfig, kind: str) -> None:
-        self.cfg, self.kind, self.dim = cfg, kind, cfg.dim
+    def __init__(self, cfg: TaskConfig, kind: str, features: int | None = None) -> None:
+        self.cfg, self.kind, self.dim, self.features = cfg, kind, cfg.dim, features
         self.out_dim = 1 if kind == "regression" else cfg.classes
 
     def sample(
@@ -129,6 +130,7 @@ class Tabular:
     ) -> Tasks:
         g, T, n, train = generator, n_tasks, n_train + n_query, slice(0, n_train)
         d = min(self.dim, int(math.exp(_uniform((), 0.0, math.log(self.dim + 1), g))))
+        d = self.features or d
         x = sample_features(T, n, d, g)
         xs = _standardize(x, slice(None))
         share = _uniform((T, 1), 0.0, 1.0, g)
