@@ -6,21 +6,23 @@ time, and `partial_fit` keeps reading, in memory independent of the rows seen (t
 θ, the Gauss–Newton matrix and a noise estimate: P × P per output, P = 1 + features + 192).
 
 Standardization. `fit` standardizes features (and regression targets) by the mean and std
-of all its rows. A stream cannot know those in advance, so `partial_fit` uses the first
-`scaling_rows` rows it sees: until that many have arrived it keeps them (bounded memory) and
-predicts by reading them afresh; then it fixes the mean and std and reads them into the
-state. Standardized features are clipped to ± 10.
+of all its rows. A stream cannot know those in advance, so `partial_fit` uses the rows of
+its first calls, once at least `scaling_rows` have arrived: until then it keeps a copy of them
+(bounded memory) and predicts by reading them afresh; then it fixes the mean and std and reads
+them into the state. Standardized features are clipped to ± 10.
 
 Missing values (NaN) are ignored by the mean and std and then read as the column mean (0
 after standardizing). Limits: at most 100 features and 10 classes (the prior the shipped
 learners were trained on); beyond them a ValueError names the limit. Categorical columns
-need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/tabular.py).
+need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/tabular.py);
+sparse input, as such an encoder gives, is read densely.
 """
 
 from importlib import resources
 from pathlib import Path
 
 import numpy as np
+import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets
@@ -56,6 +58,7 @@ class _IAIEstimator(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.allow_nan = True
+        tags.input_tags.sparse = True
         return tags
 
     def _check_params(self) -> None:
@@ -64,30 +67,31 @@ class _IAIEstimator(BaseEstimator):
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
 
-    def _validate(self, X, y=None, reset: bool = False):
-        out = (
-            validate_data(
-                self,
-                X,
-                y,
-                reset=reset,
-                ensure_all_finite="allow-nan",
-                dtype=np.float64,
-                y_numeric=self._regression and y is not None,
-            )
-            if y is not None
-            else validate_data(
-                self, X, reset=reset, ensure_all_finite="allow-nan", dtype=np.float64
-            )
+    def _validate(self, X, *y, reset: bool = False):
+        """X, or (X, y) when y is passed, checked and converted: X to a dense float64 array
+        (NaN allowed); a y passed as None raises scikit-learn's "requires y to be passed"."""
+        numeric = {"y_numeric": self._regression} if y else {}
+        out = validate_data(
+            self,
+            X,
+            *y,
+            reset=reset,
+            accept_sparse=("csr", "csc"),
+            ensure_all_finite="allow-nan",
+            dtype=np.float64,
+            **numeric,
         )
-        X = out[0] if y is not None else out
+        X = out[0] if y else out
         if X.shape[1] > MAX_FEATURES:
             raise ValueError(
                 f"{type(self).__name__} handles at most {MAX_FEATURES} features (the range its "
                 f"shipped learner was trained on); X has {X.shape[1]}: select or reduce "
                 "features first (e.g. SelectKBest or PCA in a Pipeline)"
             )
-        return out
+        # sparse input (a ColumnTransformer's output once one-hot columns make it mostly
+        # zeros) is read densely: at most 100 columns, and the learner reads dense rows
+        X = X.toarray() if sp.issparse(X) else X
+        return (X, out[1]) if y else X
 
     def _reset(self) -> None:
         self._check_params()
@@ -109,7 +113,7 @@ class _IAIEstimator(BaseEstimator):
         if self.scale_ is not None:
             self.state_ = self._read(X, y, self.scale_, self.state_)
             return
-        self._pending.append((X, y))
+        self._pending.append((X.copy(), y.copy()))  # the caller may reuse its buffers
         if self.n_samples_seen_ >= self.scaling_rows:
             X, y = self._pending_rows()
             self._pending = []
@@ -152,9 +156,15 @@ class _IAIEstimator(BaseEstimator):
             return self.learner_.predict(state, x)[0], x, state, scale
 
 
+def _tensor(a: np.ndarray, dtype=np.float64) -> torch.Tensor:
+    """A tensor of `a`, copied only where it is read-only (torch warns on those, e.g. a
+    memmap) or of another dtype (int or float32 targets are read in float64)."""
+    return torch.from_numpy(np.require(a, dtype, ["W"]))
+
+
 def _features(X: np.ndarray, scale: tuple) -> torch.Tensor:
     """(n, d) rows -> (1, n, d) as the learner reads them."""
-    return standardize(torch.from_numpy(X), scale[0], scale[1])[None]
+    return standardize(_tensor(X), scale[0], scale[1])[None]
 
 
 def _nan_stats(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
@@ -207,7 +217,7 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return float(y.mean()), std if std > 1e-12 else 1.0
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        return ((torch.from_numpy(y) - scale[2]) / scale[3])[None]
+        return ((_tensor(y) - scale[2]) / scale[3])[None]
 
 
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
@@ -232,12 +242,14 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
             self._set_classes(np.unique(classes))
-            self._reset()
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
                 f"classes={np.unique(classes)!r} differs from the first call's {self.classes_!r}"
             )
-        self._stream(X, self._labels(y))
+        labels = self._labels(y)  # before _reset: a first call that fails here starts over
+        if first:
+            self._reset()
+        self._stream(X, labels)
         return self
 
     def predict_proba(self, X):
@@ -245,13 +257,14 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return out[:, : len(self.classes_)].softmax(-1).numpy()
 
     def predict(self, X):
-        return self.classes_[self.predict_proba(X).argmax(1)]
+        proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists
+        return self.classes_[proba.argmax(1)]
 
     def _set_classes(self, classes: np.ndarray) -> None:
         if len(classes) > MAX_CLASSES:
             raise ValueError(
                 f"IAIClassifier handles at most {MAX_CLASSES} classes (the range its shipped "
-                f"learner was trained on); y has {len(classes)}"
+                f"learner was trained on); got {len(classes)}"
             )
         self.classes_ = classes
 
@@ -269,4 +282,4 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return ()
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        return torch.from_numpy(np.asarray(y, dtype=np.int64))[None]
+        return _tensor(y, np.int64)[None]
