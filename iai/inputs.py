@@ -174,7 +174,12 @@ def features(learner: Learner, name: str, x) -> torch.Tensor:
     t = in_range(name, t).to(torch.get_default_dtype())
     if not torch.isfinite(t).all():
         raise InvalidInput(f"{name} contains NaN or inf")
-    if t.shape[-1] != learner.dim:
+    if getattr(learner, "variable_dim", False):  # any width up to dim (the tabular learner)
+        if t.shape[-1] > learner.dim:
+            raise InvalidInput(
+                f"{name} has {t.shape[-1]} features; this learner takes at most {learner.dim}"
+            )
+    elif t.shape[-1] != learner.dim:
         raise InvalidInput(f"{name} has {t.shape[-1]} features; this learner takes {learner.dim}")
     if t.shape[0] == 0:
         raise InvalidInput(f"{name} has no tasks (shape {tuple(t.shape)})")
@@ -221,7 +226,9 @@ def warn_if_unlike_prior(
     x_mean, x_std, y_mean, y_std = stats
     problems = []
     flat = x.flatten(0, 1)
-    shift = ((flat.mean(0) - x_mean).abs() / x_std).max().item()
+    # a prior of varying width compares the features' means as a whole, not one by one
+    ref = x_mean if x_mean.shape == flat.shape[1:] else x_mean.mean()
+    shift = ((flat.mean(0) - ref).abs() / x_std).max().item()
     spread = flat.std().item() / x_std.item()
     if shift > FAR:
         problems.append(f"a feature's mean lies {shift:.1f} prior standard deviations off")

@@ -3,9 +3,13 @@ that are finite, seeded and standardized as iai.sklearn standardizes; and the le
 network's output at zero, against exact ridge regression and Bayesian linear regression
 computed here in float64."""
 
+from pathlib import Path
+
 import pytest
 import torch
 
+import iai
+from iai.errors import InvalidConfig, InvalidInput
 from iai.learners.tabular import DampedSolve, TabularConfig, TabularLearner
 from iai.tasks import TaskConfig
 from iai.tasks.objective import Regression
@@ -170,3 +174,24 @@ def test_damped_solve_gradients():
     lam = (0.5 + torch.rand(2, 3, 5, generator=g, dtype=torch.float64)).requires_grad_()
     b = torch.randn(2, 3, 5, generator=g, dtype=torch.float64).requires_grad_()
     assert torch.autograd.gradcheck(lambda lam, b: DampedSolve.apply(S, lam, b)[0], (lam, b))
+
+
+def test_width_is_checked_and_the_public_api_takes_any_width_up_to_the_maximum():
+    """The tabular learner is one learner for every width: iai.predict_steps takes tables of
+    1 … dim features (the fixed-width learners refuse any other), and refuses dim + 1."""
+    with pytest.raises(InvalidConfig, match="features"):
+        Tabular(TaskConfig(dim=10), "regression", features=11)
+    learner = iai.load(Path(iai.__file__).parent / "pretrained" / "tabular-regression")
+    g = torch.Generator().manual_seed(0)
+    for d in (1, 7, 100):
+        tasks = Tabular(TaskConfig(dim=100), "regression", features=d).sample(
+            2, 64, 16, generator=g
+        )
+        preds = iai.predict_steps(
+            learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=32
+        )
+        assert preds.shape == (3, 2, 16) and torch.isfinite(preds).all()
+    with pytest.raises(InvalidInput, match="at most 100"):
+        iai.predict_steps(
+            learner, torch.randn(1, 8, 101), torch.randn(1, 8), torch.randn(1, 2, 101)
+        )

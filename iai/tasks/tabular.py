@@ -21,6 +21,7 @@ import math
 
 import torch
 
+from iai.errors import InvalidConfig
 from iai.tasks.base import Tasks
 from iai.tasks.config import TaskConfig
 
@@ -122,6 +123,8 @@ class Tabular:
     variants = ()
 
     def __init__(self, cfg: TaskConfig, kind: str, features: int | None = None) -> None:
+        if features is not None and not 1 <= features <= cfg.dim:
+            raise InvalidConfig(f"features = {features!r}; must lie in 1 … task.dim = {cfg.dim}")
         self.cfg, self.kind, self.dim, self.features = cfg, kind, cfg.dim, features
         self.out_dim = 1 if kind == "regression" else cfg.classes
 
@@ -130,7 +133,7 @@ class Tabular:
     ) -> Tasks:
         g, T, n, train = generator, n_tasks, n_train + n_query, slice(0, n_train)
         d = min(self.dim, int(math.exp(_uniform((), 0.0, math.log(self.dim + 1), g))))
-        d = self.features or d
+        d = d if self.features is None else self.features
         x = sample_features(T, n, d, g)
         xs = _standardize(x, slice(None))
         share = _uniform((T, 1), 0.0, 1.0, g)
