@@ -632,15 +632,22 @@ def _plot_stream(tables: list[Table], runs: list[StreamRun], path: Path) -> None
         squeeze=False,
     )
     for ax, table in zip(axes.flat, tables, strict=False):
-        for r in (r for r in runs if r.table == table.name):
+        mine = [r for r in runs if r.table == table.name]
+        # a learner that diverges (river's linear regression on fair) would flatten the rest:
+        # the axis stops at twice the largest error IAI shows, and says so
+        top = 2 * max(max(r.error) for r in mine if r.learner == "IAI")
+        clipped = [r.learner for r in mine if max(r.error) > top]
+        for r in mine:
             ax.plot(
                 np.add(r.rows, BATCH),
                 r.error,
                 label=r.learner,
                 lw=2.5 if r.learner == "IAI" else 1.2,
             )
+        ax.set_ylim(top=top)
         ax.set(
-            title=f"{table.name} ({len(table.y):,} rows)",
+            title=f"{table.name} ({len(table.y):,} rows)"
+            + (f"\n(axis cut: {', '.join(clipped)} above)" if clipped else ""),
             xscale="log",
             xlabel="rows seen",
             ylabel=f"cumulative {table.kind.error_name}",

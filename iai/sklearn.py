@@ -50,8 +50,15 @@ class _IAIEstimator(BaseEstimator):
 
     _shipped: str
 
-    def __init__(self, batch_size: int = 32, scaling_rows: int = 256, learner: str | None = None):
+    def __init__(
+        self,
+        batch_size: int = 32,
+        max_steps: int = 32,
+        scaling_rows: int = 256,
+        learner: str | None = None,
+    ):
         self.batch_size = batch_size
+        self.max_steps = max_steps
         self.scaling_rows = scaling_rows
         self.learner = learner
 
@@ -62,7 +69,7 @@ class _IAIEstimator(BaseEstimator):
         return tags
 
     def _check_params(self) -> None:
-        for name in ("batch_size", "scaling_rows"):
+        for name in ("batch_size", "max_steps", "scaling_rows"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
@@ -136,13 +143,15 @@ class _IAIEstimator(BaseEstimator):
         return (*_nan_stats(X), *self._target_scale(y))
 
     def _read(self, X: np.ndarray, y: np.ndarray, scale: tuple, state=None):
-        """`state` (a fresh one if None) after reading rows X, y in batches of batch_size."""
+        """`state` (a fresh one if None) after reading rows X, y: in batches of batch_size
+        rows, or in max_steps equal batches when there are more rows than that covers."""
         x, t = _features(X, scale), self._targets(y, scale)
         with torch.inference_mode():
             if state is None:
                 state = self.learner_.init(x[:, :1])
-            for i in range(0, len(X), self.batch_size):
-                b = slice(i, i + self.batch_size)
+            rows = max(self.batch_size, -(-len(X) // self.max_steps))
+            for i in range(0, len(X), rows):
+                b = slice(i, i + rows)
                 state = self.learner_.step(state, x[:, b], t[:, b])
         return state
 
@@ -181,8 +190,12 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
     """Regression by the shipped tabular learner (or the one at `learner`, a checkpoint
     directory). `predict(X, return_std=True)` adds the Gaussian predictive std.
 
-    batch_size: rows per learned update step. scaling_rows: rows `partial_fit` standardizes
-    by (see the module docstring). Deterministic: `fit` reads the rows in a fixed shuffled
+    batch_size: rows per learned update step (the shipped learners were trained on 32).
+    max_steps: a call with more than batch_size × max_steps rows reads them in max_steps
+    equal steps instead: the update is recursive least squares, nearly indifferent to how the
+    rows are batched once there are many (benchmarks/results/tabular/batching.md), and a step
+    costs the same whatever its size. scaling_rows: rows `partial_fit` standardizes by (see
+    the module docstring). Deterministic: `fit` reads the rows in a fixed shuffled
     order (a seeded permutation), `partial_fit` in the order given.
     """
 
