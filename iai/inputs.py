@@ -175,9 +175,9 @@ def features(learner: Learner, name: str, x) -> torch.Tensor:
     if not torch.isfinite(t).all():
         raise InvalidInput(f"{name} contains NaN or inf")
     if getattr(learner, "variable_dim", False):  # any width up to dim (the tabular learner)
-        if t.shape[-1] > learner.dim:
+        if not 1 <= t.shape[-1] <= learner.dim:
             raise InvalidInput(
-                f"{name} has {t.shape[-1]} features; this learner takes at most {learner.dim}"
+                f"{name} has {t.shape[-1]} features; this learner takes 1 to {learner.dim}"
             )
     elif t.shape[-1] != learner.dim:
         raise InvalidInput(f"{name} has {t.shape[-1]} features; this learner takes {learner.dim}")
@@ -227,7 +227,7 @@ def warn_if_unlike_prior(
     problems = []
     flat = x.flatten(0, 1)
     # a prior of varying width compares the features' means as a whole, not one by one
-    ref = x_mean if x_mean.shape == flat.shape[1:] else x_mean.mean()
+    ref = x_mean.mean() if getattr(learner, "variable_dim", False) else x_mean
     shift = ((flat.mean(0) - ref).abs() / x_std).max().item()
     spread = flat.std().item() / x_std.item()
     if shift > FAR:

@@ -29,20 +29,33 @@ from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.api import load
+from iai.learners.tabular import TabularLearner
 from iai.tasks.tabular import standardize
 
 MAX_FEATURES = 100
 MAX_CLASSES = 10
-_LEARNERS: dict[str, torch.nn.Module] = {}
+# the most rows one step reads when max_steps spreads a large call: a step's memory grows
+# with its rows (the Gauss–Newton terms, classes × rows × coordinates), the call's must not
+ROWS_CAP = 1024
+_LEARNERS: dict[str, torch.nn.Module] = {}  # the shipped learners' limits are these; a
+# learner passed as `learner=` brings its own (its prior's dim and classes)
 
 
-def _learner(path: str | None, name: str) -> torch.nn.Module:
-    """The learner at `path`, or the shipped one `name`, in float64, loaded once per process."""
+def _learner(path: str | None, name: str, kind: str) -> TabularLearner:
+    """The learner at `path`, or the shipped one `name`, in float64, loaded once per process;
+    a ValueError unless it is a tabular learner of `kind` ('regression' or 'classification')."""
     if path is None:
         path = str(resources.files("iai") / "pretrained" / name)
     if path not in _LEARNERS:
         _LEARNERS[path] = load(Path(path)).double()
-    return _LEARNERS[path]
+    learner = _LEARNERS[path]
+    if not isinstance(learner, TabularLearner) or learner.objective.kind != kind:
+        found = getattr(learner.config.learner, "kind", "?"), learner.objective.kind
+        raise ValueError(
+            f"learner={path!r} is a {found[0]} learner for {found[1]}; this estimator needs a "
+            f"tabular learner for {kind} (learner.kind = 'tabular', configs/tabular/)"
+        )
+    return learner
 
 
 class _IAIEstimator(BaseEstimator):
@@ -89,10 +102,11 @@ class _IAIEstimator(BaseEstimator):
             **numeric,
         )
         X = out[0] if y else out
-        if X.shape[1] > MAX_FEATURES:
+        limit = self._tabular().dim
+        if X.shape[1] > limit:
             raise ValueError(
-                f"{type(self).__name__} handles at most {MAX_FEATURES} features (the range its "
-                f"shipped learner was trained on); X has {X.shape[1]}: select or reduce "
+                f"{type(self).__name__} handles at most {limit} features (the range its "
+                f"learner was trained on); X has {X.shape[1]}: select or reduce "
                 "features first (e.g. SelectKBest or PCA in a Pipeline)"
             )
         # sparse input (a ColumnTransformer's output once one-hot columns make it mostly
@@ -100,9 +114,13 @@ class _IAIEstimator(BaseEstimator):
         X = X.toarray() if sp.issparse(X) else X
         return (X, out[1]) if y else X
 
+    def _tabular(self) -> TabularLearner:
+        kind = "regression" if self._regression else "classification"
+        return _learner(self.learner, self._shipped, kind)
+
     def _reset(self) -> None:
         self._check_params()
-        self.learner_ = _learner(self.learner, self._shipped)
+        self.learner_ = self._tabular()
         self.n_samples_seen_ = 0
         self.scale_ = None  # (x mean, x std[, y mean, y std]) once set
         self.state_ = None  # the learner's state once the scale is set
@@ -149,7 +167,7 @@ class _IAIEstimator(BaseEstimator):
         with torch.inference_mode():
             if state is None:
                 state = self.learner_.init(x[:, :1])
-            rows = max(self.batch_size, -(-len(X) // self.max_steps))
+            rows = max(self.batch_size, min(-(-len(X) // self.max_steps), ROWS_CAP))
             for i in range(0, len(X), rows):
                 b = slice(i, i + rows)
                 state = self.learner_.step(state, x[:, b], t[:, b])
@@ -177,13 +195,18 @@ def _features(X: np.ndarray, scale: tuple) -> torch.Tensor:
 
 
 def _nan_stats(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Column mean and std ignoring NaN; an all-missing column gets mean 0, std 1."""
+    """Column mean and std ignoring NaN, the std with n - 1 as the prior's (torch.std); a
+    column of one value (or none) gets std 0, which `standardize` reads as 1, whatever its
+    units: a feature in units of 10⁻⁹ is still a feature."""
     seen = ~np.isnan(X)
     count = seen.sum(0)
     mean = np.where(count > 0, np.nansum(X, 0) / np.maximum(count, 1), 0.0)
     var = np.where(seen, X - mean, 0.0) ** 2
-    std = np.where(count > 0, np.sqrt(var.sum(0) / np.maximum(count, 1)), 1.0)
-    return torch.from_numpy(mean), torch.from_numpy(std)
+    std = np.sqrt(var.sum(0) / np.maximum(count - 1, 1))
+    constant = (count < 2) | (
+        np.nanmax(np.where(seen, X, -np.inf), 0) == np.nanmin(np.where(seen, X, np.inf), 0)
+    )
+    return torch.from_numpy(mean), torch.from_numpy(np.where(constant, 0.0, std))
 
 
 class IAIRegressor(RegressorMixin, _IAIEstimator):
@@ -192,11 +215,12 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
 
     batch_size: rows per learned update step (the shipped learners were trained on 32).
     max_steps: a call with more than batch_size × max_steps rows reads them in max_steps
-    equal steps instead: the update is recursive least squares, nearly indifferent to how the
-    rows are batched once there are many (benchmarks/results/tabular/batching.md), and a step
-    costs the same whatever its size. scaling_rows: rows `partial_fit` standardizes by (see
-    the module docstring). Deterministic: `fit` reads the rows in a fixed shuffled
-    order (a seeded permutation), `partial_fit` in the order given.
+    equal steps instead (of at most 1,024 rows): the update is recursive least squares,
+    nearly indifferent to how the rows are batched once there are many
+    (benchmarks/results/tabular/batching.md), and a step's fixed costs (the network, the
+    factorization) dominate its cost up to a few hundred rows. scaling_rows: rows
+    `partial_fit` standardizes by (see the module docstring). Deterministic: `fit` reads the
+    rows in a fixed shuffled order (a seeded permutation), `partial_fit` in the order given.
     """
 
     _shipped = "tabular-regression"
@@ -226,8 +250,9 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return mean, std.numpy()
 
     def _target_scale(self, y: np.ndarray) -> tuple[float, float]:
-        std = float(y.std())
-        return float(y.mean()), std if std > 1e-12 else 1.0
+        """Mean and std (n - 1, as the prior's); 1 for targets of one value."""
+        std = float(y.std(ddof=1)) if len(y) > 1 and y.max() > y.min() else 1.0
+        return float(y.mean()), std
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
         return ((_tensor(y) - scale[2]) / scale[3])[None]
@@ -254,6 +279,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
+            check_classification_targets(np.asarray(classes))
             self._set_classes(np.unique(classes))
         elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
             raise ValueError(
@@ -274,9 +300,10 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return self.classes_[proba.argmax(1)]
 
     def _set_classes(self, classes: np.ndarray) -> None:
-        if len(classes) > MAX_CLASSES:
+        limit = self._tabular().objective.out_dim
+        if len(classes) > limit:
             raise ValueError(
-                f"IAIClassifier handles at most {MAX_CLASSES} classes (the range its shipped "
+                f"IAIClassifier handles at most {limit} classes (the range its "
                 f"learner was trained on); got {len(classes)}"
             )
         self.classes_ = classes

@@ -329,3 +329,53 @@ def test_a_class_never_seen_keeps_its_column():
     np.testing.assert_allclose(proba.sum(1), 1.0, rtol=1e-12)
     assert proba[:, 3].max() < proba[:, :3].max(1).min()
     assert np.mean(est.predict(X) == y) > 0.9
+
+
+def test_a_feature_in_tiny_units_is_still_read():
+    """Constant columns are found by their values, not by an absolute std threshold: a
+    feature measured in units of 1e-9 keeps its signal."""
+    X, y = linear_table(400, 3, 0.1, seed=0)
+    scores = [
+        r2_score(y[300:], IAIRegressor().fit(X[:300] * u, y[:300]).predict(X[300:] * u))
+        for u in (1.0, 1e-9)
+    ]
+    assert scores[1] > 0.9 and abs(scores[0] - scores[1]) < 1e-6
+
+
+def test_a_learner_of_the_other_kind_is_refused(tmp_path):
+    """`learner=` must be a tabular learner of the estimator's kind, named in the error."""
+    from importlib import resources
+
+    regression = str(resources.files("iai") / "pretrained" / "tabular-regression")
+    X, y = blobs(40, 2)
+    with pytest.raises(ValueError, match="tabular learner for classification"):
+        IAIClassifier(learner=regression).fit(X, y)
+
+
+def test_permuting_the_labels_permutes_the_probabilities():
+    """h_φ is equivariant over classes: renaming the classes of the rows only reorders
+    predict_proba's columns (to float64 round-off)."""
+    X, y = blobs(150, 3, seed=1)
+    perm = np.array([2, 0, 1])
+    p = IAIClassifier().fit(X, y).predict_proba(X[:20])
+    q = IAIClassifier().fit(X, perm[y]).predict_proba(X[:20])
+    np.testing.assert_allclose(q[:, perm], p, atol=1e-9)
+
+
+def test_a_huge_fit_call_reads_in_bounded_steps():
+    """max_steps spreads a large call over equal steps, but a step never reads more than
+    ROWS_CAP rows, so a call's memory does not grow with its rows."""
+    from iai import sklearn as estimators
+
+    seen = []
+    est = IAIRegressor(max_steps=4)
+    X, y = linear_table(10_000, 3, 0.1, seed=0)
+    real = estimators.TabularLearner.step
+    try:
+        estimators.TabularLearner.step = lambda self, s, x, t: (
+            seen.append(x.shape[1]) or real(self, s, x, t)
+        )
+        est.fit(X, y)
+    finally:
+        estimators.TabularLearner.step = real
+    assert max(seen) == estimators.ROWS_CAP and sum(seen) == 10_000

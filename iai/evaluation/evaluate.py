@@ -16,7 +16,7 @@ import torch
 from tqdm import tqdm
 
 from iai.distributed import all_sum, gather_tasks, shard
-from iai.errors import InvalidInput
+from iai.errors import InvalidConfig, InvalidInput
 from iai.evaluation.baselines import (
     BASELINES,
     LR_GRID,
@@ -145,6 +145,12 @@ def evaluate(
             raise InvalidInput(f"variant {variant!r} needs a shipped family; pass variant='id'")
         prior = variant_prior(trained.task, variant)
     _check_fits(learner, prior)
+    if cfg.baselines and getattr(learner, "variable_dim", False):
+        raise InvalidConfig(
+            "the SGD / Adam references tune one fixed model of one input width; this learner's "
+            f"prior draws tables of 1 … {learner.dim} features: evaluate it with "
+            "eval.baselines = false (iai eval --no-baselines)"
+        )
     objective, B, K = learner.objective, cfg.batch_size or trained.train.batch_size, cfg.steps
     tasks = prior.sample(
         cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)

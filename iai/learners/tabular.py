@@ -8,7 +8,8 @@ strong small-data model; the update makes it learned and streaming.
 The update is the curvature-preconditioned step of `iai.learners.parametric`, per output c:
 θ_c ← θ_c + ρ ((S_c + diag(α_c) / n)⁻¹ (-ḡ_c) + Δ_c), S_c the running mean of the Gauss–Newton
 matrix, ḡ_c the batch's mean gradient, n the points seen. For least squares with fixed α
-this is recursive least squares: the exact posterior mean under the prior N(0, diag(1/α)),
+this is recursive least squares: the exact posterior mean under the conjugate prior
+N(0, σ² diag(1/α)) (σ² the noise variance),
 batch after batch, in memory flat in n. What h_φ learns is α, the prior precision of each
 coordinate (amortized empirical Bayes: how much to trust the linear part, each lengthscale,
 the bias, given what the data show so far), and Δ, a correction of the step.
@@ -18,15 +19,19 @@ coordinate of θ (its group, value, gradient, curvature, the task's noise and cl
 frequencies), an MLP per token, means over each group's and each class's tokens, and an MLP
 reading a token with its group's and class's means. Nothing is padded: a table of d features
 has P = 1 + d + R coordinates per output, and the same φ serves any d ≤ `dim` (the first d
-columns of a fixed ω). Classification uses `out_dim` outputs (the most classes); outputs
+columns of a fixed ω; so predictions depend on the columns' order through ω, though not in
+distribution). Classification uses `out_dim` outputs (the most classes); outputs
 beyond a task's classes see no labels and are pushed down, and the estimator masks them.
 
 The state also carries a running estimate of the noise variance (regression): the mean of
 the squared recursive residuals, each residual before the update that reads it, divided by
-its predictive variance factor, which is N(0, σ²) exactly for Bayesian linear regression.
+its predictive variance factor, which is N(0, σ²) exactly for Bayesian linear regression,
+with one pseudo-observation of 1 (the standardized targets' variance) in front.
 With the posterior precision's Cholesky factor it gives `predict_std`. Curvature is per
 output block (classes' cross terms dropped), so a step costs C Cholesky factorizations of
-P × P, independent of n.
+P × P, independent of n. Gradients and Gauss–Newton terms are written out rather than taken
+by torch.func (`iai.models.predictors`): for a model linear in φ they are two matrix products,
+where per-example Jacobians would cost P times more.
 """
 
 import math
@@ -64,7 +69,7 @@ class TabularConfig:
 class TabularState:
     theta: torch.Tensor  # (T, C, P)
     curvature: torch.Tensor  # (T, C, P, P) running mean of the Gauss–Newton matrix
-    factor: torch.Tensor  # (T, C, P, P) Cholesky factor of the posterior precision n S + diag α
+    factor: torch.Tensor  # (T, 1, P, P) Cholesky factor of the precision n S + diag α (regression)
     noise: torch.Tensor  # (T,) noise variance estimate (regression; ones for classification)
     frequency: torch.Tensor  # (T, C) running class frequencies (classification; zeros else)
     seen: int = 0
@@ -144,13 +149,14 @@ class TabularLearner(nn.Module):
         C, P = self.objective.out_dim, 1 + d + self.cfg.features
         alpha = self.log_alpha0.exp()[self.groups(d)].expand(T, C, P)
         factor = torch.diag_embed(alpha.sqrt())
-        frequency = x_query.new_zeros(T, C)
+        if self.objective.categorical:  # only regression's std and noise estimate read it
+            factor = factor[:, :, :0, :0]
         return TabularState(
             x_query.new_zeros(T, C, P),
-            torch.zeros_like(factor),
+            x_query.new_zeros(T, C, P, P),
             factor,
             x_query.new_ones(T),
-            frequency,
+            x_query.new_zeros(T, C),
         )
 
     def step(self, state: TabularState, x: torch.Tensor, y: torch.Tensor) -> TabularState:
@@ -185,6 +191,7 @@ class TabularLearner(nn.Module):
         move, chol = DampedSolve.apply(curvature, log_alpha.exp() / n, -grad)
         theta = state.theta + rho * (move + delta)
         factor = chol * math.sqrt(n)  # of n S + diag α, the posterior precision
+        factor = factor[:, :, :0, :0] if self.objective.categorical else factor
         return TabularState(theta, curvature, factor, noise, frequency, n, state.steps + 1)
 
     def _update(self, theta, grad, curvature, noise, frequency, rho: float):

@@ -36,9 +36,9 @@ CLIP = 10.0  # standardized features are clipped to ± CLIP
 
 
 def scale_of(std: torch.Tensor) -> torch.Tensor:
-    """The std a column is divided by: its own, or 1 for a constant column (one value in the
-    rows that set the scale must not turn a later different value into 10⁶)."""
-    return torch.where(std > 1e-8, std, torch.ones_like(std))
+    """The std a column is divided by: its own, or 1 for a constant column, std 0 (one value
+    in the rows that set the scale must not turn a later different value into 10⁶)."""
+    return torch.where(std > 0, std, torch.ones_like(std))
 
 
 def standardize(x: torch.Tensor, mean: torch.Tensor, std: torch.Tensor) -> torch.Tensor:
@@ -52,6 +52,8 @@ def _standardize(v: torch.Tensor, rows: slice, clip: bool = False) -> torch.Tens
     """v (T, n, …) standardized per task by the mean and std of its `rows`."""
     ref = v[:, rows]
     mean, std = ref.mean(1, keepdim=True), ref.std(1, keepdim=True)
+    constant = ref.amax(1, keepdim=True) == ref.amin(1, keepdim=True)
+    std = std.masked_fill(constant, 0.0)
     return standardize(v, mean, std) if clip else (v - mean) / scale_of(std)
 
 
