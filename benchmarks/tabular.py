@@ -644,7 +644,7 @@ def _plot_stream(tables: list[Table], runs: list[StreamRun], path: Path) -> None
                 label=r.learner,
                 lw=2.5 if r.learner == "IAI" else 1.2,
             )
-        ax.set_ylim(top=top)
+        ax.set_ylim(0.9 * min(min(r.error) for r in mine), top)
         ax.set(
             title=f"{table.name} ({len(table.y):,} rows)"
             + (f"\n(axis cut: {', '.join(clipped)} above)" if clipped else ""),
