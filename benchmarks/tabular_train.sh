@@ -2,7 +2,7 @@
 # The pretrained learners shipped in iai/pretrained/ (iai.sklearn): train
 # configs/tabular/{regression,classification}.toml side by side, record each one's training
 # time, and copy the weights and config into the package.
-#   bash benchmarks/tabular_train.sh             # on the CPU (slow: hours on 2 cores)
+#   bash benchmarks/tabular_train.sh             # on the CPU (far slower; not timed here)
 #   PYTHON=python3 bash benchmarks/tabular_train.sh --set train.device=cuda   # on a GPU
 # Extra arguments are passed to each `iai train` (overrides). LIMIT_S=N stops each run after N
 # seconds with SIGINT (a checkpoint of the iteration reached is kept; exit 130 is recorded).
