@@ -9,10 +9,10 @@ Three learners read the same tasks (B = 32, the shipped learners' batch size):
   learned starting precisions α₀ of each group and no correction: RLS / online Newton with
   one prior learned for the whole prior of tasks;
 - untrained: a fresh learner (α₀ at its initial values, no h_φ): RLS with a hand-set prior.
-Query loss (MSE of standardized targets; cross-entropy and error for classification) after
-1, 2, 4, 8 steps (the trained horizon) and 16 steps (2× beyond it), 128 tasks per width,
-mean ± s.e. over tasks. Then the time to read 1,024 rows of one task (one thread, float64,
-as iai.sklearn runs) at widths 1, 20 and 100.
+The objective's metrics on held-out queries (MSE of standardized targets; error % and NLL
+for classification) after 1, 2, 4, 8 steps (the trained horizon) and 16 steps (2× beyond
+it), 128 tasks per width, mean ± s.e. over tasks. Then the time to read 1,024 rows of one
+task (one thread, float64, as iai.sklearn runs) at widths 1, 20 and 100.
 """
 
 import copy
@@ -24,6 +24,7 @@ import torch
 
 import iai
 from iai.learners.tabular import TabularConfig, TabularLearner
+from iai.rollout import minibatches, rollout
 from iai.tasks.config import TaskConfig
 from iai.tasks.tabular import Tabular
 
@@ -31,6 +32,8 @@ OUT = Path("benchmarks/results/tabular")
 WIDTHS = (1, 5, 20, 50, 100)
 STEPS = (1, 2, 4, 8, 16)
 TASKS, CHUNK, B = 128, 32, 32
+MAIN = {"regression": "mse", "classification": "nll"}  # what the verdict compares
+NAMES = {"mse": "MSE", "error": "error %", "nll": "NLL (cross-entropy)"}
 
 
 def shipped_learner(kind: str) -> torch.nn.Module:
@@ -47,21 +50,11 @@ def learners(kind: str) -> dict[str, torch.nn.Module]:
     return {"shipped": shipped, "fixed prior": fixed, "untrained": untrained}
 
 
-def losses(learner, tasks) -> dict[str, torch.Tensor]:
-    """Per-task metrics after each of STEPS: name -> (len(STEPS), T)."""
-    objective, out = learner.objective, {}
-    state = learner.init(tasks.x_query)
-    for k in range(1, max(STEPS) + 1):
-        b = slice((k - 1) * B, k * B)
-        state = learner.step(state, tasks.x_train[:, b], tasks.y_train[:, b])
-        if k in STEPS:
-            pred = learner.predict(state, tasks.x_query)
-            per = {"loss": objective.loss(pred, tasks.y_query).mean(1)}
-            if objective.categorical:
-                per["error %"] = 100 * (pred.argmax(-1) != tasks.y_query).float().mean(1)
-            for name, v in per.items():
-                out.setdefault(name, []).append(v)
-    return {name: torch.stack(v) for name, v in out.items()}
+def metrics(learner, tasks) -> dict[str, torch.Tensor]:
+    """The objective's per-task metrics after each of STEPS: name -> (len(STEPS), T)."""
+    outs = list(rollout(learner, minibatches(tasks.x_train, tasks.y_train, B), tasks.x_query))
+    out = torch.stack([outs[k] for k in STEPS])
+    return learner.objective.task_metrics(out, tasks.y_query)
 
 
 def quality(kind: str) -> dict:
@@ -73,9 +66,8 @@ def quality(kind: str) -> dict:
         for _ in range(TASKS // CHUNK):
             tasks = prior.sample(CHUNK, B * max(STEPS), 256, generator=g)
             for name, model in models.items():
-                with torch.inference_mode():
-                    for metric, v in losses(model, tasks).items():
-                        parts.setdefault(name, {}).setdefault(metric, []).append(v)
+                for metric, v in metrics(model, tasks).items():
+                    parts.setdefault(name, {}).setdefault(metric, []).append(v)
         result[d] = {
             name: {
                 metric: {
@@ -86,7 +78,9 @@ def quality(kind: str) -> dict:
             }
             for name, per in parts.items()
         }
-        print(kind, d, {n: [round(x, 3) for x in r["loss"]["mean"]] for n, r in result[d].items()})
+        print(
+            kind, d, {n: [round(x, 3) for x in r[MAIN[kind]]["mean"]] for n, r in result[d].items()}
+        )
     return result
 
 
@@ -114,10 +108,9 @@ def cost(kind: str) -> dict:
 
 
 def table(kind: str, result: dict) -> list[str]:
-    metrics = ["loss", "error %"] if kind == "classification" else ["loss"]
     lines = []
-    for metric in metrics:
-        what = {"loss": "MSE" if kind == "regression" else "cross-entropy"}.get(metric, metric)
+    for metric in next(iter(next(iter(result.values())).values())):
+        what = NAMES[metric]
         lines += [
             f"\n### {kind}: {what} after k steps of 32 rows (mean ± s.e., {TASKS} tasks)\n",
             "| features | learner | " + " | ".join(f"k = {k}" for k in STEPS) + " |",
@@ -144,11 +137,14 @@ def main() -> None:
     for kind, r in report.items():
         lines += table(kind, r["quality"])
         better = sum(
-            r["quality"][d]["shipped"]["loss"]["mean"][-2]
-            < r["quality"][d]["fixed prior"]["loss"]["mean"][-2]
+            r["quality"][d]["shipped"][MAIN[kind]]["mean"][-2]
+            < r["quality"][d]["fixed prior"][MAIN[kind]]["mean"][-2]
             for d in WIDTHS
         )
-        lines.append(f"\nshipped below fixed prior at k = 8 on {better} of {len(WIDTHS)} widths")
+        lines.append(
+            f"\nshipped below fixed prior in {NAMES[MAIN[kind]]} at k = 8 on {better} of "
+            f"{len(WIDTHS)} widths"
+        )
         lines.append(
             "\nseconds to read 1,024 rows of one task: "
             + ", ".join(f"{d} features {s:.3f}" for d, s in r["seconds"].items())

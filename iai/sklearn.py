@@ -32,13 +32,12 @@ from iai.api import load
 from iai.learners.tabular import TabularLearner
 from iai.tasks.tabular import standardize
 
-MAX_FEATURES = 100
-MAX_CLASSES = 10
 # the most rows one step reads when max_steps spreads a large call: a step's memory grows
 # with its rows (the Gauss–Newton terms, classes × rows × coordinates), the call's must not
 ROWS_CAP = 1024
-_LEARNERS: dict[str, torch.nn.Module] = {}  # the shipped learners' limits are these; a
-# learner passed as `learner=` brings its own (its prior's dim and classes)
+# loaded learners by path; each brings its limits (its prior's dim and classes: 100 and 10
+# for the shipped ones)
+_LEARNERS: dict[str, torch.nn.Module] = {}
 
 
 def _learner(path: str | None, name: str, kind: str) -> TabularLearner:

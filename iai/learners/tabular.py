@@ -102,6 +102,15 @@ class DampedSolve(torch.autograd.Function):
         return None, (-u * x).to(gx.dtype), u.to(gx.dtype)
 
 
+def _variance_factor(factor: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+    """1 + φᵀ A⁻¹ φ per row of φ (T, n, P), A = L Lᵀ the posterior precision whose factor
+    L (T, 1, P, P) the state holds: a prediction's variance in units of the noise's."""
+    z = torch.linalg.solve_triangular(
+        factor[:, 0], phi.transpose(1, 2).to(factor.dtype), upper=False
+    )
+    return 1 + z.square().sum(1)  # (T, n)
+
+
 def _mlp(inp: int, width: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inp, width), nn.GELU(), nn.Linear(width, out))
 
@@ -178,10 +187,7 @@ class TabularLearner(nn.Module):
             grad = -(r[:, None] @ phi) / B  # (T, 1, P)
             weight = torch.ones_like(out)
             with torch.no_grad():  # recursive residuals, each before its update
-                z = torch.linalg.solve_triangular(
-                    state.factor[:, 0], phi.transpose(1, 2).to(state.factor.dtype), upper=False
-                )
-                v = 1 + z.square().sum(1).to(r.dtype)  # (T, B)
+                v = _variance_factor(state.factor, phi).to(r.dtype)  # (T, B)
                 noise = noise + B / (n + 1) * ((r.square() / v).mean(1) - noise)
         with torch.no_grad():  # a statistic of the data, not a path for gradients
             weighted = weight.transpose(1, 2)[..., None] * phi[:, None]  # (T, C, B, P)
@@ -204,15 +210,15 @@ class TabularLearner(nn.Module):
         diag = torch.diagonal(curvature, dim1=-2, dim2=-1)  # (T, C, P)
         root = (diag + 1e-4).sqrt()
         task = theta.new_tensor([rho, rho**0.5, math.log(d) / 4]).expand(T, C, P, 3)
+        member = nn.functional.one_hot(groups, GROUPS).to(theta.dtype)  # (P, G)
         inputs = [
-            nn.functional.one_hot(groups, GROUPS).to(theta.dtype).expand(T, C, P, GROUPS),
+            member.expand(T, C, P, GROUPS),
             torch.stack([theta * root, theta, grad / root, grad, root.log()], -1),
             task,
             noise.log()[:, None, None, None].expand(T, C, P, 1),
             (frequency + 1e-3).log()[:, :, None, None].expand(T, C, P, 1),
         ]
         h = self.encode(torch.cat(inputs, -1))  # (T, C, P, W)
-        member = nn.functional.one_hot(groups, GROUPS).to(h.dtype)  # (P, G)
         by_group = torch.einsum("tcpw,pg->tgw", h, member) / (C * member.sum(0))[:, None]
         by_class = h.mean(2, keepdim=True).expand_as(h)
         out = self.decode(torch.cat([h, by_group[:, groups][:, None].expand_as(h), by_class], -1))
@@ -225,10 +231,8 @@ class TabularLearner(nn.Module):
     def predict_std(self, state: TabularState, x_query: torch.Tensor) -> torch.Tensor:
         """Regression's predictive std (T, Q): σ² (1 + φᵀ (n S + diag α)⁻¹ φ), under the
         Gaussian posterior the update keeps and the state's noise estimate."""
-        phi = self.features(x_query).transpose(1, 2).to(state.factor.dtype)
-        z = torch.linalg.solve_triangular(state.factor[:, 0], phi, upper=False)
-        var = state.noise[:, None] * (1 + z.square().sum(1).to(state.noise.dtype))
-        return var.sqrt()
+        factor = _variance_factor(state.factor, self.features(x_query))
+        return (state.noise[:, None] * factor.to(state.noise.dtype)).sqrt()
 
     def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
         return query_loss(self, state, x_query, y_query)

@@ -25,8 +25,6 @@ from iai.errors import InvalidConfig
 from iai.tasks.base import Tasks
 from iai.tasks.config import TaskConfig
 
-FAMILIES = ("linear", "mlp", "gp", "trees")
-
 
 def _uniform(shape, low: float, high: float, g: torch.Generator) -> torch.Tensor:
     return low + (high - low) * torch.rand(shape, generator=g)
@@ -125,6 +123,8 @@ class Tabular:
     variants = ()
 
     def __init__(self, cfg: TaskConfig, kind: str, features: int | None = None) -> None:
+        if kind not in ("regression", "classification"):
+            raise InvalidConfig(f"kind = {kind!r}; must be 'regression' or 'classification'")
         if features is not None and not 1 <= features <= cfg.dim:
             raise InvalidConfig(f"features = {features!r}; must lie in 1 … task.dim = {cfg.dim}")
         self.cfg, self.kind, self.dim, self.features = cfg, kind, cfg.dim, features
