@@ -1,0 +1,61 @@
+"""Outputs of every committed learner on fixed inputs, saved so a redesign can show it changed
+nothing: `tests/test_committed.py` compares the package's outputs today with the file this wrote.
+
+    python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors
+
+Covers checkpoints/* and the pretrained tabular learners (iai/pretrained/*): predictions after
+each step for predictive learners; samples (fixed generator) and log densities after steps 0,
+1 and 2 for generative ones. The inputs are stored beside the outputs, so the file does not
+depend on how the priors draw. Written at commit 1c8027a, before the typed-learner redesign.
+"""
+
+import sys
+from pathlib import Path
+
+import torch
+from safetensors.torch import save_file
+
+import iai
+
+ROOT = Path(__file__).resolve().parents[1]
+ONE_STEP = ("linreg-d8-onestep", "linreg-d8-icl", "linreg-d8-cnp", "gmm-2d-onestep")
+
+
+def directories() -> list[Path]:
+    return sorted((ROOT / "checkpoints").iterdir()) + sorted((ROOT / "iai/pretrained").iterdir())
+
+
+def outputs(d: Path) -> dict[str, torch.Tensor]:
+    """Inputs and outputs of the learner in `d`, keyed `<name>.<what>`."""
+    learner = iai.load(d)
+    name, B = d.name, 64 if d.name in ONE_STEP else 16
+    tasks = learner.prior.sample(4, 64, 8, generator=torch.Generator().manual_seed(1234))
+    out = {"batch_size": torch.tensor(B), "x_train": tasks.x_train}
+    if learner.objective.kind == "density":
+        steps = [0, 1] if name in ONE_STEP else [0, 1, 2]
+        g = torch.Generator().manual_seed(7)
+        out["samples"] = iai.sample_steps(
+            learner, tasks.x_train, 8, batch_size=B, steps=steps, generator=g
+        )
+        out["x_eval"] = tasks.x_query[..., : learner.dim]
+        out["log_prob"] = iai.log_prob_steps(
+            learner, tasks.x_train, out["x_eval"], batch_size=B, steps=steps
+        )
+    else:
+        out |= {"y_train": tasks.y_train, "x_query": tasks.x_query}
+        out["predictions"] = iai.predict_steps(
+            learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B
+        )
+    return {f"{name}.{k}": v.contiguous() for k, v in out.items()}
+
+
+def main(path: str) -> None:
+    saved = {}
+    for d in directories():
+        saved |= outputs(d)
+        print(d.name, flush=True)
+    save_file(saved, path)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
