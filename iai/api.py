@@ -135,7 +135,7 @@ def adapt(
     y_train = inputs.targets(learner, "y_train", y_train, x_train)
     inputs.warn_if_unlike_prior(learner, x_train, y_train, stacklevel=3)
     if x_query is None:
-        if getattr(learner, "queries_in_state", False):
+        if learner.queries_in_state:
             raise InvalidInput(
                 "this learner (implicit) refines predictions for given queries: pass x_query "
                 "to adapt, then predict those same queries"

@@ -41,8 +41,9 @@ from safetensors.torch import save as st_save
 from torch import nn
 
 from iai.errors import CheckpointError
+from iai.learners.base import Learner
 
-FORMAT = 1
+FORMAT = 2  # 2: learners' modules renamed (`iai.learners.base.Learner.renamed`)
 try:  # the iai that writes, recorded beside the format for people reading the files
     VERSION = metadata.version("iai")
 except metadata.PackageNotFoundError:  # run from a source tree that was never installed
@@ -318,14 +319,28 @@ def _check_step(path: Path, meta: dict, config: Path, required: bool) -> int:
     return step
 
 
-def load_weights(directory: Path, learner: nn.Module) -> None:
+def load_weights(directory: Path, learner: Learner) -> None:
     """Load model.safetensors into `learner`, rejecting missing, extra or misshapen tensors
     and weights of another step than config.json's."""
     _read(Path(directory), lambda path, config: _load_weights(path, config, learner), FILES[1])
 
 
-def _load_weights(path: Path, config: Path, learner: nn.Module) -> None:
+def _renamed(tensors: dict[str, torch.Tensor], meta: dict, learner: Learner) -> dict:
+    """Weights of format 1 under the names the learner gives them today (`Learner.renamed`:
+    modules that were moved keep their tensors, under a new prefix). Names that already fit
+    stay: a file without metadata (written by another tool) may hold either."""
+    if int(meta.get("format", 1)) >= 2 or set(tensors) == set(learner.state_dict()):
+        return tensors
+    out = {}
+    for name, t in tensors.items():
+        old, new = next(((o, n) for o, n in learner.renamed if name.startswith(o)), ("", ""))
+        out[new + name[len(old) :]] = t
+    return out
+
+
+def _load_weights(path: Path, config: Path, learner: Learner) -> None:
     tensors, meta = _read_tensors(path)
+    tensors = _renamed(tensors, meta, learner)
     expected = learner.state_dict()
     missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or extra:

@@ -11,7 +11,7 @@ import torch
 
 from iai.config import ExperimentConfig
 from iai.errors import InvalidConfig
-from iai.learners import Learner, build_learner
+from iai.learners import Learner, Origin, build_learner
 from iai.tasks import TASKS, make_prior
 from iai.tasks.objective import make_objective, objective_of
 
@@ -74,17 +74,19 @@ def build(
     through `with_prior` first). `signature`: a saved `prior_signature`, used when the prior
     itself is not at hand (a checkpoint of a user-defined prior); the prior is then None.
     `model`: a user-defined fixed model f(x; θ) for a parametric learner whose config says
-    learner.model = 'custom'. The learner carries `config` (the experiment) and `prior`.
+    learner.model = 'custom'. The learner's `origin` holds the experiment, the signature and
+    the prior (`iai.learners.base.Origin`).
     """
     if prior is None and (signature is None or signature.get("shipped", True)):
         prior = make_prior(cfg.task)
     if prior is not None:
         objective, dim = objective_of(prior), int(prior.dim)
+        signature = prior_signature(prior)
     else:
         objective = make_objective(signature["kind"], signature["out_dim"])
         dim = signature["dim"]
+    origin = Origin(cfg, signature, prior)
     with torch.random.fork_rng():  # module initializers draw from the global generator
         torch.manual_seed(cfg.seed)
-        learner = build_learner(cfg.learner, dim, objective, model)
-    learner.config, learner.prior = cfg, prior
+        learner = build_learner(cfg.learner, dim, objective, model, origin)
     return learner, prior

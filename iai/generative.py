@@ -16,7 +16,7 @@ import torch
 
 import iai.inputs as inputs
 from iai.errors import InvalidInput
-from iai.learners import Learner
+from iai.learners import GenerativeLearner, Learner
 from iai.rollout import minibatches
 
 
@@ -77,7 +77,7 @@ def log_prob_steps(
 
 def _generative(learner: Learner) -> None:
     """InvalidInput pointing a predictive learner to predict_steps."""
-    if getattr(learner.objective, "kind", None) != "density" or not hasattr(learner, "sample"):
+    if not isinstance(learner, GenerativeLearner):
         raise InvalidInput(
             "sample_steps and log_prob_steps are for generative learners (trained on a density "
             "task: learner.kind 'flow' or 'mixture'); this one predicts targets: use "

@@ -13,7 +13,7 @@ import weakref
 import torch
 
 from iai.errors import IAIError, InputWarning, InvalidInput
-from iai.learners import Learner
+from iai.learners import Learner, PredictiveLearner
 
 
 def check_prior(prior) -> None:
@@ -64,14 +64,15 @@ def check_state(learner: Learner, state, x_query: torch.Tensor) -> None:
             raise InvalidInput(
                 f"state holds {shape[0] if shape else 'no'} tasks; x_query has {ours.shape[0]}"
             )
-        if not getattr(learner, "queries_in_state", False) and theirs.shape != ours.shape:
+        if not learner.queries_in_state and theirs.shape != ours.shape:
             raise InvalidInput(
                 f"state.{f.name} has shape {tuple(theirs.shape)}; this learner's is "
                 f"{tuple(ours.shape)}: the state comes from another learner"
             )
-    held = getattr(state, "x_query", None)
-    if getattr(learner, "queries_in_state", False) and isinstance(held, torch.Tensor):
-        # its predictions are for the queries given to adapt, whatever x_query says
+    if learner.queries_in_state:
+        # its predictions are for the queries given to adapt (the state's x_query), whatever
+        # x_query says
+        held = state.x_query
         if held.shape != x_query.shape or not torch.equal(held, x_query):
             raise InvalidInput(
                 "this learner (implicit) predicts only the queries passed to iai.adapt; "
@@ -97,8 +98,8 @@ def refuse_non_finite(what: str, largest: dict[str, float]) -> None:
 
 def batch_size_of(learner: Learner, batch_size) -> int:
     if batch_size is None:
-        config = getattr(learner, "config", None)
-        return config.train.batch_size if config is not None else 16
+        trained = learner.trained_batch_size
+        return trained if trained is not None else 16
     return positive_int("batch_size", batch_size)
 
 
@@ -117,7 +118,7 @@ def positive_int(name: str, value) -> int:
 
 def predictive(learner: Learner, call: str) -> None:
     """InvalidInput if `learner` is generative: it has samples to give, not predictions."""
-    if getattr(learner.objective, "kind", None) == "density":
+    if not isinstance(learner, PredictiveLearner):
         raise InvalidInput(
             f"{call} is for learners that predict targets; this one was trained on a density "
             "task and generates samples: use iai.sample_steps or iai.log_prob_steps"
@@ -174,7 +175,7 @@ def features(learner: Learner, name: str, x) -> torch.Tensor:
     t = in_range(name, t).to(torch.get_default_dtype())
     if not torch.isfinite(t).all():
         raise InvalidInput(f"{name} contains NaN or inf")
-    if getattr(learner, "variable_dim", False):  # any width up to dim (the tabular learner)
+    if learner.variable_dim:  # any width up to dim (the tabular learner)
         if not 1 <= t.shape[-1] <= learner.dim:
             raise InvalidInput(
                 f"{name} has {t.shape[-1]} features; this learner takes 1 to {learner.dim}"
@@ -203,7 +204,7 @@ FAR = 4.0  # how many times off (in standard deviations, or as a ratio) counts a
 
 
 def _prior_stats(learner: Learner) -> tuple | None:
-    prior = getattr(learner, "prior", None)
+    prior = learner.prior
     if prior is None:
         return None
     if learner not in _PRIOR_STATS:
@@ -227,7 +228,7 @@ def warn_if_unlike_prior(
     problems = []
     flat = x.flatten(0, 1)
     # a prior of varying width compares the features' means as a whole, not one by one
-    ref = x_mean.mean() if getattr(learner, "variable_dim", False) else x_mean
+    ref = x_mean.mean() if learner.variable_dim else x_mean
     shift = ((flat.mean(0) - ref).abs() / x_std).max().item()
     spread = flat.std().item() / x_std.item()
     if shift > FAR:

@@ -1,9 +1,13 @@
-"""The taxonomy of learners, all behind one interface (`iai.learners.base.Learner`)."""
+"""The taxonomy of learners, each a `PredictiveLearner` or a `GenerativeLearner`
+(`iai.learners.base`).
+
+A new kind is one file here and one line in `LEARNERS`.
+"""
 
 from iai.errors import InvalidConfig
-from iai.learners.base import Learner, State
+from iai.learners.base import GenerativeLearner, Learner, Origin, PredictiveLearner, State
 from iai.learners.explicit import ExplicitConfig, ExplicitLearner
-from iai.learners.flow import FlowConfig, flow_learner
+from iai.learners.flow import FlowConfig, FlowLearner, flow_learner
 from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.mixture import MixtureConfig, MixtureLearner
@@ -13,8 +17,9 @@ from iai.learners.tabular import TabularConfig, TabularLearner
 from iai.models.predictors import check_model
 from iai.tasks.objective import Objective
 
-# kind -> (config dataclass, learner class); a learner is built from its config, the input
-# dimension and the task's objective.
+# kind -> (config dataclass, learner class or builder); a learner is built from its config,
+# the input dimension, the task's objective and its origin. Each class subclasses exactly one
+# of PredictiveLearner and GenerativeLearner (`kind_of` reads which).
 LEARNERS = {
     "parametric": (ParametricConfig, ParametricLearner),
     "explicit": (ExplicitConfig, ExplicitLearner),
@@ -27,45 +32,59 @@ LEARNERS = {
     "flow": (FlowConfig, flow_learner),
     "mixture": (MixtureConfig, MixtureLearner),
 }
+# a builder's kind: the base its products share
+BUILT = {flow_learner: FlowLearner}
 
 
-# the learners that read samples of a density (and only they can): they generate, not predict
-GENERATIVE = ("flow", "mixture")
+def kind_of(kind: str) -> type[Learner]:
+    """PredictiveLearner or GenerativeLearner: which of the two learner.kind `kind` is."""
+    built = LEARNERS[kind][1]
+    cls = BUILT.get(built, built)
+    return GenerativeLearner if issubclass(cls, GenerativeLearner) else PredictiveLearner
 
 
-def build_learner(cfg, dim: int, objective: Objective, model=None) -> Learner:
+def build_learner(
+    cfg, dim: int, objective: Objective, model=None, origin: Origin | None = None
+) -> Learner:
     """The learner `cfg` describes; `model`: a user-defined fixed model f(x; θ) for the
     parametric learner (see `iai.models.predictors.check_model`)."""
     if cfg.kind not in LEARNERS:
         raise InvalidConfig(f"unknown learner {cfg.kind!r}; known: {sorted(LEARNERS)}")
-    if (cfg.kind in GENERATIVE) != (objective.kind == "density"):
-        fits = f"one of {GENERATIVE}" if objective.kind == "density" else "a predictive learner"
+    generative = kind_of(cfg.kind) is GenerativeLearner
+    if generative != objective.generative:
+        fits = [k for k in LEARNERS if (kind_of(k) is GenerativeLearner) == objective.generative]
         raise InvalidConfig(
-            f"learner.kind = {cfg.kind!r} does not fit a {objective.kind!r} task: it needs {fits}"
+            f"learner.kind = {cfg.kind!r} does not fit a {objective.kind!r} task: it needs one "
+            f"of {fits}"
         )
     if model is None:
-        return LEARNERS[cfg.kind][1](cfg, dim, objective)
+        return LEARNERS[cfg.kind][1](cfg, dim, objective, origin)
     if cfg.kind != "parametric" or cfg.model != "custom":
+        found = cfg.model if isinstance(cfg, ParametricConfig) else None
         raise InvalidConfig(
             "a user-defined model plugs into learner.kind = 'parametric' with learner.model = "
-            f"'custom'; this config has kind {cfg.kind!r}, model {getattr(cfg, 'model', None)!r}"
+            f"'custom'; this config has kind {cfg.kind!r}, model {found!r}"
         )
     check_model(model, dim, objective.out_dim)
-    return ParametricLearner(cfg, dim, objective, model=model)
+    return ParametricLearner(cfg, dim, objective, origin, model=model)
 
 
 __all__ = [
     "LEARNERS",
     "ExplicitConfig",
     "FlowConfig",
+    "GenerativeLearner",
     "ImplicitConfig",
     "Learner",
     "MAMLConfig",
     "MixtureConfig",
     "OptimizerConfig",
+    "Origin",
     "ParametricConfig",
     "ParametricLearner",
+    "PredictiveLearner",
     "State",
     "TabularConfig",
     "build_learner",
+    "kind_of",
 ]

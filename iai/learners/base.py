@@ -1,25 +1,44 @@
-"""The one interface every learner in the taxonomy implements.
+"""The two kinds of learner, and the interface each kind's callers rely on.
 
     state = learner.init(x_query)                  # θ⁽⁰⁾, z⁽⁰⁾ or ŷ⁽⁰⁾
     state = learner.step(state, x_b, y_b)          # one mini-batch: h_φ(state, B_k)
-    out = learner.predict(state, x_query)          # raw outputs (T, Q, out_dim)
     loss = learner.loss(state, x_query, y_query)   # the training loss at this state (scalar)
 
-State is a value: `step` never mutates it, and `state.detach()` is the greedy-training boundary.
-The step index lives in the state as the number of points seen, so a learner can be streamed
-over any number of batches without a counter kept outside it.
+and then either, for a `PredictiveLearner`,
 
-The trainer only ever calls `loss`: a predictive learner scores its predictions with the task
-family's objective (`query_loss`); a learner with an objective of its own (a flow-matching
-loss on samples, say) computes it there instead.
+    out = learner.predict(state, x_query)          # raw outputs (T, Q, out_dim)
+
+or, for a `GenerativeLearner` (samples of a density in, no targets),
+
+    x = learner.sample(state, n, generator)        # (T, n, D)
+    lp = learner.log_prob(state, x)                # (T, M)
+
+Every learner in `LEARNERS` subclasses exactly one of the two; the core tells them apart with
+`isinstance`, once, and reads the traits a caller needs (`queries_in_state`, `variable_dim`,
+`predicts_std`) from the class, never by probing. The objective (`iai.tasks.objective`) is
+the only place that knows regression from classification from density.
+
+State is a value: `step` never mutates it, and `state.detach()` is the greedy-training
+boundary. The step index lives in the state as the number of points seen, so a learner can
+be streamed over any number of batches without a counter kept outside it.
+
+A learner built from an experiment carries its `Origin`: the experiment config, the prior's
+signature and (when at hand) the prior itself, given to its constructor by
+`iai.experiment.build`; `learner.config` and `learner.prior` read it.
 """
 
-from typing import Protocol
+from abc import ABC, abstractmethod
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
 import torch
+from torch import nn
 
-from iai.errors import InvalidConfig
+from iai.errors import InvalidConfig, InvalidInput
 from iai.tasks.objective import Objective
+
+if TYPE_CHECKING:  # the config composes the learners' configs: no import at run time
+    from iai.config import ExperimentConfig
 
 
 class State(Protocol):
@@ -28,33 +47,106 @@ class State(Protocol):
     def detach(self) -> "State": ...
 
 
-class Learner(Protocol):
-    objective: Objective
-    dim: int
+@dataclass(frozen=True)
+class Origin:
+    """What a learner was built for: the experiment config it was trained by, the signature of
+    its prior (a dict `iai.experiment.prior_signature` writes) and the prior object, None for a
+    loaded learner whose prior was defined in Python (a checkpoint does not store it)."""
 
+    config: "ExperimentConfig"
+    signature: dict
+    prior: Any = None
+
+
+class Learner(nn.Module, ABC):
+    """What both kinds share: built from its config, the input width `dim` and the task's
+    objective; `origin` when built from an experiment (see the module docstring)."""
+
+    # the state holds the queries' predictions: iai.adapt needs x_query, predict takes no other
+    queries_in_state: ClassVar[bool] = False
+    # reads any input width 1 … dim (a table of any number of features), not dim alone
+    variable_dim: ClassVar[bool] = False
+    # (old prefix, new prefix) of weights saved before a module was renamed (checkpoint
+    # format 1); a name takes the first that matches
+    renamed: ClassVar[tuple[tuple[str, str], ...]] = ()
+
+    def __init__(self, cfg, dim: int, objective: Objective, origin: Origin | None = None) -> None:
+        super().__init__()
+        self.cfg, self.dim, self.objective, self.origin = cfg, dim, objective, origin
+
+    @property
+    def config(self) -> "ExperimentConfig":
+        """The experiment this learner was built by (InvalidInput for a bare learner)."""
+        if self.origin is None:
+            raise InvalidInput(
+                f"this {type(self).__name__} was built directly, not from an experiment "
+                "config (iai.train / iai.load), so it has no config"
+            )
+        return self.origin.config
+
+    @property
+    def prior(self):
+        """The prior it was trained on; None where a checkpoint could not rebuild it."""
+        return None if self.origin is None else self.origin.prior
+
+    @property
+    def trained_batch_size(self) -> int | None:
+        return None if self.origin is None else self.origin.config.train.batch_size
+
+    @abstractmethod
     def init(self, x_query: torch.Tensor) -> State: ...
 
-    def step(self, state: State, x: torch.Tensor, y: torch.Tensor) -> State: ...
+    @abstractmethod
+    def step(self, state: State, x: torch.Tensor, y: torch.Tensor | None) -> State: ...
 
-    def predict(self, state: State, x_query: torch.Tensor) -> torch.Tensor: ...
-
-    def loss(self, state: State, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor: ...
-
-
-def query_loss(
-    learner: Learner, state: State, x_query: torch.Tensor, y_query: torch.Tensor
-) -> torch.Tensor:
-    """The mean over tasks and queries of the objective's loss of `learner`'s predictions."""
-    return learner.objective.loss(learner.predict(state, x_query), y_query).mean()
+    @abstractmethod
+    def loss(self, state: State, x_query: torch.Tensor, y_query: torch.Tensor | None):
+        """The scalar training loss at `state` on the queries."""
 
 
-def check_config(cfg, positive: tuple[str, ...]) -> None:
-    """InvalidConfig naming the first of `positive` (int fields) below 1, or a width the heads
-    do not divide: the checks every learner config shares."""
+class PredictiveLearner(Learner):
+    """Reads (x, y) pairs, predicts targets: raw outputs the objective interprets."""
+
+    predicts_std: ClassVar[bool] = False  # has a predictive spread (`predict_std`)
+
+    @abstractmethod
+    def predict(self, state: State, x_query: torch.Tensor) -> torch.Tensor:
+        """Raw outputs (T, Q, out_dim) for queries (T, Q, D)."""
+
+    def fixed_model(self):
+        """The fixed model f(x; θ) its state parametrizes, None for a learned one: what the
+        SGD / Adam references train beside it."""
+        return None
+
+    def predict_std(self, state: State, x_query: torch.Tensor) -> torch.Tensor:
+        """The predictive standard deviation (T, Q) of a learner that `predicts_std`."""
+        raise InvalidInput(f"a {type(self).__name__} has no predictive spread")
+
+    def loss(self, state: State, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
+        """The mean over tasks and queries of the objective's loss of the predictions."""
+        return self.objective.loss(self.predict(state, x_query), y_query).mean()
+
+
+class GenerativeLearner(Learner):
+    """Reads samples of a density (no targets), answers with samples and densities; owns its
+    training loss (flow matching, or the negative log-likelihood of a density)."""
+
+    @abstractmethod
+    def sample(self, state: State, n: int, generator: torch.Generator | None) -> torch.Tensor:
+        """n samples per task (T, n, D) of the distribution the state describes."""
+
+    @abstractmethod
+    def log_prob(self, state: State, x: torch.Tensor) -> torch.Tensor:
+        """Log densities (T, M) at x (T, M, D)."""
+
+
+def check_config(cfg, positive: tuple[str, ...], heads: bool = True) -> None:
+    """InvalidConfig naming the first of `positive` (int fields) below 1, or (with `heads`) a
+    width the heads do not divide: the checks every learner config shares."""
     for key in positive:
         if getattr(cfg, key) < 1:
             raise InvalidConfig(f"learner.{key} = {getattr(cfg, key)!r}; must be ≥ 1")
-    if hasattr(cfg, "heads") and cfg.width % cfg.heads:
+    if heads and cfg.width % cfg.heads:
         raise InvalidConfig(
             f"learner.width = {cfg.width} is not a multiple of learner.heads = {cfg.heads}"
         )

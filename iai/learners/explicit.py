@@ -1,19 +1,21 @@
 """Explicit IAI: a learned latent state z and a learned prediction network f_γ(x, z).
 
-Both halves are learned: the update h_φ is the parametric learner's set transformer, now
+Both halves are learned: the update h_φ is the parametric learner's (`iai.models.update`), now
 refining z⁽ᵏ⁺¹⁾ = z⁽ᵏ⁾ + ρₖ Δ_φ(z⁽ᵏ⁾, Bₖ) from the data, ∇z of the mini-batch loss, or both,
 and the decoder γ is trained jointly with φ on the same greedy objective. With one step over
 the whole context and the `data` signal it is a conditional neural process (CNP).
 """
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
-from iai.learners.base import check_config, check_memory
-from iai.learners.parametric import ParametricLearner
+from iai.learners.base import Origin, PredictiveLearner, check_config, check_memory
+from iai.models.decoder import LatentDecoder
+from iai.models.predictors import apply
+from iai.models.update import ParametricState, ThetaUpdate
 from iai.tasks.objective import Objective
 
 
@@ -45,50 +47,34 @@ class ExplicitConfig:
         check_memory(self)
 
 
-class LatentDecoder(nn.Module):
-    """f_γ(x, z) = w·φ + φ · R(z), φ = LayerNorm(MLP([x, z])): the textbook CNP decoder (an MLP
-    of x and z) plus a read-out R(z) (hidden × out) linear in z; for one task, z (L,),
-    x (N, D) -> (N, out).
+class ExplicitLearner(PredictiveLearner):
+    """z⁽⁰⁾ and the decoder f_γ learned; z refined by the update network the parametric
+    learner uses (`iai.models.update.ThetaUpdate`), with the decoder as its model."""
 
-    Why the read-out: with z only concatenated to x, the output depends on z through the MLP
-    alone, and at the start, with z near its prior value, the gradient that should teach the
-    update to move z is nearly zero; on digits, whose labels are permuted per task, training
-    never left chance. With the bilinear path z acts on the output from the first step.
-
-    Why the LayerNorm: PyTorch's default initialization shrinks φ layer by layer (RMS 0.07 for
-    d = 8, hidden 64), so at the start ∂f/∂zⱼ averages 0.06, against |xⱼ| ≈ 0.8 for a linear
-    model's ∂f/∂θⱼ. Update and decoder then sat on a plateau for hundreds of iterations
-    before z began to matter. With φ at unit scale (∂f/∂zⱼ ≈ 1), z moves the output from the
-    first step; benchmarks/explicit_init.py measures both, and the training loss each reaches
-    at the grid's budget.
-    """
+    # weights saved when this learner subclassed the parametric one (checkpoint format 1)
+    renamed: ClassVar[tuple[tuple[str, str], ...]] = (
+        ("theta0", "z0"),
+        ("model.", "decoder."),
+        ("", "update."),
+    )
 
     def __init__(
-        self, dim: int, latent: int, out_dim: int, hidden: int, depth: int, normalize: bool = True
+        self, cfg: ExplicitConfig, dim: int, objective: Objective, origin: Origin | None = None
     ) -> None:
-        super().__init__()
-        self.dim, self.n_params, self.hidden, self.out_dim = dim, latent, hidden, out_dim
-        layers, width = [], dim + latent
-        for _ in range(depth):
-            layers += [nn.Linear(width, hidden), nn.GELU()]
-            width = hidden
-        self.features = nn.Sequential(*layers, nn.LayerNorm(width) if normalize else nn.Identity())
-        self.out = nn.Linear(hidden, out_dim)
-        self.readout = nn.Linear(latent, hidden * out_dim)
-
-    def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        phi = self.features(torch.cat([x, z.expand(*x.shape[:-1], -1)], -1))  # (N, hidden)
-        return self.out(phi) + phi @ self.readout(z).view(self.hidden, self.out_dim)
-
-
-class ExplicitLearner(ParametricLearner):
-    def __init__(self, cfg: ExplicitConfig, dim: int, objective: Objective) -> None:
-        decoder = LatentDecoder(
-            dim,
-            cfg.latent,
-            objective.out_dim,
-            cfg.decoder_hidden,
-            cfg.decoder_depth,
-            cfg.feature_norm,
+        super().__init__(cfg, dim, objective, origin)
+        L = cfg.latent
+        self.decoder = LatentDecoder(
+            dim, L, objective.out_dim, cfg.decoder_hidden, cfg.decoder_depth, cfg.feature_norm
         )
-        super().__init__(cfg, dim, objective, model=decoder)
+        self.z0 = nn.Parameter(0.01 * torch.randn(L))  # z⁽⁰⁾ near 0, then learned
+        self.update = ThetaUpdate(cfg, L, dim, objective.out_dim)
+
+    def init(self, x_query: torch.Tensor) -> ParametricState:
+        return self.update.init(self.z0, x_query.shape[0])
+
+    def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
+        """One mini-batch x (T, B, D), y (T, B) -> the next z (in `state.theta`)."""
+        return self.update.step(self.decoder, self.objective, state, x, y)
+
+    def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
+        return apply(self.decoder, state.theta, x_query)  # (T, Q, out)

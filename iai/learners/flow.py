@@ -20,22 +20,24 @@ Two regimes, one config (`regime`):
   and a learned field v_γ(x_t, t, z). Once z is formed, sampling costs the same whatever the
   context size, and the state is flat in the number of samples read.
 
-ρₖ = B / (n + B) scales the update and is the network's notion of time, as in the predictive
-learners (`iai.learners.parametric`).
+The step clock ρₖ (`iai.models.clock`) scales the update and is the network's notion of
+time, as in the predictive learners.
 """
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 from torch.func import grad, vmap
 
 from iai.errors import InvalidConfig
-from iai.learners.base import check_config
-from iai.learners.explicit import LatentDecoder
+from iai.learners.base import GenerativeLearner, Origin, check_config
+from iai.models.clock import ClockEmbedding, step_clock
+from iai.models.decoder import LatentDecoder
 from iai.models.flow_ode import ADAPTIVE, FIXED, Solver, log_prob, transport
+from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -112,7 +114,7 @@ class ExplicitFlowState:
         return replace(self, z=self.z.detach())
 
 
-class FlowLearner(nn.Module):
+class FlowLearner(GenerativeLearner):
     """What both regimes share: the flow-matching loss, sampling and densities through the ODE.
     Each regime supplies `query_velocity(state, x_query)` (the field at its query rows) and
     `velocity(state, x, t)` (the field anywhere, after the samples the state has read)."""
@@ -137,20 +139,19 @@ class FlowLearner(nn.Module):
 
 
 class ImplicitFlow(FlowLearner):
-    queries_in_state = True
+    queries_in_state: ClassVar[bool] = True
 
-    def __init__(self, cfg: FlowConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+    def __init__(
+        self, cfg: FlowConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         W, S, F = cfg.width, cfg.latent, 1 + 2 * FREQUENCIES
         self.state0 = nn.Parameter(torch.zeros(S))
         self.embed_point = nn.Linear(dim, W)
         self.embed_query = nn.Linear(dim + F + S, W)
-        self.embed_time = nn.Linear(2, W)
+        self.embed_time = ClockEmbedding(W)
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
-        self.head = nn.Linear(W, S)
-        nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
-        nn.init.zeros_(self.head.bias)
+        self.head = ZeroLinear(W, S)
         self.readout = nn.Sequential(nn.Linear(S, W), nn.GELU(), nn.Linear(W, dim))
 
     def init(self, x_query: torch.Tensor) -> ImplicitFlowState:
@@ -165,9 +166,9 @@ class ImplicitFlow(FlowLearner):
     def step(self, state: ImplicitFlowState, x: torch.Tensor, y=None) -> ImplicitFlowState:
         """One mini-batch of samples x (T, B, D) -> the queries' next latents."""
         B, v = x.shape[1], state.value
-        rho = B / (state.seen + B)
+        rho = step_clock(state.seen, B)
         if v.shape[1]:
-            time = self.embed_time(v.new_tensor([rho, rho**0.5]))
+            time = self.embed_time(rho)
             xt, t = state.queries[..., : self.dim], state.queries[..., self.dim :]
             queries = self.embed_query(torch.cat([xt, time_features(t), v], -1)) + time
             h = self.net(torch.cat([self.embed_point(x), queries], 1), keys=B, read=slice(B, None))
@@ -190,19 +191,18 @@ class ImplicitFlow(FlowLearner):
 
 
 class ExplicitFlow(FlowLearner):
-    def __init__(self, cfg: FlowConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+    def __init__(
+        self, cfg: FlowConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         W, L, F = cfg.width, cfg.latent, 1 + 2 * FREQUENCIES
         self.field = LatentDecoder(dim + F, L, dim, cfg.field_hidden, cfg.field_depth)
         self.z0 = nn.Parameter(0.01 * torch.randn(L))
         self.embed_point = nn.Linear(dim + (L if cfg.signal == "both" else 0), W)
         self.embed_z = nn.Linear(2 * L if cfg.signal == "both" else L, W)
-        self.embed_time = nn.Linear(2, W)
+        self.embed_time = ClockEmbedding(W)
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
-        self.head = nn.Linear(W, L)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.head = ZeroLinear(W, L)
         # Fixed (x₀, t) probes for ∇z of the loss at each sample: the step stays a function
         # of the data, with no noise of its own. Saved with the weights.
         g = torch.Generator().manual_seed(0)
@@ -215,8 +215,8 @@ class ExplicitFlow(FlowLearner):
     def step(self, state: ExplicitFlowState, x: torch.Tensor, y=None) -> ExplicitFlowState:
         """One mini-batch of samples x (T, B, D) -> the next z."""
         B, z = x.shape[1], state.z
-        rho = B / (state.seen + B)
-        time = self.embed_time(z.new_tensor([rho, rho**0.5]))
+        rho = step_clock(state.seen, B)
+        time = self.embed_time(rho)
         points, z_in = x, z
         if self.cfg.signal == "both":
             grads = self._sample_grads(z, x)  # (T, B, L)
@@ -254,6 +254,9 @@ class ExplicitFlow(FlowLearner):
         return state.z.shape[0]
 
 
-def flow_learner(cfg: FlowConfig, dim: int, objective: Objective) -> FlowLearner:
+def flow_learner(
+    cfg: FlowConfig, dim: int, objective: Objective, origin: Origin | None = None
+) -> FlowLearner:
     """The flow learner of cfg's regime."""
-    return (ImplicitFlow if cfg.regime == "implicit" else ExplicitFlow)(cfg, dim, objective)
+    regime = ImplicitFlow if cfg.regime == "implicit" else ExplicitFlow
+    return regime(cfg, dim, objective, origin)

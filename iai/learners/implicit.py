@@ -18,13 +18,15 @@ over the whole context this is in-context learning / a prior-fitted network.
 """
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
 from iai.errors import InvalidConfig, InvalidInput
-from iai.learners.base import check_config, query_loss
+from iai.learners.base import Origin, PredictiveLearner, check_config
+from iai.models.clock import ClockEmbedding, step_clock
+from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -54,25 +56,24 @@ class ImplicitState:
         return replace(self, value=self.value.detach())
 
 
-class ImplicitLearner(nn.Module):
-    queries_in_state = True  # the state is the queries' predictions: iai.adapt needs them
+class ImplicitLearner(PredictiveLearner):
+    queries_in_state: ClassVar[bool] = True  # the state is the queries' predictions
 
-    def __init__(self, cfg: ImplicitConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
+    def __init__(
+        self, cfg: ImplicitConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
         if cfg.state == "probs" and not objective.categorical:
             raise InvalidConfig("learner.state = 'probs' needs a classification task")
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+        super().__init__(cfg, dim, objective, origin)
         C, W = objective.out_dim, cfg.width
         S = cfg.latent if cfg.state == "latent" else C
         # ŷ⁽⁰⁾: zero logits (uniform) or zero mean to start, then learned
         self.state0 = nn.Parameter(torch.zeros(S))
         self.embed_point = nn.Linear(dim + C, W)
         self.embed_query = nn.Linear(dim + S, W)
-        self.embed_time = nn.Linear(2, W)
+        self.embed_time = ClockEmbedding(W)
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
-        self.head = nn.Linear(W, S)
-        nn.init.zeros_(self.head.weight)  # Δ = 0 at start: an untrained learner is its prior
-        nn.init.zeros_(self.head.bias)
+        self.head = ZeroLinear(W, S)
         self.readout = nn.Linear(S, C) if cfg.state == "latent" else None
 
     def init(self, x_query: torch.Tensor) -> ImplicitState:
@@ -85,8 +86,8 @@ class ImplicitLearner(nn.Module):
     def step(self, state: ImplicitState, x: torch.Tensor, y: torch.Tensor) -> ImplicitState:
         """One mini-batch x (T, B, D), y (T, B) -> the queries' next state."""
         B, v = x.shape[1], state.value
-        rho = B / (state.seen + B)
-        time = self.embed_time(v.new_tensor([rho, rho**0.5]))
+        rho = step_clock(state.seen, B)
+        time = self.embed_time(rho)
         points = self.embed_point(torch.cat([x, self.objective.target_features(y)], -1))
         queries = self.embed_query(torch.cat([state.x_query, v], -1)) + time
         h = self.net(torch.cat([points, queries], 1), keys=B, read=slice(B, None))  # (T, Q, W)
@@ -107,6 +108,3 @@ class ImplicitLearner(nn.Module):
         if self.cfg.state == "probs":
             return v.clamp_min(1e-6).log()
         return self.readout(v) if self.readout is not None else v
-
-    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
-        return query_loss(self, state, x_query, y_query)

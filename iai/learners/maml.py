@@ -15,7 +15,7 @@ import torch
 from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.learners.base import check_config, query_loss
+from iai.learners.base import Origin, PredictiveLearner, check_config
 from iai.models.predictors import apply, batch_grad, make_model
 from iai.tasks.objective import Objective
 
@@ -35,7 +35,7 @@ class MAMLConfig:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise InvalidConfig(f"learner.lr = {self.lr!r}; must be > 0")
-        check_config(self, ("updates", "hidden"))
+        check_config(self, ("updates", "hidden"), heads=False)
 
 
 @dataclass(frozen=True)
@@ -47,10 +47,11 @@ class MAMLState:
         return replace(self, theta=self.theta.detach())
 
 
-class MAMLLearner(nn.Module):
-    def __init__(self, cfg: MAMLConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+class MAMLLearner(PredictiveLearner):
+    def __init__(
+        self, cfg: MAMLConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
         P = self.model.n_params
         theta0 = torch.randn(P) / (dim + 1) ** 0.5 if cfg.model == "mlp" else torch.zeros(P)
@@ -75,5 +76,5 @@ class MAMLLearner(nn.Module):
     def predict(self, state: MAMLState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)
 
-    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
-        return query_loss(self, state, x_query, y_query)
+    def fixed_model(self):
+        return self.model

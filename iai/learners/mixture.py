@@ -20,7 +20,9 @@ import torch
 from torch import nn
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
-from iai.learners.base import check_config
+from iai.learners.base import GenerativeLearner, Origin, check_config
+from iai.models.clock import ClockEmbedding, step_clock
+from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.mixtures import sample_mixture
 from iai.tasks.objective import Objective
@@ -48,10 +50,11 @@ class MixtureState:
         return replace(self, theta=self.theta.detach())
 
 
-class MixtureLearner(nn.Module):
-    def __init__(self, cfg: MixtureConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+class MixtureLearner(GenerativeLearner):
+    def __init__(
+        self, cfg: MixtureConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         K, W, D = cfg.components, cfg.width, dim
         self.n_tril = D * (D + 1) // 2
         P = 1 + D + self.n_tril  # parameters per component
@@ -65,11 +68,9 @@ class MixtureLearner(nn.Module):
         self.embed_component = nn.Linear(P + grad_in, W)
         self.component_code = nn.Parameter(0.02 * torch.randn(K, W))
         self.embed_point = nn.Linear(D + 1 + K, W) if cfg.signal != "grad" else None
-        self.embed_time = nn.Linear(2, W)
+        self.embed_time = ClockEmbedding(W)
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
-        self.head = nn.Linear(W, P)
-        nn.init.zeros_(self.head.weight)
-        nn.init.zeros_(self.head.bias)
+        self.head = ZeroLinear(W, P)
 
     def distribution(self, theta: torch.Tensor) -> MixtureSameFamily:
         """The mixtures θ (T, K, P) describe, scoring points (T, M, D)."""
@@ -92,8 +93,8 @@ class MixtureLearner(nn.Module):
     def step(self, state: MixtureState, x: torch.Tensor, y=None) -> MixtureState:
         """One mini-batch of samples x (T, B, D) -> the next θ."""
         B, theta = x.shape[1], state.theta
-        rho = B / (state.seen + B)
-        time = self.embed_time(theta.new_tensor([rho, rho**0.5]))
+        rho = step_clock(state.seen, B)
+        time = self.embed_time(rho)
         with torch.enable_grad():  # the signals are read off a copy of θ outside the graph
             leaf = theta.detach().requires_grad_(True)
             mix = self.distribution(leaf)

@@ -11,10 +11,9 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 import torch
-from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.learners.base import check_config, query_loss
+from iai.learners.base import Origin, PredictiveLearner, check_config
 from iai.models.predictors import apply, batch_grad, make_model
 from iai.tasks.objective import Objective
 
@@ -33,7 +32,7 @@ class OptimizerConfig:
     def __post_init__(self) -> None:
         if not self.lr > 0:
             raise InvalidConfig(f"learner.lr = {self.lr!r}; must be > 0")
-        check_config(self, ("updates", "hidden"))
+        check_config(self, ("updates", "hidden"), heads=False)
 
 
 BETAS, EPS = (0.9, 0.999), 1e-8  # torch.optim.Adam's defaults
@@ -51,10 +50,11 @@ class OptimizerState:
         return replace(self, theta=self.theta.detach(), m=self.m.detach(), v=self.v.detach())
 
 
-class OptimizerLearner(nn.Module):
-    def __init__(self, cfg: OptimizerConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+class OptimizerLearner(PredictiveLearner):
+    def __init__(
+        self, cfg: OptimizerConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
 
     def init(self, x_query: torch.Tensor) -> OptimizerState:
@@ -84,5 +84,5 @@ class OptimizerLearner(nn.Module):
     def predict(self, state: OptimizerState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)
 
-    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
-        return query_loss(self, state, x_query, y_query)
+    def fixed_model(self):
+        return self.model

@@ -36,13 +36,15 @@ where per-example Jacobians would cost P times more.
 
 import math
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
 
 from iai.errors import InvalidConfig
-from iai.learners.base import check_config, query_loss
+from iai.learners.base import Origin, PredictiveLearner, check_config
+from iai.models.clock import step_clock
+from iai.models.heads import ZeroLinear
 from iai.tasks.objective import Objective
 
 SCALES = (0.5, 1.0, 2.0)  # RBF lengthscales of the random features, in units of √d
@@ -57,7 +59,7 @@ class TabularConfig:
     seed: int = 0  # draws ω and b
 
     def __post_init__(self) -> None:
-        check_config(self, ("features", "width"))
+        check_config(self, ("features", "width"), heads=False)
         if self.features % len(SCALES):
             raise InvalidConfig(
                 f"learner.features = {self.features} is not a multiple of {len(SCALES)} "
@@ -115,12 +117,14 @@ def _mlp(inp: int, width: int, out: int) -> nn.Sequential:
     return nn.Sequential(nn.Linear(inp, width), nn.GELU(), nn.Linear(width, out))
 
 
-class TabularLearner(nn.Module):
-    variable_dim = True  # takes any number of features up to `dim`
+class TabularLearner(PredictiveLearner):
+    variable_dim: ClassVar[bool] = True  # takes any number of features up to `dim`
+    predicts_std: ClassVar[bool] = True
 
-    def __init__(self, cfg: TabularConfig, dim: int, objective: Objective) -> None:
-        super().__init__()
-        self.cfg, self.dim, self.objective = cfg, dim, objective
+    def __init__(
+        self, cfg: TabularConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
         g = torch.Generator().manual_seed(cfg.seed)
         R = cfg.features
         self.register_buffer("omega", torch.randn(R, dim, generator=g))
@@ -134,9 +138,8 @@ class TabularLearner(nn.Module):
         self.log_alpha0 = nn.Parameter(torch.tensor(start))
         W, n_in = cfg.width, GROUPS + 10
         self.encode = _mlp(n_in, W, W)
-        self.decode = _mlp(3 * W, W, 2)
-        nn.init.zeros_(self.decode[-1].weight)  # α = α₀ and Δ = 0 at start: plain RLS
-        nn.init.zeros_(self.decode[-1].bias)
+        # zero at the end: α = α₀ and Δ = 0 at start, plain RLS
+        self.decode = nn.Sequential(nn.Linear(3 * W, W), nn.GELU(), ZeroLinear(W, 2))
 
     def groups(self, d: int) -> torch.Tensor:
         """(P,) each coordinate's group: 0 bias, 1 linear, 2 + i the i-th lengthscale."""
@@ -172,7 +175,7 @@ class TabularLearner(nn.Module):
         """One mini-batch x (T, B, d), y (T, B) -> the next state."""
         T, B, d = x.shape
         C, n = self.objective.out_dim, state.seen + B
-        rho = B / n
+        rho = step_clock(state.seen, B)
         phi = self.features(x)  # (T, B, P)
         out = phi @ state.theta.transpose(1, 2)  # (T, B, C)
         noise, frequency = state.noise, state.frequency
@@ -233,6 +236,3 @@ class TabularLearner(nn.Module):
         Gaussian posterior the update keeps and the state's noise estimate."""
         factor = _variance_factor(state.factor, self.features(x_query))
         return (state.noise[:, None] * factor.to(state.noise.dtype)).sqrt()
-
-    def loss(self, state, x_query: torch.Tensor, y_query: torch.Tensor) -> torch.Tensor:
-        return query_loss(self, state, x_query, y_query)

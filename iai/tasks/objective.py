@@ -32,6 +32,7 @@ class Objective(Protocol):
     out_dim: int
     metrics: tuple[str, ...]
     categorical: bool  # outputs are logits of a categorical distribution
+    generative: bool  # judged on samples (a GenerativeLearner's), not on predictions
     reference: Reference | None
 
     def loss(self, out: torch.Tensor, y: torch.Tensor) -> torch.Tensor: ...
@@ -49,6 +50,7 @@ class Regression:
     kind = "regression"
     metrics = ("mse",)  # the first is the one tables and tuning rank by
     categorical = False
+    generative = False
 
     def __init__(self, out_dim: int = 1, reference: Reference | None = None) -> None:
         if out_dim != 1:
@@ -99,6 +101,7 @@ class Classification:
     kind = "classification"
     metrics = ("error", "nll")
     categorical = True
+    generative = False
 
     def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
         if out_dim < 2:
@@ -156,6 +159,7 @@ class Density:
     kind = "density"
     metrics = ("energy", "mmd", "w2", "excess_nll")  # iai.evaluation.sampling's
     categorical = False
+    generative = True
 
     def __init__(self, out_dim: int, reference: Reference | None = None) -> None:
         """`reference` is accepted for `make_objective`'s sake and ignored: a density family's
