@@ -57,9 +57,14 @@ def _points(c: Curve) -> list[float]:
     return [c.mean[k] if c.ok(k) else float("nan") for k in range(len(c.mean))]
 
 
+def _methods(r: EvalResult) -> list[str]:
+    """The result's methods in the order tables show them: the known ones, then the rest."""
+    return [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+
+
 def table(r: EvalResult, metric: str) -> str:
     """One markdown table: a row per step, a column per method (mean ± standard error)."""
-    methods = [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+    methods = _methods(r)
     ratio = "bayes" in methods
     head = ["step", "points"] + [LABELS.get(m, m) for m in methods]
     head += ["IAI / Bayes"] if ratio else []
@@ -99,10 +104,8 @@ def markdown(results: list[EvalResult]) -> str:
         if r.tuned_lr:
             rates = ", ".join(f"{k}: {v}" for k, v in r.tuned_lr.items())
             parts.append(f"Learning rates chosen per step on separate tasks: {rates}")
-        found = flags(r)
-        parts.append(
-            "**Flags**: " + ("none" if not found else "\n\n" + "\n".join(f"- {f}" for f in found))
-        )
+        found = "\n".join(f"- {f}" for f in flags(r))
+        parts.append(f"**Flags**:\n\n{found}" if found else "**Flags**: none")
     return "\n\n".join(parts) + "\n"
 
 
@@ -249,7 +252,7 @@ def summary(r: EvalResult) -> str:
     K = r.trained_steps
     horizon = "trained horizon not recorded" if K is None else f"trained on K = {K}"
     shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k <= r.steps})
-    methods = [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+    methods = [m for m in _methods(r) if r.metric in r.methods[m]]
     rows = [["step k", *map(str, shown)]]
     rows += [[LABELS.get(m, m), *(describe(r.curve(m), k) for k in shown)] for m in methods]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
