@@ -207,4 +207,5 @@ def evaluate(
         methods={name: _summary(metrics, scale) for name, metrics in per_task.items()},
         tuned_lr=lrs,
         seconds=seconds,
+        trained_steps=trained.train.steps,
     )

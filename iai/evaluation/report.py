@@ -1,4 +1,5 @@
-"""Evaluation results as a markdown table, a JSON file and a PNG plot of error against step.
+"""Evaluation results as a markdown table, a JSON file, a PNG plot of error against step, and
+a short text summary (`str(result)`), each with the flags a reader should not miss.
 
 A step where some tasks' error diverged (`iai.evaluation.results`) shows as `diverged (f % of
 tasks)` in the tables and is left out of the plot."""
@@ -6,7 +7,7 @@ tasks)` in the tables and is left out of the plot."""
 import json
 from pathlib import Path
 
-from iai.evaluation.baselines import BASELINES
+from iai.evaluation.baselines import BASELINES, LR_GRID
 from iai.evaluation.results import (
     DIVERGENCE_FACTOR,
     REST_SHOWN_UP_TO,
@@ -56,9 +57,14 @@ def _points(c: Curve) -> list[float]:
     return [c.mean[k] if c.ok(k) else float("nan") for k in range(len(c.mean))]
 
 
+def _methods(r: EvalResult) -> list[str]:
+    """The result's methods in the order tables show them: the known ones, then the rest."""
+    return [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+
+
 def table(r: EvalResult, metric: str) -> str:
     """One markdown table: a row per step, a column per method (mean ± standard error)."""
-    methods = [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+    methods = _methods(r)
     ratio = "bayes" in methods
     head = ["step", "points"] + [LABELS.get(m, m) for m in methods]
     head += ["IAI / Bayes"] if ratio else []
@@ -98,6 +104,8 @@ def markdown(results: list[EvalResult]) -> str:
         if r.tuned_lr:
             rates = ", ".join(f"{k}: {v}" for k, v in r.tuned_lr.items())
             parts.append(f"Learning rates chosen per step on separate tasks: {rates}")
+        found = "\n".join(f"- {f}" for f in flags(r))
+        parts.append(f"**Flags**:\n\n{found}" if found else "**Flags**: none")
     return "\n\n".join(parts) + "\n"
 
 
@@ -165,3 +173,102 @@ def write(results: list[EvalResult], out: Path) -> str:
     (out / "eval.md").write_text(text)
     plot(results, out / "eval.png")
     return text
+
+
+# A rise past the trained horizon is flagged when it exceeds this many standard errors of the
+# difference, taken as sqrt(se_K² + se_k²): the steps share their tasks, so their errors are
+# positively correlated and the true s.e. of the difference is smaller; the test is cautious.
+RISE_SE = 2.0
+
+
+def _horizon_flag(r: EvalResult) -> str | None:
+    """The learner's primary metric past its trained horizon K: the first step k > K where
+    some tasks diverged, or where the mean rose above its value at K by more than RISE_SE s.e."""
+    K, c, unit = r.trained_steps, r.curve("iai"), UNITS.get(r.metric, r.metric)
+    if K is None or K >= r.steps or not c.ok(K):
+        return None
+    head = f"IAI run past its trained horizon (K = {K} steps)"
+    tail = f"; its update was not trained beyond step {K}"
+    for k in range(K + 1, r.steps + 1):
+        if not c.ok(k):
+            return f"{head}: at step {k} {describe(c, k)}{tail}"
+        rise, noise = c.mean[k] - c.mean[K], (c.se[K] ** 2 + c.se[k] ** 2) ** 0.5
+        if rise > RISE_SE * noise:
+            share = f"{100 * rise / c.mean[K]:+.3g} %, " if c.mean[K] > 0 else ""
+            ses = f"{rise / noise:.1f} combined s.e." if noise else "no spread over tasks"
+            last = "" if k == r.steps else f"; at step {r.steps}: {describe(c, r.steps)}"
+            return (
+                f"{head}: its {unit} rises from {describe(c, K)} at step {K} to "
+                f"{describe(c, k)} at step {k} ({share}{ses})"
+                f"{last}{tail}"
+            )
+    return None
+
+
+def _spans(steps: list[int]) -> str:
+    """[1, 2, 3, 7, 9, 10] -> '1–3, 7, 9–10'."""
+    spans: list[list[int]] = []
+    for k in steps:
+        if spans and k == spans[-1][1] + 1:
+            spans[-1][1] = k
+        else:
+            spans.append([k, k])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _grid_flags(r: EvalResult) -> list[str]:
+    """For each tuned baseline, the steps k ≥ 1 whose chosen rate is the smallest or largest of
+    its grid (today's `LR_GRID`). Step 0 is left out: before any update every rate scores the
+    same and the first one is taken."""
+    found = []
+    for name, chosen in r.tuned_lr.items():
+        if name not in BASELINES:
+            continue
+        grid = LR_GRID[BASELINES[name][0]]
+        if not set(chosen) <= set(grid):  # tuned on another grid: its edges are unknown
+            continue
+        for lr, side, beyond in ((min(grid), "smallest", "below"), (max(grid), "largest", "above")):
+            steps = [k for k, rate in enumerate(chosen) if k >= 1 and rate == lr]
+            if steps:
+                found.append(
+                    f"{LABELS.get(name, name)}: learning rate {lr:g}, the {side} of its grid "
+                    f"({min(grid):g} … {max(grid):g}), chosen at step{'s' * (len(steps) > 1)} "
+                    f"{_spans(steps)}; its best rate may lie {beyond} the grid"
+                )
+    return found
+
+
+def flags(result: EvalResult) -> list[str]:
+    """What a reader of the tables could miss, one sentence each: the learner's error rising
+    past the horizon it was trained for, and tuned baselines whose chosen learning rate sits
+    at the edge of its grid (so the optimum may lie outside it)."""
+    horizon = _horizon_flag(result)
+    return ([horizon] if horizon else []) + _grid_flags(result)
+
+
+def summary(r: EvalResult) -> str:
+    """A short text of one result (what `str(result)` prints): its setting, the primary metric
+    of every method at steps 0, 1, the trained horizon and the last, and the flags."""
+    K = r.trained_steps
+    horizon = "trained horizon not recorded" if K is None else f"trained on K = {K}"
+    shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k <= r.steps})
+    methods = [m for m in _methods(r) if r.metric in r.methods[m]]
+    rows = [["step k", *map(str, shown)]]
+    rows += [[LABELS.get(m, m), *(describe(r.curve(m), k) for k in shown)] for m in methods]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    cells = [
+        [v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))]
+        for row in rows
+    ]
+    table = ["  " + "  ".join(row) for row in cells]
+    found = flags(r)
+    return "\n".join(
+        [
+            f"EvalResult: {r.task.get('name', 'task')}, {_where(r)}",
+            f"{r.tasks} tasks, B = {r.batch_size}, steps 0 … {r.steps} ({horizon}), mode {r.mode}",
+            f"{UNITS.get(r.metric, r.metric)}, mean ± s.e. over tasks, after k mini-batches:",
+            *table,
+            "flags: none" if not found else "flags:",
+            *(f"  - {f}" for f in found),
+        ]
+    )

@@ -132,6 +132,14 @@ class EvalResult:
     methods: dict[str, dict[str, Curve]]
     tuned_lr: dict[str, list[float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
+    # the learner's train.steps, which `iai.evaluation.report.flags` compares the curve past;
+    # None in results written before it was recorded
+    trained_steps: int | None = None
+
+    def __str__(self) -> str:
+        from iai.evaluation.report import summary  # report imports this module
+
+        return summary(self)
 
     @property
     def metrics(self) -> tuple[str, ...]:
@@ -154,7 +162,8 @@ class EvalResult:
         under benchmarks/results/) reads as 'steps', the only mode there was then; one from
         before divergence was recorded reads as none diverged, except at a step whose mean
         is itself diverged by the rule (against the prior predictor's step-0 mean): there
-        the fraction is unknown (None) and the mean dropped."""
+        the fraction is unknown (None) and the mean dropped. One from before `trained_steps`
+        was recorded reads as None (horizon unknown)."""
         methods = {}
         for name, per_metric in data["methods"].items():
             methods[name] = {}
