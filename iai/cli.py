@@ -15,12 +15,12 @@ from pathlib import Path
 from iai.api import load
 from iai.config import load_config
 from iai.distributed import finish_process, process_group
-from iai.errors import IAIError, InvalidInput
+from iai.errors import IAIError
 from iai.evaluation import report
 from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
 from iai.grid import report as grid_report
-from iai.tasks import OOD
+from iai.tasks import OOD, variants_of
 from iai.training.loop import Interrupted, train
 
 
@@ -50,8 +50,6 @@ def _train(args: argparse.Namespace) -> int:
 
 def _eval(args: argparse.Namespace) -> None:
     learner = load(args.checkpoint)
-    if learner.objective.kind == "density":
-        return _eval_samples(learner, args)
     cfg = learner.config
     changes = {k: v for k, v in {"tasks": args.tasks, "steps": args.steps}.items() if v is not None}
     if args.ood is not None:
@@ -59,8 +57,8 @@ def _eval(args: argparse.Namespace) -> None:
     if args.no_baselines:
         changes["baselines"] = False
     ecfg = replace(cfg.eval, **changes)
-    variants = ["id", *ecfg.ood]
     rank, _ = process_group()  # under torchrun the tasks are sharded over the processes
+    variants = ["id", *_variants(learner, ecfg.ood, explicit=args.ood is not None, rank=rank)]
     show = not args.quiet and rank == 0
     results = [evaluate(learner, ecfg, v, progress=show) for v in variants]
     if rank == 0:
@@ -69,40 +67,21 @@ def _eval(args: argparse.Namespace) -> None:
         print(f"written: {out}/eval.md, eval.json, eval.png")
 
 
-def _eval_samples(learner, args: argparse.Namespace) -> None:
-    """A generative learner's sample quality per step, in distribution and out (the family's
-    variants unless --ood names others), on fresh tasks: `iai.evaluation.sampling`."""
-    from iai.evaluation.sampling import draw, sample_quality, table, to_json
-    from iai.tasks import variant_prior
-
-    cfg = learner.config
-    for name in ("steps", "tasks"):
-        if getattr(args, name) is not None and getattr(args, name) < 1:
-            raise InvalidInput(f"--{name} must be ≥ 1, got {getattr(args, name)}")
-    K = 4 * cfg.train.steps if args.steps is None else args.steps
-    B, tasks = cfg.train.batch_size, 200 if args.tasks is None else args.tasks
-    steps = sorted({k for k in (0, 1, 2, 5, 10, 20, 40, 80, 160) if k <= K} | {K})
-    # a flow's density needs an ODE solve with autograd for every step: two steps only
-    nll = sorted({1, min(cfg.train.steps, K)}) if cfg.learner.kind == "flow" else steps
-    ood = args.ood if args.ood is not None else getattr(learner.prior, "variants", ())
-    results = {}
-    for variant in ["id", *(v for v in ood if v != "none")]:
-        prior = variant_prior(cfg.task, variant)
-        # 64 samples of the learner and of the truth per task, as benchmarks/generative.py
-        data = draw(prior, tasks, K * B, 64, 64, cfg.eval.seed)
-        q = sample_quality(
-            learner, data, steps, nll_steps=nll, one_step=cfg.train.steps == 1, seed=cfg.eval.seed
+def _variants(learner, ood: tuple[str, ...], explicit: bool, rank: int) -> list[str]:
+    """The OoD variants to evaluate: those asked for (--ood, checked by the evaluation), or
+    those of the config's eval.ood the learner's family has, naming any it skips (a config
+    written with the predictive default for a generative family, say)."""
+    if explicit or learner.prior is None:
+        return list(ood)
+    known = variants_of(learner.prior)
+    skipped = [v for v in ood if v not in known]
+    if skipped and rank == 0:
+        print(
+            f"iai: eval.ood lists {skipped}, which {learner.config.task.name!r} does not have "
+            f"(its variants: {list(known)}): skipped; pass --ood to choose",
+            file=sys.stderr,
         )
-        results[variant] = to_json(q)
-        if not args.quiet:
-            print(f"{variant}: done", file=sys.stderr, flush=True)
-    out = Path(args.out or Path("runs") / "eval" / Path(args.checkpoint).resolve().name)
-    out.mkdir(parents=True, exist_ok=True)
-    text = table(results)
-    (out / "eval.md").write_text(text)
-    (out / "eval.json").write_text(json.dumps(results, indent=1))
-    print(text)
-    print(f"written: {out}/eval.md, eval.json")
+    return [v for v in ood if v in known]
 
 
 def _grid(args: argparse.Namespace) -> None:
@@ -135,9 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     e = sub.add_parser("eval", help="evaluate a checkpoint against references")
     e.add_argument("checkpoint")
-    e.add_argument(
-        "--tasks", type=int, help="number of fresh tasks (default: the config's; 200 generative)"
-    )
+    e.add_argument("--tasks", type=int, help="number of fresh tasks (default: the config's)")
     e.add_argument("--steps", type=int, help="K_eval, may exceed the trained K")
     e.add_argument(
         "--ood",
@@ -146,7 +123,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="NAME",
         help=f"OoD variant, repeatable; one of {', '.join(OOD)}, or none (default: the config's)",
     )
-    e.add_argument("--no-baselines", action="store_true", help="skip the tuned SGD / Adam runs")
+    e.add_argument(
+        "--no-baselines",
+        action="store_true",
+        help="skip the tuned SGD / Adam references (most of a predictive evaluation's time)",
+    )
     e.add_argument("--out", help="output directory (default: runs/eval/<checkpoint name>)")
     e.add_argument("--quiet", action="store_true", help="no progress bars")
     g = sub.add_parser("grid", help="train and evaluate a grid of methods x tasks")

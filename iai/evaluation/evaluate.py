@@ -27,8 +27,9 @@ from iai.evaluation.baselines import (
 )
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult, summarize
+from iai.evaluation.sampling import evaluate_samples
 from iai.experiment import prior_signature
-from iai.learners import Learner
+from iai.learners import GenerativeLearner, Learner, PredictiveLearner
 from iai.models.predictors import make_model
 from iai.rollout import minibatches, rollout
 from iai.tasks import TASKS, fixed_model, objective_of, variant_prior
@@ -45,8 +46,8 @@ def baseline_model(learner: Learner, prior):
     """The fixed model the SGD / Adam references train: the learner's own where it has one,
     else the one the family names (`prior.model`; an MLP of the prior's shape if it names
     none)."""
-    if hasattr(learner.config.learner, "model"):  # a fixed model: linear, MLP or the user's
-        return learner.model
+    if learner.fixed_model() is not None:  # linear, MLP or the user's
+        return learner.fixed_model()
     cfg = learner.config.task
     name = fixed_model(prior)
     return make_model(name, learner.dim, learner.objective.out_dim, cfg.hidden, cfg.activation)
@@ -121,19 +122,34 @@ def evaluate(
     cfg: EvalConfig | None = None,
     variant: str = "id",
     prior=None,
-    progress: bool = False,
+    progress: bool = True,
 ) -> EvalResult:
     """Every number for one task distribution ('id' or an OoD variant name) of the learner's
-    prior: the learner after each step beside the prior predictor, the exact reference and
-    the tuned optimizers, on the same fresh tasks and mini-batches.
+    prior, on fresh tasks, for either kind of learner.
+
+    A predictive learner: its error after each step beside the prior predictor, the exact
+    reference (the evaluated prior's `bayes`, where it has one) and the tuned optimizers, on
+    the same tasks and mini-batches. The tuned SGD / Adam references take most of the time
+    (a grid of learning rates, each trained to convergence on separate tuning tasks):
+    `cfg.baselines = False` skips them, `cfg.tune_tasks` and `cfg.optimizer_iters` shorten
+    them. A generative learner: its samples after chosen steps beside fresh samples of the
+    truth (`iai.evaluation.sampling.evaluate_samples`).
 
     cfg defaults to the learner's own [eval]; B to its eval.batch_size, else the trained
     train.batch_size. `prior`: another prior object to evaluate on (a user-defined one, of
     the learner's kind and dimension), in distribution only; by default the learner's own.
-    The exact reference is the evaluated prior's `bayes`, where it has one.
+    `progress`: a progress bar on stderr.
     """
+    cfg = cfg or learner.config.eval
+    prior = _evaluated_prior(learner, prior, variant)
+    if isinstance(learner, GenerativeLearner):
+        return evaluate_samples(learner, cfg, prior, variant, _task_of(prior), progress)
+    return _evaluate_predictions(learner, cfg, prior, variant, progress)
+
+
+def _evaluated_prior(learner: Learner, prior, variant: str):
+    """The prior the evaluation draws from: `prior`, else the learner's, or its variant."""
     trained = learner.config
-    cfg = cfg or trained.eval
     prior = prior if prior is not None else learner.prior
     if prior is None:
         raise InvalidInput(
@@ -145,7 +161,19 @@ def evaluate(
             raise InvalidInput(f"variant {variant!r} needs a shipped family; pass variant='id'")
         prior = variant_prior(trained.task, variant)
     _check_fits(learner, prior)
-    if cfg.baselines and getattr(learner, "variable_dim", False):
+    return prior
+
+
+def _task_of(prior) -> dict:
+    """A shipped family's settings, or what a user-defined prior says of itself."""
+    return dict(prior.cfg.__dict__) if hasattr(prior, "cfg") else prior_signature(prior)
+
+
+def _evaluate_predictions(
+    learner: PredictiveLearner, cfg: EvalConfig, prior, variant: str, progress: bool
+) -> EvalResult:
+    trained = learner.config
+    if cfg.baselines and learner.variable_dim:
         raise InvalidConfig(
             "the SGD / Adam references tune one fixed model of one input width; this learner's "
             f"prior draws tables of 1 … {learner.dim} features: evaluate it with "
@@ -161,7 +189,8 @@ def evaluate(
     tasks = tasks.select(mine)
     per_task, seconds, lrs = {}, {}, {}
     n_runs = sum(len(LR_GRID[m]) + 1 for m, _ in BASELINES.values()) if cfg.baselines else 0
-    bar = tqdm(total=1 + n_runs, desc=f"eval {variant}", disable=not progress, leave=False)
+    what = " (the tuned SGD / Adam references take most of it)" if cfg.baselines else ""
+    bar = tqdm(total=1 + n_runs, desc=f"eval {variant}{what}", disable=not progress, leave=False)
 
     clock = time.perf_counter()
     outs = learner_outputs(learner, tasks, B, K, cfg.mode)
@@ -169,18 +198,11 @@ def evaluate(
     per_task["iai"] = objective.task_metrics(outs, tasks.y_query)
     per_task["prior"] = objective.task_metrics(outs[:1].expand_as(outs), tasks.y_query)
     bar.update()
-
     reference = objective_of(prior).reference  # the evaluated prior's, not the training one's
     if reference is not None:
         clock = time.perf_counter()
-        preds = [
-            reference(tasks.x_train[:, : k * B], tasks.y_train[:, : k * B], tasks.x_query)
-            for k in range(K + 1)
-        ]
+        per_task["bayes"] = _reference_metrics(objective, reference, tasks, B, K)
         seconds["bayes"] = time.perf_counter() - clock
-        refs = objective.outputs(torch.stack(preds))
-        per_task["bayes"] = objective.task_metrics(refs, tasks.y_query)
-
     if cfg.baselines:
         for name in BASELINES:
             clock = time.perf_counter()
@@ -188,7 +210,6 @@ def evaluate(
             seconds[name] = time.perf_counter() - clock
             per_task[name] = objective.task_metrics(outs, tasks.y_query)
     bar.close()
-
     per_task = {
         name: {m: gather_tasks(v, -1) for m, v in metrics.items()}
         for name, metrics in per_task.items()
@@ -198,8 +219,7 @@ def evaluate(
     scale = {m: v[0].double().mean().item() for m, v in per_task["prior"].items()}
     return EvalResult(
         variant=variant,
-        # a shipped family's settings, or what a user-defined prior says of itself
-        task=dict(prior.cfg.__dict__) if hasattr(prior, "cfg") else prior_signature(prior),
+        task=_task_of(prior),
         batch_size=B,
         steps=K,
         mode=cfg.mode,
@@ -209,3 +229,12 @@ def evaluate(
         seconds=seconds,
         trained_steps=trained.train.steps,
     )
+
+
+def _reference_metrics(objective, reference, tasks, B: int, K: int) -> dict[str, torch.Tensor]:
+    """The exact reference's per-task metrics after k·B points, k = 0 … K: (K + 1, T) each."""
+    preds = [
+        reference(tasks.x_train[:, : k * B], tasks.y_train[:, : k * B], tasks.x_query)
+        for k in range(K + 1)
+    ]
+    return objective.task_metrics(objective.outputs(torch.stack(preds)), tasks.y_query)

@@ -25,8 +25,17 @@ LABELS = {
     "sgd_online": "SGD, 1 update/batch",
     "adam_online": "Adam, 1 update/batch",
     "prior": "prior (step 0)",
+    "truth": "truth (floor)",
 }
-UNITS = {"mse": "MSE", "error": "error %", "nll": "NLL"}
+UNITS = {
+    "mse": "MSE",
+    "error": "error %",
+    "nll": "NLL",
+    "energy": "energy distance",
+    "mmd": "MMD²",
+    "w2": "W2",
+    "excess_nll": "excess NLL",
+}
 # (color, line style, width) per method: the learner bold, the exact reference dashed
 STYLES = {
     "iai": ("black", "-", 2.4),
@@ -91,10 +100,35 @@ def _diverged_note(r: EvalResult, metric: str) -> str:
     )
 
 
+def sample_table(r: EvalResult) -> str:
+    """A generative learner's result: a row per metric, a column per step sampled (mean ± s.e.
+    over tasks), and the truth's own floor at this sample size."""
+    steps = sorted({k for c in r.methods["iai"].values() for k in c.at()})
+    head = ["metric", *(f"step {k}" for k in steps), "truth (floor)"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for metric, c in r.methods["iai"].items():
+        at = {k: describe(c, i) for i, k in enumerate(c.at())}
+        floor = r.methods["truth"].get(metric)
+        row = [UNITS.get(metric, metric), *(at.get(k, "") for k in steps)]
+        lines.append("| " + " | ".join([*row, describe(floor, 0) if floor else "-"]) + " |")
+    return "\n".join(lines)
+
+
+def _sample_markdown(r: EvalResult) -> str:
+    title = (
+        f"### {r.task['name']}, {_where(r)}: the learner's samples against as many fresh true "
+        f"samples (lower is better), mean ± s.e. over {r.tasks} tasks; step k has read k "
+        f"mini-batches of B = {r.batch_size} points"
+    )
+    return f"{title}\n\n{sample_table(r)}"
+
+
 def markdown(results: list[EvalResult]) -> str:
     parts = []
     for r in results:
-        for metric in r.metrics:
+        if r.scores == "samples":
+            parts.append(_sample_markdown(r))
+        for metric in r.metrics if r.scores == "predictions" else ():
             title = (
                 f"### {r.task['name']}, {_where(r)}: {UNITS.get(metric, metric)} (lower is "
                 f"better), mean ± s.e. over {r.tasks} tasks; step k has read k mini-batches of "
@@ -118,6 +152,8 @@ def plot(results: list[EvalResult], path: Path) -> None:
     import matplotlib.pyplot as plt
     from matplotlib.ticker import MaxNLocator, NullFormatter, ScalarFormatter
 
+    if any(r.scores == "samples" for r in results):
+        return _sample_plot(results, path)
     rows = 2 if all("bayes" in r.methods for r in results) else 1
     fig, axes = plt.subplots(
         rows, len(results), figsize=(max(4.2 * len(results), 8.4), 3.3 * rows + 0.9), squeeze=False
@@ -165,6 +201,30 @@ def plot(results: list[EvalResult], path: Path) -> None:
     plt.close(fig)
 
 
+def _sample_plot(results: list[EvalResult], path: Path) -> None:
+    """One panel per distribution: the learner's energy distance against the step sampled,
+    and the truth's floor."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(results), figsize=(4.2 * len(results), 3.6), squeeze=False)
+    for ax, r in zip(axes[0], results, strict=True):
+        c, floor = r.curve("iai", "energy"), r.curve("truth", "energy")
+        ax.plot(c.at(), _points(c), "o-", color="black", lw=2, label="IAI")
+        ax.axhline(floor.mean[0], color="tab:green", ls="--", label="truth (floor)")
+        ax.set_title(_where(r), fontsize=10)
+        ax.set_xlabel(f"step k (mini-batches of {r.batch_size} samples read)")
+        ax.set_ylabel("energy distance")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=9)
+    fig.suptitle(f"{results[0].task['name']}: sample quality after each step")
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def write(results: list[EvalResult], out: Path) -> str:
     """Write eval.json, eval.md and eval.png under `out`; returns the markdown."""
     out.mkdir(parents=True, exist_ok=True)
@@ -185,24 +245,33 @@ def _horizon_flag(r: EvalResult) -> str | None:
     """The learner's primary metric past its trained horizon K: the first step k > K where
     some tasks diverged, or where the mean rose above its value at K by more than RISE_SE s.e."""
     K, c, unit = r.trained_steps, r.curve("iai"), UNITS.get(r.metric, r.metric)
-    if K is None or K >= r.steps or not c.ok(K):
+    at = c.at()  # the step of each entry: entry i is step at[i]
+    if K is None or K >= r.steps or K not in at or not c.ok(at.index(K)):
         return None
     head = f"IAI run past its trained horizon (K = {K} steps)"
     tail = f"; its update was not trained beyond step {K}"
-    for k in range(K + 1, r.steps + 1):
-        if not c.ok(k):
-            return f"{head}: at step {k} {describe(c, k)}{tail}"
-        rise, noise = c.mean[k] - c.mean[K], (c.se[K] ** 2 + c.se[k] ** 2) ** 0.5
+    h, last = at.index(K), len(at) - 1
+    for i in range(h + 1, len(at)):
+        k = at[i]
+        if not c.ok(i):
+            return f"{head}: at step {k} {describe(c, i)}{tail}"
+        rise, noise = c.mean[i] - c.mean[h], (c.se[h] ** 2 + c.se[i] ** 2) ** 0.5
         if rise > RISE_SE * noise:
-            share = f"{100 * rise / c.mean[K]:+.3g} %, " if c.mean[K] > 0 else ""
+            share = f"{100 * rise / c.mean[h]:+.3g} %, " if c.mean[h] > 0 else ""
             ses = f"{rise / noise:.1f} combined s.e." if noise else "no spread over tasks"
-            last = "" if k == r.steps else f"; at step {r.steps}: {describe(c, r.steps)}"
+            end = "" if i == last else f"; at step {at[last]}: {describe(c, last)}"
             return (
-                f"{head}: its {unit} rises from {describe(c, K)} at step {K} to "
-                f"{describe(c, k)} at step {k} ({share}{ses})"
-                f"{last}{tail}"
+                f"{head}: its {unit} rises from {describe(c, h)} at step {K} to "
+                f"{describe(c, i)} at step {k} ({share}{ses})"
+                f"{end}{tail}"
             )
     return None
+
+
+def _at(c: Curve, k: int) -> str:
+    """`describe` of the curve's entry for step k."""
+    at = c.at()
+    return describe(c, at.index(k)) if k in at else "-"
 
 
 def _spans(steps: list[int]) -> str:
@@ -251,10 +320,11 @@ def summary(r: EvalResult) -> str:
     of every method at steps 0, 1, the trained horizon and the last, and the flags."""
     K = r.trained_steps
     horizon = "trained horizon not recorded" if K is None else f"trained on K = {K}"
-    shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k <= r.steps})
+    at = r.curve("iai").at()
+    shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k in at})
     methods = [m for m in _methods(r) if r.metric in r.methods[m]]
     rows = [["step k", *map(str, shown)]]
-    rows += [[LABELS.get(m, m), *(describe(r.curve(m), k) for k in shown)] for m in methods]
+    rows += [[LABELS.get(m, m), *(_at(r.curve(m), k) for k in shown)] for m in methods]
     widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     cells = [
         [v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))]

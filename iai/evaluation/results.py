@@ -24,6 +24,7 @@ tasks)`, with the mean over the rest while at most half diverged (`describe`).
 
 import math
 from dataclasses import asdict, dataclass, field
+from typing import Literal
 
 import torch
 
@@ -55,6 +56,13 @@ class Curve:
     mean: list[float | None]
     se: list[float | None]
     diverged: list[float | None] = field(default_factory=list)
+    # the step of each entry where they are not 0, 1, …, K (a generative learner is sampled
+    # at chosen steps); None: entry k is step k
+    steps: list[int] | None = None
+
+    def at(self) -> list[int]:
+        """The step of each entry."""
+        return list(range(len(self.mean))) if self.steps is None else self.steps
 
     def fraction(self, k: int) -> float | None:
         """The fraction of tasks diverged at step k (None: some, how many unknown)."""
@@ -135,6 +143,9 @@ class EvalResult:
     # the learner's train.steps, which `iai.evaluation.report.flags` compares the curve past;
     # None in results written before it was recorded
     trained_steps: int | None = None
+    # what was scored: a predictive learner's predictions against targets, or a generative
+    # learner's samples against fresh samples of the truth (curves at chosen steps)
+    scores: Literal["predictions", "samples"] = "predictions"
 
     def __str__(self) -> str:
         from iai.evaluation.report import summary  # report imports this module

@@ -9,13 +9,20 @@ log p_true(x) − log p_learner(x), ≥ 0 in expectation (a KL divergence), 0 on
 Every number is a mean over tasks with its standard error.
 """
 
+import sys
+import time
 from dataclasses import dataclass, field
 
 import torch
 
+from iai.evaluation.config import EvalConfig
+from iai.evaluation.results import Curve, EvalResult, summarize
 from iai.evaluation.sample_metrics import METRICS
 from iai.generative import log_prob_steps, sample_steps
-from iai.learners import Learner
+from iai.learners import GenerativeLearner, Learner
+
+# the steps sampled by default, up to eval.steps (which is always added)
+DEFAULT_STEPS = (0, 1, 2, 5, 10, 20, 40, 80, 160)
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,71 @@ def sample_quality(
         per_task["excess_nll"] = (data.true_log_prob - lp).mean(-1)  # (S, T)
     nll_steps = list(nll_steps) if "excess_nll" in per_task else []
     return SampleQuality(list(steps), per_task, nll_steps, samples)
+
+
+def evaluate_samples(
+    learner: GenerativeLearner,
+    cfg: EvalConfig,
+    prior,
+    variant: str,
+    task: dict,
+    progress: bool = False,
+) -> EvalResult:
+    """`iai.evaluation.evaluate` for a generative learner: its samples after each of the
+    config's steps beside as many fresh samples of the truth, on `cfg.tasks` fresh tasks of
+    `prior` (an 'id' prior or its OoD `variant`).
+
+    Methods: 'iai' (the learner; its step 0 is its prior) and 'truth' (a second set of true
+    samples: the metrics' floor at this sample size, 0 for an exact sampler up to noise)."""
+    trained = learner.config.train
+    B, K = cfg.batch_size or trained.batch_size, cfg.steps
+    steps = list(cfg.sample_steps) or sorted({k for k in DEFAULT_STEPS if k <= K} | {K})
+    if cfg.nll_steps:
+        nll = list(cfg.nll_steps)
+    else:
+        nll = steps if learner.exact_density else sorted({1, min(trained.steps, K)})
+    data = draw(prior, cfg.tasks, K * B, cfg.samples, cfg.samples, cfg.seed)
+    if progress:
+        print(f"eval {variant}: sampling {cfg.tasks} tasks at steps {steps}", file=sys.stderr)
+    clock = time.perf_counter()
+    q = sample_quality(
+        learner,
+        data,
+        steps,
+        batch_size=B,
+        nll_steps=nll,
+        seed=cfg.seed,
+        one_step=cfg.mode == "context",
+    )
+    seconds = {"iai": time.perf_counter() - clock}
+    floor = {name: metric(data.held_out, data.truth) for name, metric in METRICS.items()}
+    methods = {"iai": {}, "truth": {}}
+    for name, v in q.per_task.items():  # (S, T)
+        at = q.nll_steps if name == "excess_nll" else q.steps
+        # the problem's scale, which divergence is measured against (as for predictions):
+        # the learner's mean at its first step asked, its prior's at step 0 by default
+        scale = v[0].double().mean().item()
+        methods["iai"][name] = _curve(v, at, scale)
+        if name in floor:
+            methods["truth"][name] = _curve(floor[name].expand(len(at), -1), at, scale)
+    return EvalResult(
+        variant=variant,
+        task=task,
+        batch_size=B,
+        steps=K,
+        mode=cfg.mode,
+        tasks=cfg.tasks,
+        methods=methods,
+        seconds=seconds,
+        trained_steps=trained.steps,
+        scores="samples",
+    )
+
+
+def _curve(values: torch.Tensor, steps: list[int], scale: float) -> Curve:
+    """Per-task values (S, T) at `steps` -> a Curve (`iai.evaluation.results.summarize`)."""
+    c = summarize(values.double(), scale)
+    return Curve(c.mean, c.se, c.diverged, list(steps))
 
 
 def to_json(q: SampleQuality) -> dict:

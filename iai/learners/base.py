@@ -131,6 +131,9 @@ class GenerativeLearner(Learner):
     """Reads samples of a density (no targets), answers with samples and densities; owns its
     training loss (flow matching, or the negative log-likelihood of a density)."""
 
+    # log_prob is a closed form (a mixture's), not an ODE solve with autograd (a flow's)
+    exact_density: ClassVar[bool] = False
+
     @abstractmethod
     def sample(self, state: State, n: int, generator: torch.Generator | None) -> torch.Tensor:
         """n samples per task (T, n, D) of the distribution the state describes."""

@@ -14,7 +14,7 @@ same way (a learned code per component breaks the tie at the start).
 """
 
 from dataclasses import dataclass, replace
-from typing import Literal
+from typing import ClassVar, Literal
 
 import torch
 from torch import nn
@@ -51,6 +51,8 @@ class MixtureState:
 
 
 class MixtureLearner(GenerativeLearner):
+    exact_density: ClassVar[bool] = True
+
     def __init__(
         self, cfg: MixtureConfig, dim: int, objective: Objective, origin: Origin | None = None
     ) -> None:

@@ -62,6 +62,11 @@ def variant_prior(cfg: TaskConfig, variant: str):
     return make_prior(shifted(cfg, variant))
 
 
+def variants_of(prior) -> tuple[str, ...]:
+    """The OoD variants a prior's family has (none for a user-defined prior)."""
+    return getattr(prior, "variants", ())
+
+
 __all__ = [
     "OOD",
     "TASKS",
@@ -72,4 +77,5 @@ __all__ = [
     "objective_of",
     "shifted",
     "variant_prior",
+    "variants_of",
 ]
