@@ -23,8 +23,8 @@ from iai.errors import InvalidConfig
 from iai.evaluation.evaluate import evaluate
 from iai.evaluation.report import UNITS
 from iai.evaluation.results import DIVERGENCE_FACTOR, Curve, EvalResult, describe
-from iai.learners import LEARNERS
-from iai.tasks import TASKS, fixed_model, make_prior
+from iai.learners import LEARNERS, GenerativeLearner, kind_of
+from iai.tasks import TASKS, fixed_model, make_prior, objective_of, variants_of
 from iai.training.loop import train
 
 
@@ -79,6 +79,11 @@ METHODS = {
     ),
     "icl": Method({"kind": "implicit"}, one_step=True),
     "cnp": Method({"kind": "explicit", "signal": "data"}, one_step=True),
+    # generative, for density families: flow matching in both regimes, and a mixture's θ
+    "flow-implicit": Method({"kind": "flow", "regime": "implicit"}),
+    "flow-explicit": Method({"kind": "flow", "regime": "explicit"}),
+    "flow-onestep": Method({"kind": "flow", "regime": "implicit"}, one_step=True),
+    "mixture": Method({"kind": "mixture"}),
 }
 # The task size each family runs at in a grid (a family not named keeps the base config's).
 TASK_PRESETS = {
@@ -88,13 +93,17 @@ TASK_PRESETS = {
     "linear_classification": {"dim": 8, "classes": 2},
     "nonlinear_classification": {"dim": 8, "classes": 2},
     "digits": {"dim": 64, "classes": 5},
+    "gaussian_mixtures": {"dim": 2},
+    "letters": {"dim": 2},
 }
 
 
 @dataclass(frozen=True)
 class GridConfig:
     name: str = "grid"
-    base: str = "configs/grid/base.toml"  # the experiment every cell starts from
+    # the experiment every cell starts from; a relative path is read beside the grid file
+    # (`load_grid`), or, where no such file is there, from the working directory
+    base: str = "base.toml"
     methods: tuple[str, ...] = ("parametric-both",)
     tasks: tuple[str, ...] = ("linear_regression",)
     sweep: tuple[str, ...] = ("",)  # one cell per entry: ';'-separated overrides
@@ -176,6 +185,8 @@ def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[Cell]:
                 tag = sweep.replace("=", "").replace(";", "-").replace('"', "")
                 run = out / "-".join(filter(None, [task, method, tag.replace(".", "_")]))
                 plan.append((run, method, task, sweep, cell_config(grid, method, task, sweep)))
+    for _, method, task, _, cfg in plan:
+        _check_fits(cfg, method, task)
     cells = []
     for run, method, task, sweep, cfg in plan:
         done = run / "cell.json"
@@ -186,16 +197,28 @@ def run_grid(grid: GridConfig, out: Path, progress: bool = False) -> list[Cell]:
     return cells
 
 
+def _check_fits(cfg, method: str, task: str) -> None:
+    """InvalidConfig for a cell whose method cannot learn its task: a generative learner on a
+    predictive family, or the reverse."""
+    generative = kind_of(cfg.learner.kind) is GenerativeLearner
+    if generative != objective_of(make_prior(cfg.task)).generative:
+        needs = "generative" if not generative else "predictive"
+        raise InvalidConfig(
+            f"grid cell {task} × {method}: {task!r} needs a {needs} method; list the grid's "
+            "generative methods with density families only (e.g. configs/grid/generative.toml)"
+        )
+
+
 def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress: bool) -> Cell:
     if run.exists():  # a cell stopped mid-way starts over
         shutil.rmtree(run)
     clock = time.process_time()
     learner = train(cfg, run, progress=progress)
     train_cpu = time.process_time() - clock
-    variants = ["id", *(getattr(make_prior(cfg.task), "variants", ()) if grid.ood else ())]
+    variants = ["id", *(variants_of(make_prior(cfg.task)) if grid.ood else ())]
     clock = time.process_time()
     with torch.no_grad():
-        results = [evaluate(learner, cfg.eval, v) for v in variants]
+        results = [evaluate(learner, cfg.eval, v, progress=progress) for v in variants]
     cell = Cell(
         method=method,
         task=task,
@@ -238,8 +261,8 @@ def report(grid: GridConfig, cells: list[Cell]) -> str:
             for c in mine:
                 curve = c.results[i].curve()
                 row = [c.method, *([c.sweep or "-"] if swept else [])]
-                row += [describe(curve, k, ".3f", ".3f") for k in steps]
-                diverged |= not all(curve.ok(k) for k in steps)
+                row += [_entry(curve, k) for k in steps]
+                diverged |= not all(curve.ok(curve.at().index(k)) for k in steps if k in curve.at())
                 if i == 0:
                     row.append(f"{c.train_cpu_s:.0f} + {c.eval_cpu_s:.0f}")
                 lines.append("| " + " | ".join(row) + " |")
@@ -258,6 +281,13 @@ DIVERGED_NOTE = (
     f"{DIVERGENCE_FACTOR:,.0f} × the prior predictor's mean error (`iai.evaluation.results`); "
     "the mean ± s.e. after it, shown while at most half diverged, is over the other tasks."
 )
+
+
+def _entry(c: Curve, k: int) -> str:
+    """A table entry of the curve at step k; '-' where it was not evaluated (a generative
+    learner is sampled at chosen steps)."""
+    at = c.at()
+    return describe(c, at.index(k), ".3f", ".3f") if k in at else "-"
 
 
 def _references(cells: list[Cell], i: int) -> list[tuple[str, Curve]]:
@@ -279,5 +309,13 @@ def _references(cells: list[Cell], i: int) -> list[tuple[str, Curve]]:
 
 
 def load_grid(path: str | Path) -> GridConfig:
-    """A grid config from the `[grid]` table of a TOML file."""
-    return load_table(GridConfig, path, "grid")
+    """A grid config from the `[grid]` table of a TOML file, its `base` resolved: beside the
+    grid file, or (grid files written before that rule) from the working directory."""
+    grid = load_table(GridConfig, path, "grid")
+    base = Path(grid.base)
+    if not base.is_absolute():
+        beside = Path(path).parent / base
+        base = beside if beside.exists() or not base.exists() else base
+    if not base.exists():
+        raise InvalidConfig(f"grid.base = {grid.base!r}: no such file beside {str(path)!r}")
+    return dataclasses.replace(grid, base=str(base))
