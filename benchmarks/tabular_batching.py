@@ -9,19 +9,16 @@ depend on the batching once the prior's weight is small next to the data's; fewe
 then only save time.
 """
 
-import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
+from common.tabular.tables import load  # the tabular benchmark's bundled tables
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tabular import load  # noqa: E402  (the benchmark's bundled tables)
-
-from iai.sklearn import IAIClassifier, IAIRegressor  # noqa: E402
+from iai.sklearn import IAIClassifier, IAIRegressor
 
 OUT = Path("benchmarks/results/tabular/batching.md")
 TABLES = ("diabetes", "fair", "randhie", "breast_cancer", "anes96", "digits", "fair_any")
