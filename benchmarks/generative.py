@@ -8,7 +8,7 @@
 
 Each writes JSON and markdown under benchmarks/results/generative/ (figures under docs/);
 `figures` reads the quality-*.json; `letters` asks a classifier trained on true clouds
-(benchmarks/letter_classifier.py) which letter each generated cloud is. Every learner
+(benchmarks/common/letters.py) which letter each generated cloud is. Every learner
 reads the very same context points, drawn by `iai.evaluation.sampling.draw` from one seeded
 generator per (family, variant); samples are compared with as many fresh true samples
 (`iai.evaluation.sampling.sample_quality`).
@@ -24,27 +24,16 @@ from pathlib import Path
 import torch
 
 import iai
+from common import letters as letter_classifier
+from common.generative import LEARNERS, B, K, read_quality
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
 from iai.evaluation.sampling import draw, sample_quality, table, to_json
 from iai.tasks import variant_prior
 
-sys.path.insert(0, str(Path(__file__).parent))
-import letter_classifier  # noqa: E402
-
 OUT = Path("benchmarks/results/generative")
-B, K = 32, 10  # the trained batch size and steps
 STEPS = [0, 1, 2, 5, 10, 20, 40]  # 40: four times the trained horizon
 NLL_STEPS = [1, 10]  # flows' densities need an ODE solve with autograd: two steps only
-# checkpoint -> (family, variants); the one-step baseline reads k batches in one step
-LEARNERS = {
-    "gmm-2d": ["id", "many_components", "wide_prior"],
-    "gmm-2d-explicit": ["id", "many_components", "wide_prior"],
-    "gmm-2d-parametric": ["id", "many_components", "wide_prior"],
-    "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
-    "letters": ["id", "held_out_letters", "serif"],
-    "letters-explicit": ["id", "held_out_letters", "serif"],
-}
 METRICS = ("energy", "mmd", "w2", "excess_nll")
 
 
@@ -60,12 +49,6 @@ def data_for(learner, variant: str, tasks: int, samples: int, seed: int):
     cfg = learner.config.task
     prior = variant_prior(cfg, variant)
     return draw(prior, tasks, max(STEPS) * B, samples, samples, seed)
-
-
-def read_quality(out: Path) -> dict:
-    """Every learner's quality-<name>.json, in the order of LEARNERS."""
-    paths = {n: out / f"quality-{n}.json" for n in LEARNERS}
-    return {n: json.loads(p.read_text()) for n, p in paths.items() if p.exists()}
 
 
 def quality(args) -> None:

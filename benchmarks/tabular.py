@@ -25,6 +25,7 @@ import numpy as np
 import river
 import sklearn
 import torch
+
 from common.tabular import calibration, memory, small, speed, stream
 from common.tabular.measure import single_thread
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from common.tabular.tables import load  # the tabular benchmark's bundled tables
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.model_selection import train_test_split
 
+from common.tabular.tables import load  # the tabular benchmark's bundled tables
 from iai.sklearn import IAIClassifier, IAIRegressor
 
 OUT = Path("benchmarks/results/tabular/batching.md")

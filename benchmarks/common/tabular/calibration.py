@@ -5,6 +5,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from common.tabular.measure import mean_or_nan, std_error
 from common.tabular.tables import ALL, SPLITS, TABLES, TEST_CAP, load, sizes, split
 

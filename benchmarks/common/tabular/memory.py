@@ -7,9 +7,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from common.tabular.measure import in_fresh_process, rss, single_thread
 from common.tabular.speed import D_SYNTH
-
 from iai.sklearn import IAIRegressor
 
 CHUNK = 10_000  # rows per partial_fit call

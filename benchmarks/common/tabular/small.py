@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
+
 from common.tabular.learners import TOL, Kind
 from common.tabular.measure import mean_or_nan, std_error
 from common.tabular.tables import ALL, SIZES, SPLITS, TABLES, TEST_CAP, Table, load, sizes, split

@@ -6,11 +6,12 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from common.tabular.learners import CLASSIFICATION, REGRESSION
 from sklearn.datasets import (
     make_classification,
     make_friedman1,
 )
+
+from common.tabular.learners import CLASSIFICATION, REGRESSION
 
 D_SYNTH = 20  # features of the synthetic table
 

@@ -9,10 +9,11 @@ from typing import Any
 
 import matplotlib.pyplot as plt
 import numpy as np
+from river import evaluate, stream
+
 from common.tabular.learners import Kind
 from common.tabular.measure import in_fresh_process, rss, single_thread
 from common.tabular.tables import STREAM_TABLES, Table, load
-from river import evaluate, stream
 
 BATCH, STREAM_CAP = 32, 20_000  # stream: rows per prequential mini-batch, rows per table
 

@@ -8,7 +8,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
-from common.tabular.learners import CLASSIFICATION, REGRESSION, Kind
 from sklearn.datasets import (
     load_breast_cancer,
     load_diabetes,
@@ -17,6 +16,8 @@ from sklearn.datasets import (
     load_wine,
 )
 from sklearn.model_selection import train_test_split
+
+from common.tabular.learners import CLASSIFICATION, REGRESSION, Kind
 
 ALL = "all"  # the training size "all rows but a 20 % test split"
 SIZES, SPLITS, TEST_CAP = (16, 32, 64, 128, 256, ALL), 20, 1000
