@@ -3,6 +3,8 @@
     git clone <repo> /tmp/fresh && cd /tmp/fresh && make test   # or any set-up .venv
     .venv/bin/python benchmarks/first_contact.py > first-contact.md
 
+(the committed one: benchmarks/results/first-contact/first-contact.md)
+
 Run from the clone's root with its own .venv; it writes only under runs/first-contact/ and
 runs/eval/, and checks that the committed checkpoints stay untouched.
 """
@@ -18,6 +20,7 @@ import torch
 from sklearn.datasets import load_diabetes
 
 import iai
+from common.command import markdown_header
 
 ROOT = Path(__file__).resolve().parents[1]
 IAI = [str(Path(sys.executable).parent / "iai")]
@@ -111,6 +114,7 @@ def main() -> None:
         quick = sh([sys.executable, str(ROOT / "examples/quickstart.py")], cwd=Path(elsewhere))
     rows.append(("examples/quickstart.py from another directory", quick))
 
+    print(markdown_header())
     print("| what a newcomer tries | what iai answers |\n|---|---|")
     for what, answer in rows:
         print(f"| {what} | {str(answer).replace('|', '/')} |")

@@ -25,6 +25,7 @@ import torch
 
 import iai
 from common import letters as letter_classifier
+from common.command import markdown_header, with_command
 from common.generative import LEARNERS, B, K, read_quality
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
@@ -77,8 +78,8 @@ def quality(args) -> None:
             seconds = time.perf_counter() - clock
             result[variant] = {"seconds": seconds, **to_json(q)}
             print(f"{name} {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
-        (OUT / f"quality-{name}.json").write_text(json.dumps(result, indent=1))
-    (OUT / "quality.md").write_text(quality_table(read_quality(OUT)))
+        (OUT / f"quality-{name}.json").write_text(json.dumps(with_command(result), indent=1))
+    (OUT / "quality.md").write_text(markdown_header() + "\n" + quality_table(read_quality(OUT)))
 
 
 def hash_seed(name: str, variant: str) -> int:
@@ -147,7 +148,7 @@ def em(args) -> None:
         for n in ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-onestep")
         if n in quality_json
     }
-    (OUT / "em.json").write_text(json.dumps(out, indent=1))
+    (OUT / "em.json").write_text(json.dumps(with_command(out), indent=1))
     lines = [
         "# The mixture learner beside EM (scikit-learn GaussianMixture), 320 context points",
         "",
@@ -169,7 +170,7 @@ def em(args) -> None:
         )
     lines += ["", "Energy distance at step 10 of each learner (quality-*.json, same tasks):", ""]
     lines += [f"- {n}: {v:.4f}" for n, v in out["flows_energy_step10"].items()]
-    (OUT / "em.md").write_text("\n".join(lines) + "\n")
+    (OUT / "em.md").write_text("\n".join([markdown_header(), *lines]) + "\n")
     print("\n".join(lines))
 
 
@@ -209,8 +210,8 @@ def cost(args) -> None:
         lines.append(
             f"| {N} | " + " | ".join(f"{v:.2f}" for v in med.values()) + f" | {ratio:.1f} |"
         )
-    (OUT / "cost.json").write_text(json.dumps(out, indent=1))
-    (OUT / "cost.md").write_text("\n".join(lines) + "\n")
+    (OUT / "cost.json").write_text(json.dumps(with_command(out), indent=1))
+    (OUT / "cost.md").write_text("\n".join([markdown_header(), *lines]) + "\n")
     print("\n".join(lines))
 
 
@@ -225,8 +226,8 @@ def letters(args) -> None:
             q = sample_quality(learner, data, LETTER_STEPS, batch_size=B, nll_steps=[])
             out.setdefault(name, {})[variant] = {"recognized": recognized(clf, q, data)}
             print(name, variant, out[name][variant], file=sys.stderr, flush=True)
-    (OUT / "letters.json").write_text(json.dumps(out, indent=1))
-    (OUT / "letters.md").write_text(letters_table(out))
+    (OUT / "letters.json").write_text(json.dumps(with_command(out), indent=1))
+    (OUT / "letters.md").write_text(markdown_header() + "\n" + letters_table(out))
     print(letters_table(out))
 
 

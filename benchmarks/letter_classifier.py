@@ -7,6 +7,7 @@ ceiling for what it can recognize in generated ones.
 
 import torch
 
+from common.command import markdown_header
 from common.letters import fit, recognize, true_clouds
 from iai.tasks.config import TaskConfig
 from iai.tasks.letters import LETTERS, Letters
@@ -17,6 +18,7 @@ def main() -> None:
     gen = torch.Generator().manual_seed(1)  # fresh clouds, apart from the training seed
     rows = (("train A–T", "train", "sans"), ("held-out U–Z", "held_out", "sans"))
     rows += (("train A–T", "train", "serif"),)
+    print(markdown_header())
     print("Accuracy of `fit()` on fresh true clouds, 200 per letter (seed 1).\n")
     print("| letters | font | n = 500 | n = 100 |")
     print("|---|---|---|---|")

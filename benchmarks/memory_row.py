@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import iai
+from common.command import markdown_header
 
 DEFAULT = [
     "checkpoints/linreg-d8-grad",
@@ -127,7 +128,7 @@ def main() -> None:
                 f"(exact Bayes: a = 1, b = log(σ² / (s² B)) = {exact:.3f}); largest weight of "
                 f"the correction head Δ_φ: {learner.head.weight.abs().max().item():.4f}"
             )
-    text = "\n".join(lines)
+    text = "\n".join([markdown_header(), *lines])
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

@@ -18,6 +18,7 @@ nor loses one by its mean.
 from pathlib import Path
 
 from common import taxonomy
+from common.command import strip_header
 from common.results_doc.cells import LEFT_OUT, ONE_STEP, RESULTS, load, ordered_tasks
 from common.results_doc.generative_claims import generative_section
 from common.results_doc.grid_claims import claims
@@ -66,7 +67,7 @@ def main() -> None:
         if not cells:
             continue
         cpu = sum(c.train_cpu_s + c.eval_cpu_s for c in cells) / 60
-        timing = (RESULTS / "grid" / table / "time.txt").read_text()
+        timing = strip_header((RESULTS / "grid" / table / "time.txt").read_text())
         lines += [
             report(load_grid(f"configs/grid/{table}.toml"), cells),
             f"Cells' CPU time (train + eval), summed: {cpu:.0f} CPU-minutes. Last run of "

@@ -7,6 +7,8 @@ the first 16·k points at once for each k (their configs' eval.mode = "context")
 the seconds each takes to adapt to all 16 mini-batches on one thread.
 
     python benchmarks/taxonomy_row.py > benchmarks/results/taxonomy-row/row.md   (+ row.json)
+
+(bash benchmarks/taxonomy_row.sh trains the checkpoints it reads)
 """
 
 import json
@@ -16,6 +18,7 @@ from pathlib import Path
 import torch
 
 import iai
+from common.command import markdown_header, with_command
 from common.taxonomy import VARIANTS, Entry, tables
 from iai.evaluation.evaluate import evaluate
 
@@ -54,6 +57,7 @@ def markdown(entries: dict[str, Entry]) -> str:
     n = next(iter(entries.values())).results[0].tasks
     return "\n".join(
         [
+            markdown_header(),
             "# The linear-regression row: every method on the same tasks (d = 8, B = 16)",
             "",
             f"MSE on {n:,} tasks (mean ± s.e.), step k = after k mini-batches of 16 points, or "
@@ -68,7 +72,9 @@ def markdown(entries: dict[str, Entry]) -> str:
 def main() -> None:
     torch.set_num_threads(1)
     entries = measure()
-    (OUT / "row.json").write_text(json.dumps({k: e.to_json() for k, e in entries.items()}))
+    (OUT / "row.json").write_text(
+        json.dumps(with_command({k: e.to_json() for k, e in entries.items()}))
+    )
     print(markdown(entries))
 
 

@@ -3,6 +3,7 @@
 import json
 
 from common import generative
+from common.command import strip_header, without_command
 from common.results_doc.cells import RESULTS, verdict, verdict_all
 from iai.evaluation import sampling
 
@@ -12,7 +13,7 @@ IAI_GENERATIVE = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "letters", "
 
 def _read(name: str) -> dict | None:
     path = GENERATIVE / name
-    return json.loads(path.read_text()) if path.exists() else None
+    return without_command(json.loads(path.read_text())) if path.exists() else None
 
 
 def _at(curve: dict, k: int) -> tuple[float, float]:
@@ -182,7 +183,7 @@ def generative_section() -> list[str]:
     for extra in ("letters.md", "em.md", "cost.md"):
         path = GENERATIVE / extra
         if path.exists():
-            text = path.read_text().replace("# ", "### ", 1)
+            text = strip_header(path.read_text()).replace("# ", "### ", 1)
             lines += [text, ""]
     return lines
 
