@@ -64,6 +64,7 @@ def _meta(section: str, quick: bool) -> dict[str, Any]:
 def header(title: str, meta: dict[str, Any]) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
     return (
+        f"<!-- {meta['command']} -->\n"
         f"# {title}{' (--quick smoke run, not results)' if meta['quick'] else ''}\n\n"
         f"`{meta['command']}`, {meta['date']}; {versions}; {meta['machine']}. Threads: "
         f"{meta['threads']}, so wall times compare like with like. Seeded throughout.\n"
