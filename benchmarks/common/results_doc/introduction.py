@@ -35,6 +35,19 @@ METHODS = {  # grid method name -> what it is
 }
 
 
+def _shifts_and_exact(grid: list[Cell]) -> tuple[list[str], list[str]]:
+    """The distributions this grid shifts to, in the order they appear, and the tasks with an
+    exact Bayes reference (linear regression's where the grid has none)."""
+    variants = dict.fromkeys(v for c in grid for v in (x.variant for x in c.results))
+    variants.pop("id", None)
+    exact = [
+        t
+        for t in ordered_tasks(grid)
+        if any("bayes" in c.results[0].methods for c in grid if c.task == t)
+    ] or ["linear_regression"]
+    return list(variants), exact
+
+
 def introduction(
     grid_name: str, grid: list[Cell] | None, row: dict[str, taxonomy.Entry] | None
 ) -> list[str]:
@@ -45,14 +58,7 @@ def introduction(
         if r
         else "fresh tasks"
     )
-    # the families that are shifted out of distribution in this grid, in the order they appear
-    variants = dict.fromkeys(v for c in grid or [] for v in (x.variant for x in c.results))
-    variants.pop("id", None)
-    exact = [
-        t
-        for t in ordered_tasks(grid or [])
-        if any("bayes" in c.results[0].methods for c in grid if c.task == t)
-    ] or ["linear_regression"]
+    variants, exact = _shifts_and_exact(grid or [])
     return [
         "# Results: the paper's claims, measured",
         "",

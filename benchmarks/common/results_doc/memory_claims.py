@@ -91,6 +91,13 @@ def memory_claims() -> list[tuple[str, str, str]]:
                             verdict(wins, len(trios)),
                         )
                     )
+    return out + _row_claims()
+
+
+def _row_claims() -> list[tuple[str, str, str]]:
+    """The curvature-memory learner against the learned optimizer, step by step, on the
+    linear-regression row (benchmarks/linreg_d8_memory.sh)."""
+    out = []
     path = RESULTS / "linreg-d8-memory" / "row" / "row.json"
     if path.exists():
         rows = json.loads(path.read_text())

@@ -100,6 +100,37 @@ def _verdict(kind: Kind, cells: list[Cell]) -> Verdict:
     )
 
 
+def _table_lines(table: Table, cells: list[Cell], verdicts: list[Verdict]) -> list[str]:
+    """One table's section: every size's cells and verdict, then its splits' caveats."""
+    yes = {True: "yes", False: "no"}
+    lines: list[str] = []
+    mine = [c for c in cells if c.table == table.name]
+    names = list(dict.fromkeys(c.learner for c in mine))
+    lines += [
+        f"## {table.name}: {table.describe()}\n",
+        f"{table.kind.metric}, mean ± s.e. (fit + predict seconds)\n",
+        "| train | test | " + " | ".join(names) + " | beats all | IAI / best | near best |",
+        "|---|---|" + "---|" * (len(names) + 3),
+    ]
+    for v in (v for v in verdicts if v.table == table.name):
+        row = [c for c in mine if c.size == v.size]
+        text = [f"{c.mean:.4g} ± {c.se:.2g} ({c.seconds:.2g} s)" for c in row]
+        lines.append(
+            f"| {row[0].train} | {row[0].test} | {' | '.join(text)} | {yes[v.beats_all]} | "
+            f"{v.ratio:.3f} | {yes[v.near_best]} |"
+        )
+    lines.append("")
+    lines += [
+        f"At {c.size} rows, {c.unstratified} of the splits could not be stratified and "
+        f"{c.missing_class} lacked a class in training (all learners saw the same splits)."
+        for c in mine
+        if c.learner == "IAI" and (c.unstratified or c.missing_class)
+    ]
+    lines += [f"Failed: {c.learner} at {c.size} rows, {f}" for c in mine for f in c.failures]
+    lines.append("")
+    return lines
+
+
 def run(quick: bool, out: Path) -> tuple[str, dict]:
     """Every table at several training sizes: IAI against scikit-learn's usual defaults."""
     wanted, splits = ((16, ALL), 2) if quick else (SIZES, SPLITS)
@@ -139,32 +170,8 @@ def run(quick: bool, out: Path) -> tuple[str, dict]:
         f"{1 + TOL:.2f} × the best baseline's, or accuracy ≥ {1 - TOL:.2f} × the best's.\n",
         f"**Summary: {summary}.**\n",
     ]
-    yes = {True: "yes", False: "no"}
     for table in tables:
-        mine = [c for c in cells if c.table == table.name]
-        names = list(dict.fromkeys(c.learner for c in mine))
-        lines += [
-            f"## {table.name}: {table.describe()}\n",
-            f"{table.kind.metric}, mean ± s.e. (fit + predict seconds)\n",
-            "| train | test | " + " | ".join(names) + " | beats all | IAI / best | near best |",
-            "|---|---|" + "---|" * (len(names) + 3),
-        ]
-        for v in (v for v in verdicts if v.table == table.name):
-            row = [c for c in mine if c.size == v.size]
-            text = [f"{c.mean:.4g} ± {c.se:.2g} ({c.seconds:.2g} s)" for c in row]
-            lines.append(
-                f"| {row[0].train} | {row[0].test} | {' | '.join(text)} | {yes[v.beats_all]} | "
-                f"{v.ratio:.3f} | {yes[v.near_best]} |"
-            )
-        lines.append("")
-        lines += [
-            f"At {c.size} rows, {c.unstratified} of the splits could not be stratified and "
-            f"{c.missing_class} lacked a class in training (all learners saw the same splits)."
-            for c in mine
-            if c.learner == "IAI" and (c.unstratified or c.missing_class)
-        ]
-        lines += [f"Failed: {c.learner} at {c.size} rows, {f}" for c in mine for f in c.failures]
-        lines.append("")
+        lines += _table_lines(table, cells, verdicts)
     data = {"cells": [asdict(c) for c in cells], "verdicts": [asdict(v) for v in verdicts]}
     data["summary"] = {
         "wins_at_most_64": wins,
