@@ -56,6 +56,24 @@ def error_of(fn) -> str:
     return "no error"
 
 
+def _resume_rows() -> list[tuple[str, str]]:
+    """What `iai train --resume` says when the overrides change, and when they do not."""
+    rows = []
+    base = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), "--quiet", *TINY]
+    subprocess.run(["rm", "-rf", str(RUN)], check=True)
+    sh([*base, "--set=train.iterations=2"])
+    rows.append(("`--resume` with another lr", sh([*base, "--resume", "--set=train.lr=0.01"])))
+    rows.append(
+        (
+            "`--resume` with 3 iterations (was 2)",
+            sh([*base, "--resume", "--set=train.iterations=3"]),
+        )
+    )
+    again = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), *TINY]
+    rows.append(("the same again", sh([*again, "--resume", "--set=train.iterations=3"])))
+    return rows
+
+
 def main() -> None:
     learner = iai.load(ROOT / "checkpoints/linreg-d8")
     rows = []
@@ -75,18 +93,7 @@ def main() -> None:
     rows.append(("... where it wrote", f"runs/eval/linreg-d8: {written}"))
     rows.append(("... checkpoints/ before / after (git status)", f"{before} / {after}"))
 
-    base = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), "--quiet", *TINY]
-    subprocess.run(["rm", "-rf", str(RUN)], check=True)
-    sh([*base, "--set=train.iterations=2"])
-    rows.append(("`--resume` with another lr", sh([*base, "--resume", "--set=train.lr=0.01"])))
-    rows.append(
-        (
-            "`--resume` with 3 iterations (was 2)",
-            sh([*base, "--resume", "--set=train.iterations=3"]),
-        )
-    )
-    again = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), *TINY]
-    rows.append(("the same again", sh([*again, "--resume", "--set=train.iterations=3"])))
+    rows += _resume_rows()
 
     usage = subprocess.run([*IAI, "--help"], capture_output=True, text=True).stdout
     rows.append(("`iai --help`", " ".join(usage.split("positional arguments:")[1].split())))

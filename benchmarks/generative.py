@@ -285,11 +285,17 @@ def letters_table(results: dict) -> str:
 
 
 def figures(args) -> None:
+    """docs/generative-samples.png and docs/generative-metrics.png."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _samples_figure(plt)
+    _metrics_figure(plt)
+
+
+def _samples_figure(plt) -> None:
     # samples: truth, step 1, step 10 for four mixtures and four letters
     rows = []
     for name, seed in (("gmm-2d", 7), ("letters", 8)):
@@ -322,6 +328,9 @@ def figures(args) -> None:
                 ax.set_ylabel(f"{name}: {what}", fontsize=9)
     fig.tight_layout()
     fig.savefig("docs/generative-samples.png", dpi=90)
+
+
+def _metrics_figure(plt) -> None:
     # energy distance and W2 against step, ± two standard errors: colour per learner, line
     # style per distribution (energy's unbiased estimate dips below 0 near the truth, hence symlog)
     results = read_quality(OUT)
