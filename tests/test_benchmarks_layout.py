@@ -83,7 +83,7 @@ def test_moved_results_are_at_their_new_paths():
     moves = [line.split(" -> ") for line in lines if line.startswith("benchmarks/")]
     assert len(moves) > 50
     for old, new in moves:
-        assert (ROOT / new).is_file() and not (ROOT / old).exists(), old
+        assert (ROOT / new).exists() and not (ROOT / old).exists(), old
 
 
 def test_readers_drop_the_command_again(monkeypatch):
