@@ -10,7 +10,8 @@ Every learner runs on one thread (torch.set_num_threads(1), n_jobs=1, threadpool
 /proc/self/status (Linux) in a fresh process per measurement. Needs river and statsmodels
 beside the package (`pip install river statsmodels`). Estimated from quick runs on 2 cores, a
 full run takes about 17 minutes (small 10, stream 5, each other section a minute or less);
-`--quick` takes about 3.
+`--quick` takes about 3. Each section is benchmarks/common/tabular/<section>.py (its `run`);
+the tables and estimators they share are common/tabular/tables.py and learners.py.
 """
 
 import argparse
