@@ -13,7 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 OMP_NUM_THREADS=2 .venv/bin/iai train configs/demo.toml --out "$tmp/one" --quiet "${sets[@]}" > /dev/null
 OMP_NUM_THREADS=1 .venv/bin/torchrun --standalone --nproc_per_node 2 -m iai.cli train configs/demo.toml \
   --out "$tmp/two" --quiet "${sets[@]}" > /dev/null 2>&1
-echo "<!-- bash benchmarks/distributed_throughput.sh $* -->"
+echo "<!-- bash benchmarks/distributed_throughput.sh${*:+ $*} -->"
 .venv/bin/python - "$tmp" <<'PY'
 import json, sys
 from pathlib import Path

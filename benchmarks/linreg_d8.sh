@@ -14,7 +14,7 @@ if [ "${1:-}" != "--no-train" ]; then
   cp runs/linreg-d8/model.safetensors runs/linreg-d8/config.json checkpoints/linreg-d8/
   cp runs/linreg-d8/metrics.jsonl "$out/metrics.jsonl"
 fi
-cmd="bash benchmarks/linreg_d8.sh $*"
+cmd="bash benchmarks/linreg_d8.sh${*:+ $*}"
 { echo "<!-- $cmd -->"; .venv/bin/iai eval checkpoints/linreg-d8 --steps 64 --out "$out"; } \
   > "$out/eval-stdout.md"
 sed -i "1i <!-- $cmd -->" "$out/eval.md"

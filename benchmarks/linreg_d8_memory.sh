@@ -22,7 +22,7 @@ if [ "${1:-}" != "--no-train" ]; then
     checkpoints/linreg-d8-memory/
   cp runs/linreg-d8-memory/metrics.jsonl "$out/metrics-linreg-d8-memory.jsonl"
 fi
-cmd="bash benchmarks/linreg_d8_memory.sh $*"
+cmd="bash benchmarks/linreg_d8_memory.sh${*:+ $*}"
 { echo "<!-- $cmd -->"; .venv/bin/iai eval checkpoints/linreg-d8-memory --steps 64 --out "$out"; } \
   > "$out/eval-stdout.md"
 sed -i "1i <!-- $cmd -->" "$out/eval.md"
