@@ -4,7 +4,7 @@ training batch), one CPU thread, median of 5 after a warm-up call. The last colu
 by the 10 steps and 750 iterations of a memory-grid cell: a lower bound on what the curvature
 adds to its training (the backward pass through the solve is not counted).
 
-    python benchmarks/curvature_cost.py > benchmarks/results/linreg-d8-memory/curvature-cost.md
+    python benchmarks/curvature_cost.py > benchmarks/results/curvature-cost/curvature-cost.md
 """
 
 import statistics
@@ -12,6 +12,7 @@ import time
 
 import torch
 
+from common.command import markdown_header
 from iai.models.predictors import batch_ggn, make_model
 from iai.tasks.objective import make_objective
 
@@ -38,6 +39,7 @@ def seconds(fn, *args) -> float:
 def main() -> None:
     torch.set_num_threads(1)
     g = torch.Generator().manual_seed(0)
+    print(markdown_header())
     print(f"# The curvature memory's cost per step: {T} tasks, {B} points, one thread\n")
     print("| task | P | Gauss–Newton s | solve s | per cell, lower bound (CPU-minutes) |")
     print("|---|---|---|---|---|")

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Training throughput on this machine's cores: one process with 2 threads against two torchrun
 # processes with 1 thread each, same config and the same global batch (2 task shards).
-#   bash benchmarks/distributed_throughput.sh > benchmarks/results/distributed-throughput.md
+#   bash benchmarks/distributed_throughput.sh \
+#     > benchmarks/results/distributed-throughput/distributed-throughput.md
 #   bash benchmarks/distributed_throughput.sh --set train.iterations=4 --set train.log_every=1
 #     (extra --set overrides after the defaults: a quick check at a smaller size)
 set -euo pipefail
@@ -12,6 +13,7 @@ trap 'rm -rf "$tmp"' EXIT
 OMP_NUM_THREADS=2 .venv/bin/iai train configs/demo.toml --out "$tmp/one" --quiet "${sets[@]}" > /dev/null
 OMP_NUM_THREADS=1 .venv/bin/torchrun --standalone --nproc_per_node 2 -m iai.cli train configs/demo.toml \
   --out "$tmp/two" --quiet "${sets[@]}" > /dev/null 2>&1
+echo "<!-- bash benchmarks/distributed_throughput.sh${*:+ $*} -->"
 .venv/bin/python - "$tmp" <<'PY'
 import json, sys
 from pathlib import Path

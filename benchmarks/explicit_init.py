@@ -4,7 +4,8 @@ the training loss after the grid's budget, with and without the LayerNorm on φ.
 Each pair trains the grid's explicit-both cell (width 32, 250 iterations of 64 tasks, K = 10)
 from the same seed; "without" sets learner.feature_norm = false (no LayerNorm on φ).
 
-    OMP_NUM_THREADS=1 python benchmarks/explicit_init.py > benchmarks/results/explicit-init.md
+    OMP_NUM_THREADS=1 python benchmarks/explicit_init.py \
+        > benchmarks/results/explicit-init/explicit-init.md
 """
 
 import json
@@ -14,6 +15,7 @@ from pathlib import Path
 
 import torch
 
+from common.command import markdown_header
 from iai.grid import cell_config, load_grid
 from iai.learners.explicit import LatentDecoder
 from iai.training.loop import train
@@ -47,6 +49,7 @@ def final_loss(task: str, normalized: bool, iterations: int | None = None) -> tu
 
 def main() -> None:
     torch.set_num_threads(1)
+    print(markdown_header())
     print("# The explicit decoder's feature normalization\n")
     print("`OMP_NUM_THREADS=1 python benchmarks/explicit_init.py`\n")
     print("At initialization (d = 8, latent 16, hidden 64, 256 points); a linear model's")

@@ -3,6 +3,8 @@
     git clone <repo> /tmp/fresh && cd /tmp/fresh && make test   # or any set-up .venv
     .venv/bin/python benchmarks/first_contact.py > first-contact.md
 
+(the committed one: benchmarks/results/first-contact/first-contact.md)
+
 Run from the clone's root with its own .venv; it writes only under runs/first-contact/ and
 runs/eval/, and checks that the committed checkpoints stay untouched.
 """
@@ -18,6 +20,7 @@ import torch
 from sklearn.datasets import load_diabetes
 
 import iai
+from common.command import markdown_header
 
 ROOT = Path(__file__).resolve().parents[1]
 IAI = [str(Path(sys.executable).parent / "iai")]
@@ -53,6 +56,24 @@ def error_of(fn) -> str:
     return "no error"
 
 
+def _resume_rows() -> list[tuple[str, str]]:
+    """What `iai train --resume` says when the overrides change, and when they do not."""
+    rows = []
+    base = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), "--quiet", *TINY]
+    subprocess.run(["rm", "-rf", str(RUN)], check=True)
+    sh([*base, "--set=train.iterations=2"])
+    rows.append(("`--resume` with another lr", sh([*base, "--resume", "--set=train.lr=0.01"])))
+    rows.append(
+        (
+            "`--resume` with 3 iterations (was 2)",
+            sh([*base, "--resume", "--set=train.iterations=3"]),
+        )
+    )
+    again = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), *TINY]
+    rows.append(("the same again", sh([*again, "--resume", "--set=train.iterations=3"])))
+    return rows
+
+
 def main() -> None:
     learner = iai.load(ROOT / "checkpoints/linreg-d8")
     rows = []
@@ -72,18 +93,7 @@ def main() -> None:
     rows.append(("... where it wrote", f"runs/eval/linreg-d8: {written}"))
     rows.append(("... checkpoints/ before / after (git status)", f"{before} / {after}"))
 
-    base = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), "--quiet", *TINY]
-    subprocess.run(["rm", "-rf", str(RUN)], check=True)
-    sh([*base, "--set=train.iterations=2"])
-    rows.append(("`--resume` with another lr", sh([*base, "--resume", "--set=train.lr=0.01"])))
-    rows.append(
-        (
-            "`--resume` with 3 iterations (was 2)",
-            sh([*base, "--resume", "--set=train.iterations=3"]),
-        )
-    )
-    again = [*IAI, "train", "configs/demo.toml", "--out", str(RUN), *TINY]
-    rows.append(("the same again", sh([*again, "--resume", "--set=train.iterations=3"])))
+    rows += _resume_rows()
 
     usage = subprocess.run([*IAI, "--help"], capture_output=True, text=True).stdout
     rows.append(("`iai --help`", " ".join(usage.split("positional arguments:")[1].split())))
@@ -111,6 +121,7 @@ def main() -> None:
         quick = sh([sys.executable, str(ROOT / "examples/quickstart.py")], cwd=Path(elsewhere))
     rows.append(("examples/quickstart.py from another directory", quick))
 
+    print(markdown_header())
     print("| what a newcomer tries | what iai answers |\n|---|---|")
     for what, answer in rows:
         print(f"| {what} | {str(answer).replace('|', '/')} |")

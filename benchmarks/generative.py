@@ -8,7 +8,7 @@
 
 Each writes JSON and markdown under benchmarks/results/generative/ (figures under docs/);
 `figures` reads the quality-*.json; `letters` asks a classifier trained on true clouds
-(benchmarks/letter_classifier.py) which letter each generated cloud is. Every learner
+(benchmarks/common/letters.py) which letter each generated cloud is. Every learner
 reads the very same context points, drawn by `iai.evaluation.sampling.draw` from one seeded
 generator per (family, variant); samples are compared with as many fresh true samples
 (`iai.evaluation.sampling.sample_quality`).
@@ -24,27 +24,17 @@ from pathlib import Path
 import torch
 
 import iai
+from common import letters as letter_classifier
+from common.command import markdown_header, with_command
+from common.generative import LEARNERS, B, K, read_quality
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
 from iai.evaluation.sampling import draw, sample_quality, table, to_json
 from iai.tasks import variant_prior
 
-sys.path.insert(0, str(Path(__file__).parent))
-import letter_classifier  # noqa: E402
-
 OUT = Path("benchmarks/results/generative")
-B, K = 32, 10  # the trained batch size and steps
 STEPS = [0, 1, 2, 5, 10, 20, 40]  # 40: four times the trained horizon
 NLL_STEPS = [1, 10]  # flows' densities need an ODE solve with autograd: two steps only
-# checkpoint -> (family, variants); the one-step baseline reads k batches in one step
-LEARNERS = {
-    "gmm-2d": ["id", "many_components", "wide_prior"],
-    "gmm-2d-explicit": ["id", "many_components", "wide_prior"],
-    "gmm-2d-parametric": ["id", "many_components", "wide_prior"],
-    "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
-    "letters": ["id", "held_out_letters", "serif"],
-    "letters-explicit": ["id", "held_out_letters", "serif"],
-}
 METRICS = ("energy", "mmd", "w2", "excess_nll")
 
 
@@ -60,12 +50,6 @@ def data_for(learner, variant: str, tasks: int, samples: int, seed: int):
     cfg = learner.config.task
     prior = variant_prior(cfg, variant)
     return draw(prior, tasks, max(STEPS) * B, samples, samples, seed)
-
-
-def read_quality(out: Path) -> dict:
-    """Every learner's quality-<name>.json, in the order of LEARNERS."""
-    paths = {n: out / f"quality-{n}.json" for n in LEARNERS}
-    return {n: json.loads(p.read_text()) for n, p in paths.items() if p.exists()}
 
 
 def quality(args) -> None:
@@ -94,8 +78,8 @@ def quality(args) -> None:
             seconds = time.perf_counter() - clock
             result[variant] = {"seconds": seconds, **to_json(q)}
             print(f"{name} {variant}: {seconds:.0f} s", file=sys.stderr, flush=True)
-        (OUT / f"quality-{name}.json").write_text(json.dumps(result, indent=1))
-    (OUT / "quality.md").write_text(quality_table(read_quality(OUT)))
+        (OUT / f"quality-{name}.json").write_text(json.dumps(with_command(result), indent=1))
+    (OUT / "quality.md").write_text(markdown_header() + "\n" + quality_table(read_quality(OUT)))
 
 
 def hash_seed(name: str, variant: str) -> int:
@@ -164,7 +148,7 @@ def em(args) -> None:
         for n in ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-onestep")
         if n in quality_json
     }
-    (OUT / "em.json").write_text(json.dumps(out, indent=1))
+    (OUT / "em.json").write_text(json.dumps(with_command(out), indent=1))
     lines = [
         "# The mixture learner beside EM (scikit-learn GaussianMixture), 320 context points",
         "",
@@ -186,7 +170,7 @@ def em(args) -> None:
         )
     lines += ["", "Energy distance at step 10 of each learner (quality-*.json, same tasks):", ""]
     lines += [f"- {n}: {v:.4f}" for n, v in out["flows_energy_step10"].items()]
-    (OUT / "em.md").write_text("\n".join(lines) + "\n")
+    (OUT / "em.md").write_text("\n".join([markdown_header(), *lines]) + "\n")
     print("\n".join(lines))
 
 
@@ -226,8 +210,8 @@ def cost(args) -> None:
         lines.append(
             f"| {N} | " + " | ".join(f"{v:.2f}" for v in med.values()) + f" | {ratio:.1f} |"
         )
-    (OUT / "cost.json").write_text(json.dumps(out, indent=1))
-    (OUT / "cost.md").write_text("\n".join(lines) + "\n")
+    (OUT / "cost.json").write_text(json.dumps(with_command(out), indent=1))
+    (OUT / "cost.md").write_text("\n".join([markdown_header(), *lines]) + "\n")
     print("\n".join(lines))
 
 
@@ -242,8 +226,8 @@ def letters(args) -> None:
             q = sample_quality(learner, data, LETTER_STEPS, batch_size=B, nll_steps=[])
             out.setdefault(name, {})[variant] = {"recognized": recognized(clf, q, data)}
             print(name, variant, out[name][variant], file=sys.stderr, flush=True)
-    (OUT / "letters.json").write_text(json.dumps(out, indent=1))
-    (OUT / "letters.md").write_text(letters_table(out))
+    (OUT / "letters.json").write_text(json.dumps(with_command(out), indent=1))
+    (OUT / "letters.md").write_text(markdown_header() + "\n" + letters_table(out))
     print(letters_table(out))
 
 
@@ -301,11 +285,17 @@ def letters_table(results: dict) -> str:
 
 
 def figures(args) -> None:
+    """docs/generative-samples.png and docs/generative-metrics.png."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
+    _samples_figure(plt)
+    _metrics_figure(plt)
+
+
+def _samples_figure(plt) -> None:
     # samples: truth, step 1, step 10 for four mixtures and four letters
     rows = []
     for name, seed in (("gmm-2d", 7), ("letters", 8)):
@@ -338,6 +328,9 @@ def figures(args) -> None:
                 ax.set_ylabel(f"{name}: {what}", fontsize=9)
     fig.tight_layout()
     fig.savefig("docs/generative-samples.png", dpi=90)
+
+
+def _metrics_figure(plt) -> None:
     # energy distance and W2 against step, ± two standard errors: colour per learner, line
     # style per distribution (energy's unbiased estimate dips below 0 near the truth, hence symlog)
     results = read_quality(OUT)

@@ -6,11 +6,12 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
-out=benchmarks/results/generative
+out=benchmarks/results/generative-train
 mkdir -p "$out"
 for name in "$@"; do
   rm -rf "runs/$name"
-  /usr/bin/time -f "%e s wall, %U s user" -o "$out/train-time-$name.txt" \
+  echo "Command: bash benchmarks/generative_train.sh $name" > "$out/train-time-$name.txt"
+  /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-$name.txt" \
     .venv/bin/iai train "configs/generative/$name.toml" --out "runs/$name" --quiet
   mkdir -p "checkpoints/$name"
   cp "runs/$name/model.safetensors" "runs/$name/config.json" "checkpoints/$name/"

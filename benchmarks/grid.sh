@@ -11,7 +11,9 @@ for config in "${configs[@]}"; do
   name=$(basename "$config" .toml)
   out=benchmarks/results/grid/$name
   mkdir -p "$out"
-  /usr/bin/time -f "%e s wall, %U s user" -o "$out/time.txt" \
+  echo "Command: bash benchmarks/grid.sh $config" > "$out/time.txt"
+  /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/time.txt" \
     .venv/bin/iai grid "$config" --out "runs/$name" --quiet > /dev/null
-  cp "runs/$name/grid.md" "runs/$name/grid.json" "$out/"
+  { echo "<!-- bash benchmarks/grid.sh $config -->"; cat "runs/$name/grid.md"; } > "$out/grid.md"
+  cp "runs/$name/grid.json" "$out/"
 done

@@ -17,6 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from common.command import markdown_header
+
 COUNT = (
     "import sys, torch\n"
     "n = len(sys.modules)\n"
@@ -53,6 +55,7 @@ def main() -> None:
             cold[t].append(_importtime(t, "import iai"))
             warm[t].append(_importtime(t, "import torch; import iai"))
     listed = {}
+    print(markdown_header())
     print("| tree | `import iai` (ms, median) | after torch (ms) | modules | added to torch's |")
     print("|---|---|---|---|---|")
     for t in args.trees:

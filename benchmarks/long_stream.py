@@ -6,7 +6,7 @@ Bayes-optimal prediction is kept beside it in streaming form too (the prior's
 from each task's weights (`prior.points`), so neither side ever holds the whole data set.
 
     python benchmarks/long_stream.py checkpoints/linreg-d8 \
-        > benchmarks/results/linreg-d8/long-stream.md
+        > benchmarks/results/long-stream/linreg-d8.md
     python benchmarks/long_stream.py checkpoints/linreg-d8 --steps 64   (a shorter stream)
 """
 
@@ -16,6 +16,7 @@ import time
 import torch
 
 import iai
+from common.command import markdown_header
 
 TASKS, QUERIES, B, STEPS = 100, 128, 16, 4096
 
@@ -51,6 +52,7 @@ def main() -> None:
             m, b = mse(pred, y_query), mse(posterior.predict(first.x_query), y_query.double())
             lines.append(f"| {k} | {k * B} | {m:.4f} | {b:.4f} | {m / b:.3f} |")
     seconds = time.perf_counter() - clock
+    print(markdown_header())
     print(
         f"# {args.checkpoint}: {args.steps} steps of B = {B} on {TASKS} tasks, "
         f"{QUERIES} queries each\n"

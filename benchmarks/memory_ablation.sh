@@ -8,9 +8,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
-out=benchmarks/results/linreg-d8-memory/ablation
+out=benchmarks/results/memory-ablation
 mkdir -p "$out"
-: > "$out/train-time.txt"
+echo "Command: bash benchmarks/memory_ablation.sh" > "$out/train-time.txt"
 for m in 0 1 4 16; do
   rm -rf "runs/memory-ablation/m$m"
   /usr/bin/time -f "memory=$m: %e s wall, %U s user" -a -o "$out/train-time.txt" \

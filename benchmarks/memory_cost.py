@@ -7,7 +7,7 @@ queries, B = 16, one CPU thread: points streamed batch by batch, timed under inf
 peak resident memory above the loaded learner), the two learners alternating, REPEATS times
 each; the median is reported. Flat memory: the peak at N = 2¹⁶ (4,096 steps) against 2⁸.
 
-    python benchmarks/memory_cost.py > benchmarks/results/linreg-d8-memory/cost.md
+    python benchmarks/memory_cost.py > benchmarks/results/memory-cost/cost.md
 """
 
 import json
@@ -16,6 +16,8 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from common.command import markdown_header
 
 SCALING = Path(__file__).with_name("scaling.py")
 NAMES = {  # checkpoint -> its name in benchmarks/scaling.py; the first is the reference
@@ -43,6 +45,7 @@ def main() -> None:
         key: {k: statistics.median(r[k] for r in rows) for k in ("seconds", "peak_mb", "mse")}
         for key, rows in runs.items()
     }
+    print(markdown_header())
     print("# The adaptation memory's cost\n")
     print(f"`python benchmarks/memory_cost.py`: median of {REPEATS} alternating fresh processes")
     print("per cell, 16 tasks, one CPU thread (see benchmarks/scaling.py for what is timed).\n")

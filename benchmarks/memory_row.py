@@ -19,6 +19,7 @@ from pathlib import Path
 import torch
 
 import iai
+from common.command import markdown_header
 
 DEFAULT = [
     "checkpoints/linreg-d8-grad",
@@ -53,7 +54,7 @@ def mean_se(v: torch.Tensor) -> tuple[float, float]:
     return v.mean().item(), (v.std() / v.numel() ** 0.5).item()
 
 
-def main() -> None:
+def _arguments() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("checkpoints", nargs="*", default=DEFAULT)
     parser.add_argument("--reference", default=None, help="the learner differences are to")
@@ -61,7 +62,39 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=64)
     parser.add_argument("--seed", type=int, default=1234)
     parser.add_argument("--out", type=Path, default=None, help="writes row.md and row.json")
-    args = parser.parse_args()
+    return parser.parse_args()
+
+
+def _learned_damping(learners: dict, prior, B: int) -> list[str]:
+    """What each curvature-memory learner learned for its damping, beside exact Bayes's."""
+    lines = []
+    for path, learner in learners.items():
+        if getattr(learner.cfg, "curvature", False):  # what it learned, against exact Bayes
+            c = prior.cfg
+            a, b = learner.damping.weight.item(), learner.damping.bias.item()
+            exact = math.log(c.noise / (c.prior_scale**2 * B))
+            lines.append(
+                f"\n`{path}`: learned damping λ(ρ) = e^b ρ^a with a = {a:.3f}, b = {b:.3f} "
+                f"(exact Bayes: a = 1, b = log(σ² / (s² B)) = {exact:.3f}); largest weight of "
+                f"the correction head Δ_φ: {learner.head.weight.abs().max().item():.4f}"
+            )
+    return lines
+
+
+def _heading(args: argparse.Namespace, dim: int, B: int, paths: list[str]) -> list[str]:
+    """The page's title, what it shows, and the MSE table's header."""
+    return [
+        f"# The linear-regression row on the same {args.tasks} fresh tasks (d = {dim}, "
+        f"B = {B}, seed {args.seed})\n",
+        "MSE on 64 noisy queries per task, mean ± s.e. over tasks, and its ratio to the exact "
+        "posterior's on the same points.\n",
+        "| step | points | Bayes | " + " | ".join(f"`{p}`" for p in paths) + " |",
+        "|---|---|---|" + "---|" * len(paths),
+    ]
+
+
+def main() -> None:
+    args = _arguments()
     torch.manual_seed(0)
     learners = {path: iai.load(path) for path in args.checkpoints}
     reference = args.reference or args.checkpoints[0]
@@ -75,14 +108,7 @@ def main() -> None:
     mse = {path: per_task_mse(learner, *data, B) for path, learner in learners.items()}
 
     shown = [k for k in SHOWN if k <= args.steps]
-    lines = [
-        f"# The linear-regression row on the same {args.tasks} fresh tasks (d = {prior.dim}, "
-        f"B = {B}, seed {args.seed})\n",
-        "MSE on 64 noisy queries per task, mean ± s.e. over tasks, and its ratio to the exact "
-        "posterior's on the same points.\n",
-        "| step | points | Bayes | " + " | ".join(f"`{p}`" for p in mse) + " |",
-        "|---|---|---|" + "---|" * len(mse),
-    ]
+    lines = _heading(args, prior.dim, B, list(mse))
     rows = []
     for k in [0, *shown]:
         b, _ = mean_se(bayes[k])
@@ -117,17 +143,8 @@ def main() -> None:
     for path in others:
         every = all(difference(path, k)[2] for k in range(1, min(16, args.steps) + 1))
         lines.append(f"\n`{path}` beats `{reference}` at every step 1–16: **{every}**")
-    for path, learner in learners.items():
-        if getattr(learner.cfg, "curvature", False):  # what it learned, against exact Bayes
-            c = prior.cfg
-            a, b = learner.damping.weight.item(), learner.damping.bias.item()
-            exact = math.log(c.noise / (c.prior_scale**2 * B))
-            lines.append(
-                f"\n`{path}`: learned damping λ(ρ) = e^b ρ^a with a = {a:.3f}, b = {b:.3f} "
-                f"(exact Bayes: a = 1, b = log(σ² / (s² B)) = {exact:.3f}); largest weight of "
-                f"the correction head Δ_φ: {learner.head.weight.abs().max().item():.4f}"
-            )
-    text = "\n".join(lines)
+    lines += _learned_damping(learners, prior, B)
+    text = "\n".join([markdown_header(), *lines])
     print(text)
     if args.out:
         args.out.mkdir(parents=True, exist_ok=True)

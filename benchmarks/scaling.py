@@ -14,7 +14,7 @@ the exact Bayes-optimal error on the very same points, computed after the clock 
 from the stream generated again from its seed. A one-step model stops when its previous N
 took more than BUDGET seconds (its next would take about 4 times as long).
 
-    python benchmarks/scaling.py > benchmarks/results/scaling.md    (writes scaling.png, .json)
+    python benchmarks/scaling.py > benchmarks/results/scaling/scaling.md   (+ scaling.png, .json)
     python benchmarks/scaling.py --report    (re-prints the committed scaling.json)
     python benchmarks/scaling.py --method NAME    (re-measures one method into scaling.json)
 """
@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 import torch
+
+from common.command import command, markdown_header, with_command, without_command
 
 METHODS = {  # name -> (checkpoint, how it reads N points, width)
     "parametric IAI": ("checkpoints/linreg-d8", "steps", 128),
@@ -43,7 +45,7 @@ METHODS = {  # name -> (checkpoint, how it reads N points, width)
 }
 SIZES = [2**i for i in range(8, 19)]
 TASKS, QUERIES, B, BUDGET = 16, 128, 16, 120.0
-OUT = Path("benchmarks/results")
+OUT = Path("benchmarks/results/scaling")
 
 
 def _status(key: str) -> int:
@@ -145,13 +147,14 @@ def plot(results: dict[str, list[dict]]) -> None:
 
 def main() -> None:
     if "--report" in sys.argv:  # re-print the committed measurements, measure nothing
-        report(json.loads((OUT / "scaling.json").read_text()))
+        data = json.loads((OUT / "scaling.json").read_text())
+        report(without_command(data), data["command"])
         return
     results: dict[str, list[dict]] = {}
     names = list(METHODS)
     if "--method" in sys.argv:  # re-measure one method, keep the others' committed rows
         names = [sys.argv[sys.argv.index("--method") + 1]]
-        results = json.loads((OUT / "scaling.json").read_text())
+        results = without_command(json.loads((OUT / "scaling.json").read_text()))
         results[names[0]] = []
     for name in names:
         mode = METHODS[name][1]
@@ -171,12 +174,14 @@ def main() -> None:
         failed = [r for r in rows if "failed" in r]
         if failed:
             print(f"{name} stopped at N={failed[0]['n']}: {failed[0]['failed']}", file=sys.stderr)
-    (OUT / "scaling.json").write_text(json.dumps(results, indent=1))
+    (OUT / "scaling.json").write_text(json.dumps(with_command(results), indent=1))
     plot(results)
-    report(results)
+    report(results, command())
 
 
-def report(results: dict[str, list[dict]]) -> None:
+def report(results: dict[str, list[dict]], cmd: str) -> None:
+    """The markdown tables of `results`, under the command that measured them."""
+    print(markdown_header(cmd))
 
     print("# Adaptation cost against N: linear regression, d = 8, B = 16\n")
     print(

@@ -1,20 +1,22 @@
 """Which baselines IAI beats, at which steps, in every committed evaluation.
 
-python benchmarks/summary.py > benchmarks/results/summary.md
+python benchmarks/summary.py > benchmarks/results/summary/summary.md
 """
 
 import json
 from pathlib import Path
 
+from common.command import markdown_header
 from iai.evaluation.results import EvalResult
 
-RUNS = (
-    "linreg-d8",
-    "linreg-d8-memory",
-    "nonlinear-regression",
-    "gp-regression",
-    "linear-classification",
-)
+RESULTS = Path("benchmarks/results")
+RUNS = {  # run -> the folder its benchmark wrote eval.json to
+    "linreg-d8": "linreg-d8",
+    "linreg-d8-memory": "linreg-d8-memory",
+    "nonlinear-regression": "tasks/nonlinear-regression",
+    "gp-regression": "tasks/gp-regression",
+    "linear-classification": "tasks/linear-classification",
+}
 BASELINES = ("sgd_online", "adam_online", "sgd", "adam")
 
 
@@ -32,14 +34,15 @@ def row(name: str, r: EvalResult) -> str:
 
 
 def main() -> None:
+    print(markdown_header())
     print(
         "Steps 1–16 at which IAI's mean error is below each baseline's (same tasks, same "
         "batches).\n"
     )
     print("| run | variant | error falls at every step | " + " | ".join(BASELINES) + " |")
     print("|---|---|---|" + "---|" * len(BASELINES))
-    for name in RUNS:
-        for r in json.loads(Path(f"benchmarks/results/{name}/eval.json").read_text()):
+    for name, folder in RUNS.items():
+        for r in json.loads((RESULTS / folder / "eval.json").read_text()):
             print(row(name, EvalResult.from_json(r)))
 
 

@@ -2,14 +2,13 @@
 learners were trained on), or in max_steps = 32 equal steps once a call has more rows than
 32 × 32. Same tables, same splits, both ways side by side.
 
-    python benchmarks/tabular_batching.py   # -> benchmarks/results/tabular/batching.md
+    python benchmarks/tabular_batching.py   # -> benchmarks/results/tabular-batching/batching.md
 
 The update is recursive least squares with a learned prior, so the answer should barely
 depend on the batching once the prior's weight is small next to the data's; fewer steps
 then only save time.
 """
 
-import sys
 import time
 from pathlib import Path
 
@@ -18,12 +17,11 @@ import torch
 from sklearn.datasets import make_classification, make_friedman1
 from sklearn.model_selection import train_test_split
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tabular import load  # noqa: E402  (the benchmark's bundled tables)
+from common.command import markdown_header
+from common.tabular.tables import load  # the tabular benchmark's bundled tables
+from iai.sklearn import IAIClassifier, IAIRegressor
 
-from iai.sklearn import IAIClassifier, IAIRegressor  # noqa: E402
-
-OUT = Path("benchmarks/results/tabular/batching.md")
+OUT = Path("benchmarks/results/tabular-batching/batching.md")
 TABLES = ("diabetes", "fair", "randhie", "breast_cancer", "anes96", "digits", "fair_any")
 SPLITS = 5
 
@@ -55,6 +53,7 @@ def compare(name: str, X, y, regression: bool, splits: int) -> str:
 def main() -> None:
     torch.set_num_threads(1)
     lines = [
+        markdown_header(),
         "# Batching a large call: 32 rows a step, or at most 32 steps\n",
         __doc__.split("\n\n")[0].replace("\n", " "),
         f"\n80 / 20 splits, {SPLITS} seeds; mean ± s.e. over splits (fit + predict seconds, one "
@@ -71,6 +70,7 @@ def main() -> None:
     lines.append(compare("Friedman #1 (synthetic)", X, y, True, 1))
     X, y = make_classification(12_500, 20, n_informative=10, n_classes=3, random_state=0)
     lines.append(compare("3 classes (synthetic)", X, y, False, 1))
+    OUT.parent.mkdir(parents=True, exist_ok=True)
     OUT.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

@@ -1,7 +1,7 @@
 """The shipped tabular learners on fresh tasks of their own prior, by table width: what the
 learned update adds over recursive least squares with a fixed prior, and what a step costs.
 
-    python benchmarks/tabular_prior.py      # -> benchmarks/results/tabular/prior.md, prior.json
+    python benchmarks/tabular_prior.py   # -> benchmarks/results/tabular-prior/prior.md, prior.json
 
 Three learners read the same tasks (B = 32, the shipped learners' batch size):
 - shipped: iai/pretrained/tabular-* (h_φ sets each coordinate's prior precision per task);
@@ -23,12 +23,13 @@ from pathlib import Path
 import torch
 
 import iai
+from common.command import markdown_header, with_command
 from iai.learners.tabular import TabularConfig, TabularLearner
 from iai.rollout import minibatches, rollout
 from iai.tasks.config import TaskConfig
 from iai.tasks.tabular import Tabular
 
-OUT = Path("benchmarks/results/tabular")
+OUT = Path("benchmarks/results/tabular-prior")
 WIDTHS = (1, 5, 20, 50, 100)
 STEPS = (1, 2, 4, 8, 16)
 TASKS, CHUNK, B = 128, 32, 32
@@ -133,7 +134,11 @@ def main() -> None:
         kind: {"quality": quality(kind), "seconds": cost(kind)}
         for kind in ("regression", "classification")
     }
-    lines = ["# The tabular learners on their own prior\n", __doc__.split("\n\n")[2].strip()]
+    lines = [
+        markdown_header(),
+        "# The tabular learners on their own prior\n",
+        __doc__.split("\n\n")[2].strip(),
+    ]
     for kind, r in report.items():
         lines += table(kind, r["quality"])
         better = sum(
@@ -150,7 +155,7 @@ def main() -> None:
             + ", ".join(f"{d} features {s:.3f}" for d, s in r["seconds"].items())
         )
     (OUT / "prior.md").write_text("\n".join(lines) + "\n")
-    (OUT / "prior.json").write_text(json.dumps(report, indent=1))
+    (OUT / "prior.json").write_text(json.dumps(with_command(report), indent=1))
     print("\n".join(lines))
 
 

@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-.venv/bin/python}
-out=${OUT_DIR:-benchmarks/results/tabular}
+out=${OUT_DIR:-benchmarks/results/tabular-train}
 mkdir -p "$out"
 for kind in regression classification; do
   rm -rf "runs/tabular-$kind"
@@ -17,9 +17,10 @@ for kind in regression classification; do
     status=0
     timeout -s INT "${LIMIT_S:-0}" "$PYTHON" -m iai.cli train "configs/tabular/$kind.toml" \
       --out "runs/tabular-$kind" --quiet "$@" || status=$?
+    { echo "Command: bash benchmarks/tabular_train.sh${*:+ $*}"
     echo "$(( $(date +%s) - start )) s wall; exit $status; overrides: ${*:-none}; $("$PYTHON" -c \
-      'import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu")')" \
-      > "$out/train-time-$kind.txt" ) &
+      'import torch; print(torch.__version__, torch.cuda.get_device_name() if torch.cuda.is_available() else "cpu")')"
+    } > "$out/train-time-$kind.txt" ) &
 done
 wait
 for kind in regression classification; do

@@ -1,15 +1,20 @@
 """Check the core issue's figures against an `iai eval` result and print what passes or misses.
 
-python benchmarks/targets.py demo benchmarks/results/demo/eval.json
-python benchmarks/targets.py long benchmarks/results/linreg-d8/eval.json
+    python benchmarks/targets.py demo benchmarks/results/demo/demo-long/eval.json
+    python benchmarks/targets.py long benchmarks/results/linreg-d8/eval.json
+
+Each writes benchmarks/results/targets/<the eval.json's folder>.md (demo-long.md, linreg-d8.md)
+and prints it.
 """
 
 import json
 import sys
 from pathlib import Path
 
+from common.command import markdown_header
 from iai.evaluation.results import EvalResult
 
+OUT = Path("benchmarks/results/targets")
 BASELINES = ("sgd_online", "adam_online", "sgd", "adam")
 
 
@@ -59,8 +64,9 @@ def main() -> None:
     lines += ["", "IAI / Bayes per step, every variant:", ""]
     for res in results:
         lines.append(f"- {res.variant}: " + ", ".join(f"{x:.3f}" for x in ratios(res)))
-    text = "\n".join(lines) + "\n"
-    (path.parent / "targets.md").write_text(text)
+    text = "\n".join([markdown_header(), *lines]) + "\n"
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / f"{path.parent.name}.md").write_text(text)
     print(text)
 
 

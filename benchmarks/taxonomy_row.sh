@@ -7,11 +7,12 @@ cd "$(dirname "$0")/.."
 export OMP_NUM_THREADS=1
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(maml implicit icl cnp data grad explicit onestep metasgd)
-out=benchmarks/results/taxonomy-row
+out=benchmarks/results/taxonomy-row-train  # the evaluation: benchmarks/taxonomy_row.py
 mkdir -p "$out"
 one() {
   rm -rf "runs/linreg-d8-$1"
-  /usr/bin/time -f "%e s wall, %U s user" -o "$out/train-time-$1.txt" \
+  echo "Command: bash benchmarks/taxonomy_row.sh $1" > "$out/train-time-$1.txt"
+  /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-$1.txt" \
     .venv/bin/iai train "configs/linreg-d8-$1.toml" --out "runs/linreg-d8-$1" --quiet
   mkdir -p "checkpoints/linreg-d8-$1"
   cp "runs/linreg-d8-$1/model.safetensors" "runs/linreg-d8-$1/config.json" \

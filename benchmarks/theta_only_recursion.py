@@ -10,13 +10,15 @@ and mini-batches `iai eval` uses, and prints its MSE over the Bayes-optimal MSE 
 The recursion is written as a learner (init / step / predict) and read through
 `iai.rollout`, as every learner is.
 
-    python benchmarks/theta_only_recursion.py > benchmarks/results/theta-only-recursion.md
+    python benchmarks/theta_only_recursion.py \
+        > benchmarks/results/theta-only-recursion/theta-only-recursion.md
 """
 
 from dataclasses import dataclass
 
 import torch
 
+from common.command import markdown_header
 from iai.evaluation.config import EvalConfig
 from iai.rollout import minibatches, rollout
 from iai.tasks import TaskConfig, make_prior, objective_of
@@ -84,4 +86,5 @@ def table(task: TaskConfig, cfg: EvalConfig) -> str:
 
 
 if __name__ == "__main__":
+    print(markdown_header())
     print(table(TaskConfig(), EvalConfig(steps=64)))

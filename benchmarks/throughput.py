@@ -8,7 +8,7 @@ torch.compile. The variants train the same config from the same seed in one proc
 iterations (`iai.training.loop.iterations`, exactly as `iai train` runs them) interleaved
 round by round so that a noisy machine slows them alike:
 
-    python benchmarks/throughput.py [CONFIG ...] > benchmarks/results/throughput.md
+    python benchmarks/throughput.py [CONFIG ...] > benchmarks/results/throughput/throughput.md
 """
 
 import sys
@@ -17,6 +17,7 @@ from collections.abc import Iterator
 
 import torch
 
+from common.command import markdown_header
 from iai.config import load_config
 from iai.experiment import build
 from iai.models.set_transformer import SetTransformer
@@ -68,6 +69,7 @@ def measure(path: str, rounds: int = ROUNDS, warmup: int = WARMUP, overrides=())
 def main() -> None:
     paths = sys.argv[1:] or ["configs/demo.toml"]
     threads, version = torch.get_num_threads(), torch.__version__
+    print(markdown_header())
     print(f"# Greedy-training throughput, {threads} thread(s), torch {version}\n")
     for path in paths:
         print(measure(path))

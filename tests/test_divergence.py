@@ -158,27 +158,28 @@ def test_committed_grids_load_and_report():
 def test_results_doc_neither_averages_nor_compares_a_diverged_cell(monkeypatch):
     """Meta-SGD under shift_x (rerun with per-task counts) is shown diverged with its share,
     counts as not falling, and a diverged step is left out of a comparison, not won or lost."""
-    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
-    results_doc = importlib.import_module("results_doc")
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))  # as a benchmark script finds common
+    cells_doc = importlib.import_module("common.results_doc.cells")
+    claims = importlib.import_module("common.results_doc.grid_claims")
     path = ROOT / "benchmarks/results/grid/full/grid.json"
     cells = [Cell.from_json(c) for c in json.loads(path.read_text())]
     (meta,) = [c for c in cells if (c.task, c.method) == ("linear_regression", "meta-sgd")]
     shift = meta.results[1]
     assert shift.variant == "shift_x"
     assert shift.curve().diverged[10] > 0.9 and shift.curve().mean[20] is None
-    text, _ = results_doc.falls(cells)
+    text, _ = claims.falls(cells)
     assert "counted as not falling: linear_regression/meta-sgd/shift_x" in text
     # a grid whose 'id' is that shifted result: step 10 diverged, so no comparison reads it
-    monkeypatch.setattr(results_doc, "LEFT_OUT", {})
+    monkeypatch.setattr(cells_doc, "LEFT_OUT", {})
     swapped = Cell(**{**meta.__dict__, "results": [shift]})
     others = [c for c in cells if c is not meta]
-    assert results_doc.at([swapped], "linear_regression", "meta-sgd") is None
-    wins, n, _ = results_doc.compare(
+    assert cells_doc.at([swapped], "linear_regression", "meta-sgd") is None
+    wins, n, _ = cells_doc.compare(
         [*others, swapped], ["linear_regression"], "parametric-both", "meta-sgd"
     )
     assert (wins, n) == (0, 0)
-    assert list(results_doc.LEFT_OUT) == ["linear_regression/meta-sgd at step 10"]
-    assert results_doc.LEFT_OUT["linear_regression/meta-sgd at step 10"].startswith("diverged (")
+    assert list(cells_doc.LEFT_OUT) == ["linear_regression/meta-sgd at step 10"]
+    assert cells_doc.LEFT_OUT["linear_regression/meta-sgd at step 10"].startswith("diverged (")
 
 
 def test_the_grid_report_shows_a_diverged_cell(make_cfg):
