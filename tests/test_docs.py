@@ -32,10 +32,7 @@ def test_readme_is_a_front_door_of_at_most_300_lines():
 
 def test_the_pages_the_readme_promises_exist():
     names = {p.name for p in PAGES}
-    pages = [
-        *("api", "extending", "estimators", "generative", "training"),
-        *("grid", "evaluation", "benchmarks"),
-    ]
+    pages = "api extending estimators generative training grid evaluation benchmarks".split()
     assert {f"{p}.md" for p in [*pages, "results"]} <= names
     linked = set(relative_links(README.read_text()))
     assert {f"docs/{p}.md" for p in pages} <= linked
