@@ -26,4 +26,4 @@ class TrainingStopped(IAIError, RuntimeError):
 
 class InputWarning(UserWarning):
     """Data that a learner accepts but sits far from what its prior trained it on: its
-    predictions are then extrapolations (see the README, "Preparing your data")."""
+    predictions are then extrapolations (see docs/api.md, "Preparing your data")."""

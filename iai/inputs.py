@@ -92,7 +92,7 @@ def refuse_non_finite(what: str, largest: dict[str, float]) -> None:
     raise InvalidInput(
         f"{what} not finite although the inputs are ({sizes or 'all zero'}): values this "
         "large overflow the learner's float32 arithmetic. Standardize inputs and targets "
-        "(README: Preparing your data)."
+        "(docs/api.md: Preparing your data)."
     )
 
 
@@ -248,7 +248,7 @@ def warn_if_unlike_prior(
             f"data unlike this learner's training prior ({learner.config.task.name}): "
             + "; ".join(problems)
             + ". Predictions will be extrapolations; standardize inputs and targets "
-            "(README: Preparing your data).",
+            "(docs/api.md: Preparing your data).",
             InputWarning,
             stacklevel=stacklevel,
         )
