@@ -216,7 +216,7 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
     max_steps: a call with more than batch_size × max_steps rows reads them in max_steps
     equal steps instead (of at most 1,024 rows): the update is recursive least squares,
     nearly indifferent to how the rows are batched once there are many
-    (benchmarks/results/tabular/batching.md), and a step's fixed costs (the network, the
+    (benchmarks/results/tabular-batching/batching.md), and a step's fixed costs (the network, the
     factorization) dominate its cost up to a few hundred rows. scaling_rows: rows
     `partial_fit` standardizes by (see the module docstring). Deterministic: `fit` reads the
     rows in a fixed shuffled order (a seeded permutation), `partial_fit` in the order given.
