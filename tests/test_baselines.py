@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from iai.evaluation.baselines import OptimizerRun, init_theta, optimizer_outputs, tune
-from iai.models.predictors import make_model
+from iai.evaluation.baselines import OptimizerRun, optimizer_outputs, tune
+from iai.models.predictors import init_theta, make_model
 from iai.tasks import Tasks
 from iai.tasks.objective import make_objective
 

@@ -12,12 +12,12 @@ from dataclasses import dataclass
 
 import torch
 
-from iai.models.predictors import LinearModel, MLPModel, apply
+from iai.learners.optimizer import start, update
+from iai.models.predictors import apply, batch_grad
 from iai.rollout import minibatches
 from iai.tasks import Tasks
 from iai.tasks.objective import Objective
 
-OPTIMIZERS = {"sgd": torch.optim.SGD, "adam": torch.optim.Adam}
 LR_GRID = {
     "sgd": (0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
     "adam": (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0),
@@ -46,41 +46,21 @@ class OptimizerRun:
     objective: Objective
 
 
-def init_theta(model, n_tasks: int, generator: torch.Generator) -> torch.Tensor:
-    """Where training from scratch starts, (T, P): zeros for a linear model, fan-in scaled
-    normal for an MLP, and for a user-defined model its own `init_theta(n_tasks, generator)`
-    if it has one, else N(0, 1): θ = 0 can be a point where a model's gradient vanishes
-    (a sine's frequency and phase), and then SGD and Adam would never move."""
-    if isinstance(model, LinearModel):
-        return torch.zeros(n_tasks, model.n_params)
-    if isinstance(model, MLPModel):
-        return torch.randn(n_tasks, model.n_params, generator=generator) / (model.dim + 1) ** 0.5
-    if hasattr(model, "init_theta"):
-        return model.init_theta(n_tasks, generator)
-    return torch.randn(n_tasks, model.n_params, generator=generator)
-
-
 def optimizer_outputs(
     run: OptimizerRun, tasks: Tasks, batch_size: int, theta0: torch.Tensor
 ) -> torch.Tensor:
     """Outputs on tasks.x_query at the start θ0 (T, P) and after each mini-batch of
-    tasks.x_train, cut by `iai.rollout.minibatches`: (K + 1, T, Q, out)."""
+    tasks.x_train, cut by `iai.rollout.minibatches`: (K + 1, T, Q, out). Each update is the
+    optimizer learner's (`iai.learners.optimizer.update`) on every task's own gradient."""
     batches = list(minibatches(tasks.x_train, tasks.y_train, batch_size))
-    theta = theta0.clone().requires_grad_()
-    # Tasks are independent rows of θ and the loss is a sum over tasks, so one optimizer on the
-    # (T, P) tensor is exactly T per-task optimizers (both update element-wise).
-    opt = OPTIMIZERS[run.method]([theta], lr=run.lr)
-    with torch.no_grad():
-        outs = [apply(run.model, theta, tasks.x_query)]
+    state = start(theta0)
+    outs = [apply(run.model, state.theta, tasks.x_query)]
     for k in range(1, len(batches) + 1):
         for i in range(run.iters):
             xb, yb = batches[(k - 1 - i) % k]  # the new batch first, then back through the older
-            loss = run.objective.loss(apply(run.model, theta, xb), yb).mean(1).sum()
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-        with torch.no_grad():
-            outs.append(apply(run.model, theta, tasks.x_query))
+            g = batch_grad(run.model, run.objective, state.theta, xb, yb)  # (T, P)
+            state = update(state, g, run.method, run.lr)
+        outs.append(apply(run.model, state.theta, tasks.x_query))
     return torch.stack(outs)
 
 

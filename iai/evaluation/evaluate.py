@@ -21,7 +21,6 @@ from iai.evaluation.baselines import (
     BASELINES,
     LR_GRID,
     OptimizerRun,
-    init_theta,
     optimizer_outputs,
     tune,
 )
@@ -30,7 +29,7 @@ from iai.evaluation.results import Curve, EvalResult, summarize
 from iai.evaluation.sampling import evaluate_samples
 from iai.experiment import prior_signature
 from iai.learners import GenerativeLearner, Learner, PredictiveLearner
-from iai.models.predictors import make_model
+from iai.models.predictors import init_theta, make_model
 from iai.rollout import minibatches, rollout
 from iai.tasks import TASKS, fixed_model, objective_of, variant_prior
 

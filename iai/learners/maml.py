@@ -16,7 +16,7 @@ from torch import nn
 
 from iai.errors import InvalidConfig
 from iai.learners.base import Origin, PredictiveLearner, check_config
-from iai.models.predictors import apply, batch_grad, make_model
+from iai.models.predictors import apply, batch_grad, init_theta, make_model
 from iai.tasks.objective import Objective
 
 
@@ -54,8 +54,8 @@ class MAMLLearner(PredictiveLearner):
         super().__init__(cfg, dim, objective, origin)
         self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
         P = self.model.n_params
-        theta0 = torch.randn(P) / (dim + 1) ** 0.5 if cfg.model == "mlp" else torch.zeros(P)
-        self.theta0 = nn.Parameter(theta0)
+        # the one rule for θ⁽⁰⁾, drawn from the global generator `iai.experiment.build` seeds
+        self.theta0 = nn.Parameter(init_theta(self.model, 1, None)[0])
         alpha = torch.full((P,) if cfg.step_size == "per_parameter" else (), cfg.lr)
         if cfg.step_size == "fixed":
             self.register_buffer("alpha", alpha)

@@ -14,7 +14,7 @@ import torch
 
 from iai.errors import InvalidConfig
 from iai.learners.base import Origin, PredictiveLearner, check_config
-from iai.models.predictors import apply, batch_grad, make_model
+from iai.models.predictors import apply, batch_grad, init_theta, make_model
 from iai.tasks.objective import Objective
 
 
@@ -50,6 +50,25 @@ class OptimizerState:
         return replace(self, theta=self.theta.detach(), m=self.m.detach(), v=self.v.detach())
 
 
+def start(theta: torch.Tensor) -> OptimizerState:
+    """The optimizer's state at θ (T, P), before any update: zero moments."""
+    return OptimizerState(theta, torch.zeros_like(theta), torch.zeros_like(theta))
+
+
+def update(state: OptimizerState, g: torch.Tensor, method: str, lr: float) -> OptimizerState:
+    """One SGD or Adam update of every task's θ by its gradient g (T, P), as torch.optim.SGD
+    and torch.optim.Adam (defaults otherwise) make it: the one copy of both, which the tuned
+    references of `iai.evaluation.baselines` run too."""
+    n = state.updates + 1
+    if method == "sgd":
+        return replace(state, theta=state.theta - lr * g, updates=n)
+    m = BETAS[0] * state.m + (1 - BETAS[0]) * g
+    v = BETAS[1] * state.v + (1 - BETAS[1]) * g.square()
+    denom = (v / (1 - BETAS[1] ** n)).sqrt() + EPS
+    theta = state.theta - lr / (1 - BETAS[0] ** n) * m / denom
+    return OptimizerState(theta, m, v, state.seen, n)
+
+
 class OptimizerLearner(PredictiveLearner):
     def __init__(
         self, cfg: OptimizerConfig, dim: int, objective: Objective, origin: Origin | None = None
@@ -58,28 +77,16 @@ class OptimizerLearner(PredictiveLearner):
         self.model = make_model(cfg.model, dim, objective.out_dim, cfg.hidden, cfg.activation)
 
     def init(self, x_query: torch.Tensor) -> OptimizerState:
-        T, P = x_query.shape[0], self.model.n_params
-        if self.cfg.model == "linear":
-            theta = x_query.new_zeros(T, P)
-        else:  # one draw shared by every task, so a task's start does not depend on T
-            g = torch.Generator().manual_seed(self.cfg.init_seed)
-            theta = torch.randn(P, generator=g) / (self.dim + 1) ** 0.5
-            theta = theta.to(x_query).expand(T, P)
-        return OptimizerState(theta, torch.zeros_like(theta), torch.zeros_like(theta))
+        # one draw shared by every task, so a task's start does not depend on T
+        g = torch.Generator().manual_seed(self.cfg.init_seed)
+        theta = init_theta(self.model, 1, g).to(x_query).expand(x_query.shape[0], -1)
+        return start(theta)
 
     def step(self, state: OptimizerState, x: torch.Tensor, y: torch.Tensor) -> OptimizerState:
-        cfg, theta, m, v, n = self.cfg, state.theta, state.m, state.v, state.updates
-        for _ in range(cfg.updates):
-            g = batch_grad(self.model, self.objective, theta, x, y)  # (T, P)
-            n += 1
-            if cfg.method == "sgd":
-                theta = theta - cfg.lr * g
-                continue
-            m = BETAS[0] * m + (1 - BETAS[0]) * g
-            v = BETAS[1] * v + (1 - BETAS[1]) * g.square()
-            denom = (v / (1 - BETAS[1] ** n)).sqrt() + EPS
-            theta = theta - cfg.lr / (1 - BETAS[0] ** n) * m / denom
-        return OptimizerState(theta, m, v, state.seen + x.shape[1], n)
+        for _ in range(self.cfg.updates):
+            g = batch_grad(self.model, self.objective, state.theta, x, y)  # (T, P)
+            state = update(state, g, self.cfg.method, self.cfg.lr)
+        return replace(state, seen=state.seen + x.shape[1])
 
     def predict(self, state: OptimizerState, x_query: torch.Tensor) -> torch.Tensor:
         return apply(self.model, state.theta, x_query)

@@ -68,6 +68,21 @@ def check_model(model, dim: int, out_dim: int) -> None:
         )
 
 
+def init_theta(model, n_tasks: int, generator: torch.Generator | None) -> torch.Tensor:
+    """Where training a fixed model from scratch starts, (T, P): zeros for a linear model,
+    fan-in scaled normal for an MLP, and for a user-defined model its own
+    `init_theta(n_tasks, generator)` if it has one, else N(0, 1): θ = 0 can be a point where
+    a model's gradient vanishes (a sine's frequency and phase), and then SGD and Adam would
+    never move. The one rule: SGD / Adam as learners and as references, and MAML's start."""
+    if isinstance(model, LinearModel):
+        return torch.zeros(n_tasks, model.n_params)
+    if isinstance(model, MLPModel):
+        return torch.randn(n_tasks, model.n_params, generator=generator) / (model.dim + 1) ** 0.5
+    if hasattr(model, "init_theta"):  # a user-defined model: an optional member of its own
+        return model.init_theta(n_tasks, generator)
+    return torch.randn(n_tasks, model.n_params, generator=generator)
+
+
 def apply(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
     """Batched over tasks: θ (T, P), x (T, N, D) -> (T, N, out)."""
     return vmap(model)(theta, x)
