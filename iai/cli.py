@@ -73,7 +73,7 @@ def _eval_samples(learner, args: argparse.Namespace) -> None:
     """A generative learner's sample quality per step, in distribution and out (the family's
     variants unless --ood names others), on fresh tasks: `iai.evaluation.sampling`."""
     from iai.evaluation.sampling import draw, sample_quality, table, to_json
-    from iai.tasks import variant_prior
+    from iai.tasks import variant_prior, variants_of
 
     cfg = learner.config
     for name in ("steps", "tasks"):
@@ -84,7 +84,7 @@ def _eval_samples(learner, args: argparse.Namespace) -> None:
     steps = sorted({k for k in (0, 1, 2, 5, 10, 20, 40, 80, 160) if k <= K} | {K})
     # a flow's density needs an ODE solve with autograd for every step: two steps only
     nll = sorted({1, min(cfg.train.steps, K)}) if cfg.learner.kind == "flow" else steps
-    ood = args.ood if args.ood is not None else getattr(learner.prior, "variants", ())
+    ood = args.ood if args.ood is not None else variants_of(learner.prior)
     results = {}
     for variant in ["id", *(v for v in ood if v != "none")]:
         prior = variant_prior(cfg.task, variant)

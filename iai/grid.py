@@ -24,7 +24,7 @@ from iai.evaluation.evaluate import evaluate
 from iai.evaluation.report import UNITS
 from iai.evaluation.results import DIVERGENCE_FACTOR, Curve, EvalResult, describe
 from iai.learners import LEARNERS
-from iai.tasks import TASKS, fixed_model, make_prior
+from iai.tasks import TASKS, fixed_model, make_prior, variants_of
 from iai.training.loop import train
 
 
@@ -192,7 +192,7 @@ def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress
     clock = time.process_time()
     learner = train(cfg, run, progress=progress)
     train_cpu = time.process_time() - clock
-    variants = ["id", *(getattr(make_prior(cfg.task), "variants", ()) if grid.ood else ())]
+    variants = ["id", *(variants_of(make_prior(cfg.task)) if grid.ood else ())]
     clock = time.process_time()
     with torch.no_grad():
         results = [evaluate(learner, cfg.eval, v) for v in variants]
