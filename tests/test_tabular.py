@@ -46,7 +46,7 @@ def test_feature_count_varies_within_one_to_dim():
     counts = [p.sample(2, 4, 1, generator=g).x_train.shape[-1] for _ in range(40)]
     assert min(counts) >= 1 and max(counts) <= 20
     assert len(set(counts)) >= 8  # 15 distinct values in these 40 calls
-    fixed = Tabular(p.cfg, "regression", features=7)  # a fixed width, for measurements
+    fixed = Tabular(p.cfg, features=7)  # a fixed width, for measurements
     assert {fixed.sample(2, 4, 1, generator=g).x_train.shape[-1] for _ in range(5)} == {7}
 
 

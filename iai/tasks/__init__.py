@@ -8,12 +8,13 @@ there is no closed form), `model` (the fixed model f(x; θ) that suits them) and
 (their out-of-distribution shifts). Each is built from its own config dataclass, which
 `task.name` selects through `TASKS`.
 
-A new family is one file here (its config and its prior) and one line in `TASKS`.
+A new family is one file here (a `TaskConfig` and a `Family` subclass) and one line in
+`TASKS`.
 """
 
 from iai.errors import InvalidConfig
 from iai.tasks.base import DensityFamily, Family, MLPShape, Prior, PriorSignature, Tasks
-from iai.tasks.config import CustomTask, TaskConfig, shifted
+from iai.tasks.config import TASKS, CustomTask, TaskConfig, config_class, shifted
 from iai.tasks.digits import Digits, DigitsConfig
 from iai.tasks.gp import GPRegression, GPRegressionConfig
 from iai.tasks.letters import Letters, LettersConfig
@@ -29,30 +30,25 @@ from iai.tasks.mlp import (
 from iai.tasks.objective import objective_of
 from iai.tasks.tabular import Tabular, TabularClassificationConfig, TabularRegressionConfig
 
-# task.name -> (its config dataclass, the prior built from it)
-TASKS: dict[str, tuple[type[TaskConfig], type]] = {
-    "linear_regression": (LinearRegressionConfig, LinearRegression),
-    "nonlinear_regression": (NonlinearRegressionConfig, NonlinearRegression),
-    "gp_regression": (GPRegressionConfig, GPRegression),
-    "linear_classification": (LinearClassificationConfig, Classification),
-    "nonlinear_classification": (NonlinearClassificationConfig, Classification),
-    "digits": (DigitsConfig, Digits),
-    "gaussian_mixtures": (GaussianMixturesConfig, GaussianMixtures),
-    "letters": (LettersConfig, Letters),
-    # tables of 1 … task.dim features (and 2 … task.classes classes): iai.sklearn's prior
-    "tabular_regression": (TabularRegressionConfig, Tabular),
-    "tabular_classification": (TabularClassificationConfig, Tabular),
-}
+# task.name -> (its config dataclass, the `Family` built from it)
+TASKS.update(
+    {
+        "linear_regression": (LinearRegressionConfig, LinearRegression),
+        "nonlinear_regression": (NonlinearRegressionConfig, NonlinearRegression),
+        "gp_regression": (GPRegressionConfig, GPRegression),
+        "linear_classification": (LinearClassificationConfig, Classification),
+        "nonlinear_classification": (NonlinearClassificationConfig, Classification),
+        "digits": (DigitsConfig, Digits),
+        "gaussian_mixtures": (GaussianMixturesConfig, GaussianMixtures),
+        "letters": (LettersConfig, Letters),
+        # tables of 1 … task.dim features (and 2 … task.classes classes): iai.sklearn's prior
+        "tabular_regression": (TabularRegressionConfig, Tabular),
+        "tabular_classification": (TabularClassificationConfig, Tabular),
+    }
+)
 
 # Every OoD variant name of every shipped family (CLI choices, `eval.ood`), in registry order.
 OOD = tuple(dict.fromkeys(v for cls, _ in TASKS.values() for v in cls.shifts))
-
-
-def config_class(name: str) -> type[TaskConfig]:
-    """The config dataclass of the family `name`."""
-    if not isinstance(name, str) or name not in TASKS:
-        raise InvalidConfig(f"unknown task {name!r}; known: {sorted(TASKS)}")
-    return TASKS[name][0]
 
 
 def make_prior(cfg: TaskConfig) -> Prior:

@@ -9,7 +9,7 @@ from typing import Any, Protocol
 import torch
 
 from iai.errors import InvalidConfig, InvalidInput
-from iai.tasks.config import Activation, TaskConfig
+from iai.tasks.config import TASKS, Activation, TaskConfig
 
 DATA = ("x_train", "y_train", "x_query", "y_query")
 
@@ -175,8 +175,6 @@ class PriorSignature:
     @staticmethod
     def of(prior: Prior) -> "PriorSignature":
         """The signature of `prior`, or InvalidConfig naming the member it lacks."""
-        from iai.tasks import TASKS  # the registry sits beside the families
-
         try:
             kind, dim, out_dim, _ = prior.kind, prior.dim, prior.out_dim, prior.sample
         except AttributeError as e:

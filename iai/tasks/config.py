@@ -32,6 +32,19 @@ def _hints(cls: type) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
+# task.name -> (its config dataclass, the `Family` class built from it): the registry, filled
+# in `iai.tasks` beside the imports of the families (defined here, which imports none of them,
+# so that a config and a prior signature can read it)
+TASKS: dict[str, tuple[type["TaskConfig"], type]] = {}
+
+
+def config_class(name: str) -> type["TaskConfig"]:
+    """The config dataclass of the family `name`."""
+    if not isinstance(name, str) or name not in TASKS:
+        raise InvalidConfig(f"unknown task {name!r}; known: {sorted(TASKS)}")
+    return TASKS[name][0]
+
+
 @dataclass(frozen=True)
 class TaskConfig:
     """The base of every family's config: which family (`name`) and its input width (`dim`).
@@ -50,8 +63,6 @@ class TaskConfig:
     def __new__(cls, *args: Any, **kwargs: Any) -> "TaskConfig":
         if cls is not TaskConfig:
             return object.__new__(cls)
-        from iai.tasks import config_class  # the registry sits beside the families
-
         family = config_class(kwargs["name"] if "name" in kwargs else (*args, cls.name)[0])
         family.check_keys(kwargs)
         return object.__new__(family)  # then the family's __init__ runs with these arguments
