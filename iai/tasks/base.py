@@ -108,9 +108,9 @@ Bayes = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 class Family(ABC):
-    """A shipped task family: a `Prior` built from its own config `cfg`, which declares what
-    callers may need of a family, with defaults (a prior defined in Python has none of them,
-    so callers branch once with `isinstance(prior, Family)`).
+    """A registered task family (every shipped one): a `Prior` built from its own config
+    `cfg`, which declares what callers may need of a family, with defaults (a prior defined in
+    Python need not have them, so callers branch once with `isinstance(prior, Family)`).
 
     `bayes`: the exact Bayes-optimal prediction, or None where there is no closed form.
     `model`: the fixed model f(x; θ) that suits the family ('linear' or 'mlp'), of shape
@@ -118,6 +118,8 @@ class Family(ABC):
     """
 
     kind: str
+    cfg: TaskConfig
+    dim: int
     out_dim: int = 1
     bayes: Bayes | None = None
     model: str = "mlp"
