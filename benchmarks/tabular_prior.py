@@ -61,7 +61,8 @@ def metrics(learner, tasks) -> dict[str, torch.Tensor]:
 def quality(kind: str) -> dict:
     models, result = learners(kind), {}
     for d in WIDTHS:
-        prior = Tabular(TaskConfig(dim=100, classes=10), kind, features=d)
+        sizes = {"classes": 10} if kind == "classification" else {}
+        prior = Tabular(TaskConfig(name=f"tabular_{kind}", dim=100, **sizes), features=d)
         g = torch.Generator().manual_seed(d)
         parts: dict[str, dict[str, list]] = {}
         for _ in range(TASKS // CHUNK):

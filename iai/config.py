@@ -1,7 +1,10 @@
 """Experiment configs: the components' own dataclasses, composed and loaded from TOML.
 
 An unknown key, a value of the wrong type or out of range raises `InvalidConfig` naming the
-key. Overrides use dotted keys (`train.lr=3e-4`) and are parsed as TOML values.
+key. Overrides use dotted keys (`train.lr=3e-4`) and are parsed as TOML values. The [task]
+table is read as the config of the family its `name` names (`iai.tasks.TASKS`), as
+[learner] by its `kind`; a saved config (`from_dict`, what a checkpoint holds) also reads
+the tables the old one-bag task config wrote (`iai.tasks.config.saved_table`).
 """
 
 import copy
@@ -18,14 +21,16 @@ from typing import Any, Literal
 from iai.errors import InvalidConfig
 from iai.evaluation.config import EvalConfig
 from iai.learners import LEARNERS, ParametricConfig
-from iai.tasks import TaskConfig
+from iai.tasks import TASKS, CustomTask, LinearRegressionConfig, TaskConfig
+from iai.tasks.config import saved_table
 from iai.training.config import TrainConfig
 
 
 @dataclass(frozen=True)
 class ExperimentConfig:
     seed: int = 0
-    task: TaskConfig = field(default_factory=TaskConfig)
+    # the config dataclass of one of TASKS, picked by its `name`
+    task: TaskConfig = field(default_factory=LinearRegressionConfig)
     # the config dataclass of one of LEARNERS, picked by its `kind`
     learner: Any = field(default_factory=ParametricConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
@@ -71,7 +76,24 @@ def _check_value(key: str, value: Any, hint: Any) -> Any:
     return value
 
 
-def _build(cls: type, data: dict, prefix: str) -> Any:
+def _task(data: Any, saved: bool) -> TaskConfig:
+    """The [task] table as the config of the family its `name` names. Saved: a name of no
+    registered family is a prior defined in Python (`CustomTask`), and the old bag's keys are
+    read by `saved_table`."""
+    if not isinstance(data, dict):
+        raise InvalidConfig(f"task must be a table, got {data!r}")
+    name = data.get("name", LinearRegressionConfig.name)
+    if not isinstance(name, str):
+        raise InvalidConfig(f"task.name = {name!r}; expected str")
+    if name not in TASKS and not saved:
+        raise InvalidConfig(f"task.name = {name!r}; known: {sorted(TASKS)}")
+    cls = TASKS[name][0] if name in TASKS else CustomTask
+    data = saved_table(cls, data) if saved else data
+    cls.check_keys(data)
+    return _build(cls, data, "task")
+
+
+def _build(cls: type, data: dict, prefix: str, saved: bool = False) -> Any:
     if not isinstance(data, dict):
         raise InvalidConfig(f"{prefix or 'config'} must be a table, got {data!r}")
     hints = typing.get_type_hints(cls)
@@ -83,7 +105,9 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
     kwargs = {}
     for name, value in data.items():
         key, hint = f"{prefix}.{name}" if prefix else name, hints[name]
-        if name == "learner" and cls is ExperimentConfig:  # the kind picks the dataclass
+        if name == "task" and cls is ExperimentConfig:  # the name picks the dataclass
+            kwargs[name] = _task(value, saved)
+        elif name == "learner" and cls is ExperimentConfig:  # the kind picks the dataclass
             if not isinstance(value, dict):
                 raise InvalidConfig(f"learner must be a table, got {value!r}")
             kind = value.get("kind", "parametric")
@@ -103,7 +127,9 @@ def _build(cls: type, data: dict, prefix: str) -> Any:
 
 
 def from_dict(data: dict) -> ExperimentConfig:
-    return _build(ExperimentConfig, data, "")
+    """A saved config (`to_dict`'s, as a checkpoint's config.json holds it); a user's TOML
+    goes through `load_config`, whose [task] is read strictly."""
+    return _build(ExperimentConfig, data, "", saved=True)
 
 
 def to_dict(cfg: ExperimentConfig) -> dict:
@@ -161,7 +187,7 @@ def load_config(
         raise InvalidConfig(f"overrides must be a list of 'key=value' strings, got {overrides!r}")
     for item in overrides:
         _set(data, item)
-    return from_dict(data)
+    return _build(ExperimentConfig, data, "")
 
 
 def _merge(data: dict, tables: dict) -> None:

@@ -10,59 +10,34 @@ from dataclasses import replace
 import torch
 
 from iai.config import ExperimentConfig
-from iai.errors import InvalidConfig
+from iai.errors import InvalidInput
 from iai.learners import Learner, Origin, build_learner
-from iai.tasks import TASKS, make_prior
+from iai.tasks import CustomTask, PriorSignature, make_prior
 from iai.tasks.objective import make_objective, objective_of
 
 
 def prior_signature(prior) -> dict:
-    """What a learner needs to know of its prior: {'name', 'kind', 'dim', 'out_dim',
-    'shipped'}; `shipped` says whether `iai.load` may rebuild it from the config's [task]."""
-    for key in ("kind", "dim", "out_dim", "sample"):
-        if not hasattr(prior, key):
-            raise InvalidConfig(
-                f"a task prior needs kind, dim, out_dim and sample(); {type(prior).__name__} "
-                f"has no {key!r}"
-            )
-    name = getattr(getattr(prior, "cfg", None), "name", type(prior).__name__)
-    # a registered family, not a look-alike (a subclass, or a class keeping a TaskConfig)
-    shipped = name in TASKS and type(prior) is type(TASKS[name](prior.cfg))
-    return {
-        "name": name if shipped else type(prior).__qualname__,
-        "kind": prior.kind,
-        "dim": int(prior.dim),
-        "out_dim": int(prior.out_dim),
-        "shipped": shipped,
-    }
+    """What a learner needs to know of its prior, as a checkpoint stores it: the JSON table
+    {'name', 'kind', 'dim', 'out_dim', 'shipped'} of `PriorSignature.of(prior)`."""
+    return PriorSignature.of(prior).to_json()
 
 
 def is_signature(sig) -> bool:
-    """Whether `sig` has the form `iai.experiment.prior_signature` writes."""
-
-    def count(v) -> bool:
-        return isinstance(v, int) and not isinstance(v, bool) and v >= 1
-
-    return (
-        isinstance(sig, dict)
-        and isinstance(sig.get("shipped", True), bool)
-        and isinstance(sig.get("name", ""), str)
-        and (
-            sig.get("shipped", True)
-            or (
-                isinstance(sig.get("kind"), str)
-                and count(sig.get("dim"))
-                and count(sig.get("out_dim"))
-            )
-        )
-    )
+    """Whether `sig` is a table `PriorSignature.from_json` reads."""
+    try:
+        PriorSignature.from_json(sig)
+    except InvalidInput:
+        return False
+    return True
 
 
 def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
-    """`cfg` with its [task] named for a user-defined `prior` and of its dimension; the
-    prior's kind and out_dim travel in its signature (see `build`)."""
-    sig = prior_signature(prior)
-    return replace(cfg, task=replace(cfg.task, name=sig["name"], dim=sig["dim"]))
+    """`cfg` with its [task] that of `prior`: a shipped family's own config, else a
+    `CustomTask` of the prior's class name and dimension (its kind and out_dim travel in its
+    signature, see `build`)."""
+    sig = PriorSignature.of(prior)
+    task = prior.cfg if sig.shipped else CustomTask(name=sig.name, dim=sig.dim)
+    return replace(cfg, task=task)
 
 
 def build(

@@ -13,11 +13,11 @@ from iai.evaluation.config import EvalConfig
 from iai.evaluation.evaluate import evaluate
 from iai.learners import LEARNERS
 from iai.learners.base import query_loss
-from iai.tasks import TASKS, Tasks
+from iai.tasks import TASKS, CustomTask, Family, Tasks
 from iai.training.loop import train
 
 
-class StepFunctions:
+class StepFunctions(Family):
     """y = a · sign(x₁ - c) + noise: a family no learner here was written for."""
 
     kind, out_dim = "regression", 1
@@ -76,7 +76,7 @@ class RunningMean(nn.Module):
 
 @pytest.fixture
 def registered(monkeypatch):
-    monkeypatch.setitem(TASKS, "step_functions", StepFunctions)  # the one registry line
+    monkeypatch.setitem(TASKS, "step_functions", (CustomTask, StepFunctions))  # the one line
     monkeypatch.setitem(LEARNERS, "running_mean", (RunningMeanConfig, RunningMean))  # and this
 
 

@@ -19,7 +19,8 @@ KINDS = ("regression", "classification")
 
 
 def prior(kind: str, dim: int = 20, classes: int = 5) -> Tabular:
-    return Tabular(TaskConfig(name=f"tabular_{kind}", dim=dim, classes=classes), kind)
+    sizes = {"classes": classes} if kind == "classification" else {}
+    return Tabular(TaskConfig(name=f"tabular_{kind}", dim=dim, **sizes))
 
 
 # --- the prior -----------------------------------------------------------------------------
@@ -45,7 +46,7 @@ def test_feature_count_varies_within_one_to_dim():
     counts = [p.sample(2, 4, 1, generator=g).x_train.shape[-1] for _ in range(40)]
     assert min(counts) >= 1 and max(counts) <= 20
     assert len(set(counts)) >= 8  # 15 distinct values in these 40 calls
-    fixed = Tabular(p.cfg, "regression", features=7)  # a fixed width, for measurements
+    fixed = Tabular(p.cfg, features=7)  # a fixed width, for measurements
     assert {fixed.sample(2, 4, 1, generator=g).x_train.shape[-1] for _ in range(5)} == {7}
 
 
@@ -180,11 +181,11 @@ def test_width_is_checked_and_the_public_api_takes_any_width_up_to_the_maximum()
     """The tabular learner is one learner for every width: iai.predict_steps takes tables of
     1 … dim features (the fixed-width learners refuse any other), and refuses dim + 1."""
     with pytest.raises(InvalidConfig, match="features"):
-        Tabular(TaskConfig(dim=10), "regression", features=11)
+        Tabular(TaskConfig(name="tabular_regression", dim=10), features=11)
     learner = iai.load(Path(iai.__file__).parent / "pretrained" / "tabular-regression")
     g = torch.Generator().manual_seed(0)
     for d in (1, 7, 100):
-        tasks = Tabular(TaskConfig(dim=100), "regression", features=d).sample(
+        tasks = Tabular(TaskConfig(name="tabular_regression", dim=100), features=d).sample(
             2, 64, 16, generator=g
         )
         preds = iai.predict_steps(

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 from iai import InvalidConfig
-from iai.tasks import TASKS, TaskConfig, make_prior, shifted
+from iai.tasks import TASKS, TaskConfig, config_class, make_prior, shifted
 from iai.tasks.config import INPUT_SHIFTS
 
 # the predictive families with a dimension and a weight prior (the density families, 2-D
@@ -17,6 +17,12 @@ SYNTHETIC = sorted(set(TASKS) - OTHERS)
 T, N, Q, D, C = 5, 7, 6, 3, 4
 
 
+def config(name: str, **fields) -> TaskConfig:
+    """Family `name` of dim D, with C classes where it has classes, and `fields`."""
+    sizes = {"classes": C} if "classes" in config_class(name).keys() else {}
+    return TaskConfig(name=name, dim=D, **sizes, **fields)
+
+
 def sample(cfg: TaskConfig, seed: int, n_tasks: int = T, n_train: int = N, n_query: int = Q):
     g = torch.Generator().manual_seed(seed)
     return make_prior(cfg).sample(n_tasks, n_train, n_query, generator=g)
@@ -24,7 +30,7 @@ def sample(cfg: TaskConfig, seed: int, n_tasks: int = T, n_train: int = N, n_que
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_shapes_and_dtypes(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     prior = make_prior(cfg)
     tasks = sample(cfg, seed=0)
     assert tasks.x_train.shape == (T, N, D)
@@ -43,7 +49,7 @@ def test_shapes_and_dtypes(name):
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_same_seed_same_tasks_other_seed_other_tasks(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     a, b, c = sample(cfg, seed=1), sample(cfg, seed=1), sample(cfg, seed=2)
     for field in ("x_train", "y_train", "x_query", "y_query"):
         assert torch.equal(getattr(a, field), getattr(b, field)), field
@@ -53,7 +59,7 @@ def test_same_seed_same_tasks_other_seed_other_tasks(name):
 
 @pytest.mark.parametrize("name", ["linear_classification", "nonlinear_classification"])
 def test_labels_are_class_indices_and_every_class_occurs(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     tasks = sample(cfg, seed=3, n_tasks=20, n_train=100, n_query=50)
     for y in (tasks.y_train, tasks.y_query):
         assert y.dtype == torch.int64
@@ -64,15 +70,18 @@ def test_labels_are_class_indices_and_every_class_occurs(name):
 def test_unknown_task_and_variant_are_named():
     with pytest.raises(InvalidConfig, match="unknown task 'no_such_task'"):
         make_prior(TaskConfig(name="no_such_task"))
-    with pytest.raises(InvalidConfig, match="unknown OoD variant 'sideways'"):
+    with pytest.raises(InvalidConfig, match="OoD variant 'sideways' does not apply"):
         shifted(TaskConfig(), "sideways")
+    # a variant of another family: digits images are not shifted like Gaussian inputs
+    with pytest.raises(InvalidConfig, match=r"'shift_x' does not apply to 'digits'.*'inverted'"):
+        shifted(TaskConfig(name="digits"), "shift_x")
 
 
 @pytest.mark.parametrize("ood", INPUT_SHIFTS)
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_every_variant_changes_every_family(name, ood):
     """Same seed, same family: a variant that leaves the samples unchanged is a no-op."""
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     a, b = sample(cfg, seed=4, n_train=50), sample(shifted(cfg, ood), seed=4, n_train=50)
     changed = [not torch.equal(getattr(a, f), getattr(b, f)) for f in ("x_train", "y_train")]
     assert any(changed), f"{ood} leaves {name} unchanged"
@@ -85,7 +94,7 @@ BIG = {"n_tasks": 100, "n_train": 100, "n_query": 1}
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_shift_x_moves_the_input_mean_by_one(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     x_id = sample(cfg, seed=5, **BIG).x_train
     x_ood = sample(shifted(cfg, "shift_x"), seed=6, **BIG).x_train
     assert x_id.mean().item() == pytest.approx(0.0, abs=0.03)
@@ -95,7 +104,7 @@ def test_shift_x_moves_the_input_mean_by_one(name):
 
 @pytest.mark.parametrize("name", SYNTHETIC)
 def test_wide_x_doubles_the_input_scale(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C)
+    cfg = config(name)
     x_id = sample(cfg, seed=7, **BIG).x_train
     x_ood = sample(shifted(cfg, "wide_x"), seed=8, **BIG).x_train
     assert x_id.std().item() == pytest.approx(1.0, rel=0.03)
@@ -131,7 +140,7 @@ def test_noisy_quadruples_the_regression_noise_variance(name):
 def test_noisy_doubles_the_label_temperature(name):
     """Labels ~ Categorical(softmax(f / temperature)): the share of labels that agree with
     argmax f matches the mean winning probability at the temperature the variant claims."""
-    cfg = TaskConfig(name=name, dim=D, classes=C, temperature=0.5)
+    cfg = config(name, temperature=0.5)
     agreement = {}
     for key, variant, temperature in [("id", cfg, 0.5), ("noisy", shifted(cfg, "noisy"), 1.0)]:
         tasks = sample(variant, seed=10, **BIG)
@@ -149,7 +158,7 @@ def test_noisy_doubles_the_label_temperature(name):
     "name", ["linear_regression", "nonlinear_regression", "linear_classification"]
 )
 def test_wide_prior_doubles_the_weight_scale(name):
-    cfg = TaskConfig(name=name, dim=D, classes=C, prior_scale=0.7)
+    cfg = config(name, prior_scale=0.7)
     for variant, scale in [(cfg, 0.7), (shifted(cfg, "wide_prior"), 1.4)]:
         truth = sample(variant, seed=11, **BIG).truth
         weights = torch.cat([w.flatten() for w in truth.values()])

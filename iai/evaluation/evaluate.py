@@ -31,7 +31,7 @@ from iai.experiment import prior_signature
 from iai.learners import GenerativeLearner, Learner, PredictiveLearner
 from iai.models.predictors import init_theta, make_model
 from iai.rollout import minibatches, rollout
-from iai.tasks import TASKS, fixed_model, objective_of, variant_prior
+from iai.tasks import TASKS, Family, fixed_model, mlp_shape, objective_of, variant_prior
 
 
 def _summary(per_task: dict[str, torch.Tensor], scale: dict[str, float]) -> dict[str, Curve]:
@@ -47,9 +47,8 @@ def baseline_model(learner: Learner, prior):
     none)."""
     if learner.fixed_model() is not None:  # linear, MLP or the user's
         return learner.fixed_model()
-    cfg = learner.config.task
-    name = fixed_model(prior)
-    return make_model(name, learner.dim, learner.objective.out_dim, cfg.hidden, cfg.activation)
+    name, shape = fixed_model(prior), mlp_shape(prior)
+    return make_model(name, learner.dim, learner.objective.out_dim, shape.hidden, shape.activation)
 
 
 def learner_outputs(learner: Learner, tasks, B: int, K: int, mode: str) -> torch.Tensor:
@@ -165,7 +164,7 @@ def _evaluated_prior(learner: Learner, prior, variant: str):
 
 def _task_of(prior) -> dict:
     """A shipped family's settings, or what a user-defined prior says of itself."""
-    return dict(prior.cfg.__dict__) if hasattr(prior, "cfg") else prior_signature(prior)
+    return prior.cfg.to_dict() if isinstance(prior, Family) else prior_signature(prior)
 
 
 def _evaluate_predictions(

@@ -60,7 +60,7 @@ def draw(prior, tasks: int, context: int, samples: int, held_out: int, seed: int
     t = prior.sample(tasks, context, 1, generator=g)
     truth = prior.points(t.truth, samples, generator=g)
     x_eval = prior.points(t.truth, held_out, generator=g)
-    exact = prior.log_prob(t.truth, x_eval) if hasattr(prior, "log_prob") else None
+    exact = None if prior.log_prob is None else prior.log_prob(t.truth, x_eval)
     return Draw(t.x_train, truth, x_eval, exact, t.truth)
 
 

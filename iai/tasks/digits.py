@@ -10,13 +10,41 @@ classes drawn from the seen ones), `permuted` (one fixed random pixel permutatio
 `inverted` (16 - pixel, white digits on black turned black on white).
 """
 
+from dataclasses import dataclass, replace
+from typing import Literal
+
 import torch
 
 from iai.errors import InvalidConfig
-from iai.tasks.base import Tasks
+from iai.tasks.base import Family, Tasks
 from iai.tasks.config import TaskConfig
 
 HELD_OUT = (7, 8, 9)
+SEEN = 10 - len(HELD_OUT)
+
+
+@dataclass(frozen=True)
+class DigitsConfig(TaskConfig):
+    """`classes`-way tasks of 8×8 digits (dim = 64 pixels); `pixels` and `new_classes` are
+    what the out-of-distribution variants change."""
+
+    name: Literal["digits"] = "digits"
+    dim: int = 64
+    classes: int = 2
+    pixels: Literal["plain", "permuted", "inverted"] = "plain"
+    new_classes: bool = False  # tasks hold the held-out digits
+    shifts = {
+        "new_classes": lambda c: replace(c, new_classes=True),
+        "permuted": lambda c: replace(c, pixels="permuted"),
+        "inverted": lambda c: replace(c, pixels="inverted"),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dim != 64:
+            raise InvalidConfig(f"task.dim = {self.dim}; digits tasks have 64 pixels (dim = 64)")
+        if not 2 <= self.classes <= SEEN:
+            raise InvalidConfig(f"task.classes = {self.classes}; digits tasks take 2 … {SEEN}")
 
 
 def _images() -> tuple[torch.Tensor, torch.Tensor]:
@@ -27,19 +55,14 @@ def _images() -> tuple[torch.Tensor, torch.Tensor]:
     return torch.tensor(data.data, dtype=torch.float32), torch.tensor(data.target)
 
 
-class Digits:
+class Digits(Family):
     kind = "classification"
     model = "linear"
-    variants = ("new_classes", "permuted", "inverted")
-    bayes = None
+    cfg: DigitsConfig
 
-    def __init__(self, cfg: TaskConfig) -> None:
-        if cfg.dim != 64:
-            raise InvalidConfig(f"task.dim = {cfg.dim}; digits tasks have 64 pixels (dim = 64)")
-        seen = 10 - len(HELD_OUT)
-        if not 2 <= cfg.classes <= seen:
-            raise InvalidConfig(f"task.classes = {cfg.classes}; digits tasks take 2 … {seen}")
-        self.cfg, self.dim, self.out_dim = cfg, cfg.dim, cfg.classes
+    def __init__(self, cfg: DigitsConfig) -> None:
+        super().__init__(cfg)
+        self.out_dim = cfg.classes
         pixels, digits = _images()
         mean, std = pixels.mean(), pixels.std()
         if cfg.pixels == "inverted":

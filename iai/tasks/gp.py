@@ -4,20 +4,38 @@ k(x, x') = s² exp(-|x - x'|² / (2 (ℓ √D)²)): the lengthscale is given in 
 points drawn from N(0, I) stay correlated as the dimension grows. y = f(x) + N(0, β).
 """
 
+from dataclasses import dataclass, replace
+from typing import Literal
+
 import torch
 
-from iai.tasks.base import Tasks, sample_inputs
-from iai.tasks.config import INPUT_SHIFTS, TaskConfig
+from iai.tasks.base import Family, Tasks, sample_inputs
+from iai.tasks.config import MOVE_X, TaskConfig, positive
 
 
-class GPRegression:
+@dataclass(frozen=True)
+class GPRegressionConfig(TaskConfig):
+    """noise is β, signal_scale s and lengthscale ℓ (in units of √D) the kernel's; inputs are
+    x ~ N(x_mean, x_scale² I)."""
+
+    name: Literal["gp_regression"] = "gp_regression"
+    noise: float = positive(0.25)
+    lengthscale: float = positive(1.0)
+    signal_scale: float = positive(1.0)
+    x_mean: float = 0.0
+    x_scale: float = positive(1.0)
+    shifts = {
+        **MOVE_X,
+        "noisy": lambda c: replace(c, noise=4.0 * c.noise),
+        # a GP's function prior is scaled by s
+        "wide_prior": lambda c: replace(c, signal_scale=2.0 * c.signal_scale),
+    }
+
+
+class GPRegression(Family):
     kind = "regression"
     model = "mlp"
-    variants = INPUT_SHIFTS
-
-    def __init__(self, cfg: TaskConfig) -> None:
-        self.cfg, self.dim = cfg, cfg.dim
-        self.out_dim = 1
+    cfg: GPRegressionConfig
 
     def kernel(self, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
         """(T, N, D), (T, M, D) -> (T, N, M)."""

@@ -13,12 +13,14 @@ plus uniform jitter within it, so the density is exactly uniform on the union of
 import functools
 import math
 import os
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import numpy as np
 import torch
 
 from iai.errors import InvalidConfig
-from iai.tasks.base import Tasks
+from iai.tasks.base import DensityFamily, Tasks
 from iai.tasks.config import TaskConfig
 from iai.tasks.objective import Density
 
@@ -70,16 +72,33 @@ def glyph(letter: str, font: str) -> tuple[torch.Tensor, float]:
     return torch.from_numpy((cells - mean) / pooled), side / pooled
 
 
-class Letters:
-    kind = "density"
-    variants = ("held_out_letters", "serif")
+@dataclass(frozen=True)
+class LettersConfig(TaskConfig):
+    """Which letters ('train': A–T, 'held_out': U–Z) in which DejaVu font, bold."""
 
-    def __init__(self, cfg: TaskConfig) -> None:
-        if cfg.dim != 2:
+    name: Literal["letters"] = "letters"
+    dim: int = 2
+    letters: Literal["train", "held_out"] = "train"
+    font: Literal["sans", "serif"] = "sans"
+    shifts = {  # unseen letters, or the seen ones in an unseen font
+        "held_out_letters": lambda c: replace(c, letters="held_out"),
+        "serif": lambda c: replace(c, font="serif"),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dim != 2:
             raise InvalidConfig(
-                f"task.dim = {cfg.dim}; letters samples 2-D points: set task.dim = 2"
+                f"task.dim = {self.dim}; letters samples 2-D points: set task.dim = 2"
             )
-        self.cfg, self.dim, self.out_dim = cfg, 2, 2
+
+
+class Letters(DensityFamily):
+    out_dim = 2
+    cfg: LettersConfig
+
+    def __init__(self, cfg: LettersConfig) -> None:
+        super().__init__(cfg)
         # Every letter's cells, padded, so that any letter is sampled without a loop over
         # tasks: cells (26, most cells, 2), counts (26,), side (26,).
         glyphs = [glyph(c, cfg.font) for c in ALPHABET]

@@ -1,21 +1,35 @@
 """Linear regression y = wᵀ[x, 1] + ε, w ~ N(0, s² I), ε ~ N(0, β), and its exact posterior."""
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import torch
 
-from iai.tasks.base import Tasks, sample_inputs, with_bias
-from iai.tasks.config import INPUT_SHIFTS, TaskConfig
+from iai.tasks.base import Family, Tasks, sample_inputs, with_bias
+from iai.tasks.config import MOVE_X, TaskConfig, positive
 
 
-class LinearRegression:
+@dataclass(frozen=True)
+class LinearRegressionConfig(TaskConfig):
+    """noise is the noise *variance* β, prior_scale the std s of the weight prior; inputs are
+    x ~ N(x_mean, x_scale² I)."""
+
+    name: Literal["linear_regression"] = "linear_regression"
+    noise: float = positive(0.25)
+    prior_scale: float = positive(1.0)
+    x_mean: float = 0.0
+    x_scale: float = positive(1.0)
+    shifts = {
+        **MOVE_X,
+        "noisy": lambda c: replace(c, noise=4.0 * c.noise),
+        "wide_prior": lambda c: replace(c, prior_scale=2.0 * c.prior_scale),
+    }
+
+
+class LinearRegression(Family):
     kind = "regression"
     model = "linear"  # the fixed model f(x; θ) that suits it: baselines and grid cells use it
-    variants = INPUT_SHIFTS
-
-    def __init__(self, cfg: TaskConfig) -> None:
-        self.cfg, self.dim = cfg, cfg.dim
-        self.out_dim = 1
+    cfg: LinearRegressionConfig
 
     def sample(
         self, n_tasks: int, n_train: int, n_query: int, *, generator: torch.Generator

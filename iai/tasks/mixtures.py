@@ -7,30 +7,49 @@ use carry weight 0, so tasks with different K batch together.
 """
 
 import math
+from dataclasses import dataclass, replace
+from typing import Literal
 
 import torch
 from torch.distributions import Categorical, MixtureSameFamily, MultivariateNormal
 
 from iai.errors import InvalidConfig
-from iai.tasks.base import Tasks
-from iai.tasks.config import TaskConfig
+from iai.tasks.base import DensityFamily, Tasks
+from iai.tasks.config import TaskConfig, at_least, positive
 from iai.tasks.objective import Density
 
 STD_RANGE = (0.2, 0.8)
 
 
-class GaussianMixtures:
-    kind = "density"
-    dim = 2
-    out_dim = 2
-    variants = ("many_components", "wide_prior")
+@dataclass(frozen=True)
+class GaussianMixturesConfig(TaskConfig):
+    """min_components … components components per task, means N(0, (2 · prior_scale)² I)."""
 
-    def __init__(self, cfg: TaskConfig) -> None:
-        if cfg.dim != 2:
+    name: Literal["gaussian_mixtures"] = "gaussian_mixtures"
+    dim: int = 2
+    prior_scale: float = positive(1.0)
+    min_components: int = at_least(1, 1)
+    components: int = 5
+    shifts = {  # more components than trained on; means spread twice as wide
+        "many_components": lambda c: replace(c, min_components=6, components=8),
+        "wide_prior": lambda c: replace(c, prior_scale=2.0 * c.prior_scale),
+    }
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.dim != 2:
             raise InvalidConfig(
-                f"gaussian_mixtures samples 2-D points: set task.dim = 2, not {cfg.dim}"
+                f"gaussian_mixtures samples 2-D points: set task.dim = 2, not {self.dim}"
             )
-        self.cfg = cfg
+        if self.components < self.min_components:
+            raise InvalidConfig(
+                f"task.components = {self.components!r}; must be ≥ task.min_components"
+            )
+
+
+class GaussianMixtures(DensityFamily):
+    out_dim = 2
+    cfg: GaussianMixturesConfig
 
     def sample(
         self, n_tasks: int, n_points: int, n_query: int, *, generator: torch.Generator

@@ -205,8 +205,11 @@ OBJECTIVES = {"regression": Regression, "classification": Classification, "densi
 
 def objective_of(prior) -> Objective:
     """The objective a task prior's `kind` names, with its `bayes` predictor (if any) as the
-    reference."""
-    return make_objective(prior.kind, prior.out_dim, getattr(prior, "bayes", None))
+    reference (a prior defined in Python, not a `Family`, has none)."""
+    from iai.tasks.base import Family
+
+    bayes = prior.bayes if isinstance(prior, Family) else None
+    return make_objective(prior.kind, prior.out_dim, bayes)
 
 
 def make_objective(kind: str, out_dim: int, reference: Reference | None = None) -> Objective:

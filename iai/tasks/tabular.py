@@ -18,12 +18,29 @@ within a stream, more than `dim` features or `classes` classes.
 """
 
 import math
+from dataclasses import dataclass
+from typing import Literal
 
 import torch
 
 from iai.errors import InvalidConfig
-from iai.tasks.base import Tasks
-from iai.tasks.config import TaskConfig
+from iai.tasks.base import Family, Tasks
+from iai.tasks.config import TaskConfig, at_least
+
+
+@dataclass(frozen=True)
+class TabularRegressionConfig(TaskConfig):
+    """Tables of 1 … dim features."""
+
+    name: Literal["tabular_regression"] = "tabular_regression"
+
+
+@dataclass(frozen=True)
+class TabularClassificationConfig(TaskConfig):
+    """Tables of 1 … dim features and 2 … classes classes."""
+
+    name: Literal["tabular_classification"] = "tabular_classification"
+    classes: int = at_least(2, 2)
 
 
 def _uniform(shape, low: float, high: float, g: torch.Generator) -> torch.Tensor:
@@ -114,21 +131,27 @@ def _tree(x: torch.Tensor, relevant: torch.Tensor, depth: int, g: torch.Generato
     return leaves.gather(1, node - nodes)
 
 
-class Tabular:
-    """Regression (`kind = 'regression'`) or classification tables with up to cfg.dim features
+class Tabular(Family):
+    """Regression or classification tables (as the config says) with up to cfg.dim features
     and cfg.classes classes; `features` fixes the feature count instead (for measurements
     at a given width)."""
 
     model = "linear"
-    variants = ()
+    cfg: TabularRegressionConfig | TabularClassificationConfig
 
-    def __init__(self, cfg: TaskConfig, kind: str, features: int | None = None) -> None:
-        if kind not in ("regression", "classification"):
-            raise InvalidConfig(f"kind = {kind!r}; must be 'regression' or 'classification'")
+    def __init__(
+        self,
+        cfg: TabularRegressionConfig | TabularClassificationConfig,
+        features: int | None = None,
+    ) -> None:
         if features is not None and not 1 <= features <= cfg.dim:
             raise InvalidConfig(f"features = {features!r}; must lie in 1 … task.dim = {cfg.dim}")
-        self.cfg, self.kind, self.dim, self.features = cfg, kind, cfg.dim, features
-        self.out_dim = 1 if kind == "regression" else cfg.classes
+        super().__init__(cfg)
+        self.features = features
+        if isinstance(cfg, TabularClassificationConfig):
+            self.kind, self.out_dim = "classification", cfg.classes
+        else:
+            self.kind, self.out_dim = "regression", 1
 
     def sample(
         self, n_tasks: int, n_train: int, n_query: int, *, generator: torch.Generator
