@@ -327,15 +327,17 @@ def load_weights(directory: Path, learner: Learner) -> None:
 
 def _renamed(tensors: dict[str, torch.Tensor], meta: dict, learner: Learner) -> dict:
     """Weights of format 1 under the names the learner gives them today (`Learner.renamed`:
-    modules that were moved keep their tensors, under a new prefix). Names that already fit
-    stay: a file without metadata (written by another tool) may hold either."""
-    if int(meta.get("format", 1)) >= 2 or set(tensors) == set(learner.state_dict()):
+    modules that were moved keep their tensors, under a new prefix). Where the renamed set
+    does not fit either (a damaged file, or one without metadata written by another tool),
+    the names stay as stored, for the check to name them."""
+    expected = set(learner.state_dict())
+    if int(meta.get("format", 1)) >= 2 or set(tensors) == expected:
         return tensors
     out = {}
     for name, t in tensors.items():
         old, new = next(((o, n) for o, n in learner.renamed if name.startswith(o)), ("", ""))
         out[new + name[len(old) :]] = t
-    return out
+    return out if set(out) == expected else tensors
 
 
 def _load_weights(path: Path, config: Path, learner: Learner) -> None:

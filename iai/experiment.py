@@ -56,11 +56,11 @@ def build(
         prior = make_prior(cfg.task)
     if prior is not None:
         objective, dim = objective_of(prior), int(prior.dim)
-        signature = prior_signature(prior)
+        sig = PriorSignature.of(prior)
     else:
-        objective = make_objective(signature["kind"], signature["out_dim"])
-        dim = signature["dim"]
-    origin = Origin(cfg, signature, prior)
+        sig = PriorSignature.from_json(signature)
+        objective, dim = make_objective(sig.kind, sig.out_dim), sig.dim
+    origin = Origin(cfg, sig, prior)
     with torch.random.fork_rng():  # module initializers draw from the global generator
         torch.manual_seed(cfg.seed)
         learner = build_learner(cfg.learner, dim, objective, model, origin)

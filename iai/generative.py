@@ -44,6 +44,7 @@ def sample_steps(
         raise InvalidInput(f"generator must be a CPU torch.Generator, got {generator!r}")
     _generative(learner)
     x = inputs.features(learner, "x_context", x_context)
+    inputs.warn_if_unlike_samples(learner, x, stacklevel=3)
     states = _states(learner, x, batch_size, steps)
     with torch.no_grad():
         out = torch.stack([learner.sample(s, n, generator) for s in states])
@@ -65,6 +66,7 @@ def log_prob_steps(
     for flows, through the ODE's instantaneous change of variables."""
     _generative(learner)
     x = inputs.features(learner, "x_context", x_context)
+    inputs.warn_if_unlike_samples(learner, x, stacklevel=3)
     x_eval = inputs.features(learner, "x_eval", x_eval)
     states = _states(learner, x, batch_size, steps, n_tasks=x_eval.shape[0])
     with torch.no_grad():  # a flow's divergence turns autograd on for itself alone

@@ -15,6 +15,7 @@ from torch import nn
 
 from iai.config import ExperimentConfig, load_config
 from iai.experiment import build
+from iai.models.heads import ZeroLinear
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO = ROOT / "configs" / "demo.toml"
@@ -88,9 +89,17 @@ def make_cfg():
 def randomize_head(learner: nn.Module, seed: int) -> None:
     """Give the zero-initialised output head small random weights, so a step moves θ."""
     g = torch.Generator().manual_seed(seed)
+    head = update_head(learner)
     with torch.no_grad():
-        nn.init.normal_(learner.head.weight, std=0.1, generator=g)
-        nn.init.normal_(learner.head.bias, std=0.1, generator=g)
+        nn.init.normal_(head.weight, std=0.1, generator=g)
+        nn.init.normal_(head.bias, std=0.1, generator=g)
+
+
+def update_head(learner: nn.Module) -> nn.Linear:
+    """The learner's update head (`iai.models.heads.ZeroLinear`): the one zero-initialised
+    read-out of its update."""
+    (head,) = [m for m in learner.modules() if isinstance(m, ZeroLinear)]
+    return head
 
 
 @pytest.fixture

@@ -164,7 +164,7 @@ def checkpoint(make_cfg, tmp_path):
     cfg = make_cfg()
     learner, prior = build(cfg)
     with torch.no_grad():
-        learner.head.bias.normal_(0, 0.1, generator=torch.Generator().manual_seed(3))
+        learner.update.head.bias.normal_(0, 0.1, generator=torch.Generator().manual_seed(3))
     save_learner(tmp_path / "ckpt", learner, to_dict(cfg), step=7)
     return tmp_path / "ckpt", learner, regression_inputs(prior)
 
@@ -211,8 +211,8 @@ def truncate(directory, keep: float) -> None:
         (lambda d: truncate(d, 0.99), "model.safetensors' is corrupt"),
         (lambda d: truncate(d, 0.0), "model.safetensors' is corrupt"),
         (
-            lambda d: rewrite_tensors(d, lambda t: t.pop("head.bias")),
-            "does not match its config: missing ['head.bias'], extra []",
+            lambda d: rewrite_tensors(d, lambda t: t.pop("update.head.bias")),
+            "does not match its config: missing ['update.head.bias'], extra []",
         ),
         (
             lambda d: rewrite_tensors(d, lambda t: t.update(bogus=torch.zeros(2))),

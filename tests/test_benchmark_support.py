@@ -73,7 +73,7 @@ def test_explicit_decoder_feature_norm_can_be_switched_off_by_config():
     grid = load_grid(ROOT / "configs/grid/full.toml")
     cfg = cell_config(grid, "explicit-both", "linear_regression", "learner.feature_norm=false")
     learner, _ = build(cfg)
-    assert not cfg.learner.feature_norm and isinstance(learner.model.features[-1], nn.Identity)
+    assert not cfg.learner.feature_norm and isinstance(learner.decoder.features[-1], nn.Identity)
 
 
 def test_iterations_train_exactly_as_train_does(make_cfg, tmp_path):

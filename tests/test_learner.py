@@ -98,7 +98,10 @@ def test_detached_state_stops_the_gradient_to_theta0(make_learner, history):
     through = theta0_grad(detach=False, steps=2)
     assert through is not None and through.abs().sum() > 0
     # and the update network still learns from the detached step
-    assert learner.head.weight.grad is not None and learner.head.weight.grad.abs().sum() > 0
+    assert (
+        learner.update.head.weight.grad is not None
+        and learner.update.head.weight.grad.abs().sum() > 0
+    )
 
 
 @pytest.mark.parametrize("history", [1, 3])
@@ -110,11 +113,11 @@ def test_greedy_losses_train_each_step_on_its_own(make_learner, history):
     losses[1:].sum().backward(retain_graph=True)
     grad = learner.theta0.grad
     assert grad is None or torch.all(grad == 0)
-    assert learner.head.weight.grad.abs().sum() > 0
+    assert learner.update.head.weight.grad.abs().sum() > 0
     learner.zero_grad(set_to_none=True)
     losses[0].backward()
     assert learner.theta0.grad.abs().sum() > 0
-    grad = learner.head.weight.grad  # step 0 is the prior: no update was made
+    grad = learner.update.head.weight.grad  # step 0 is the prior: no update was made
     assert grad is None or torch.all(grad == 0)
 
 
@@ -174,9 +177,9 @@ def test_a_past_state_is_flagged_present_once_it_exists(make_learner):
         x, y = batches[2]
         with torch.no_grad():
             base = learner.step(state, x, y).theta
-            learner.lag[lag, 1] += nudge
+            learner.update.lag[lag, 1] += nudge
             moved = learner.step(state, x, y).theta
-            learner.lag[lag, 1] -= nudge
+            learner.update.lag[lag, 1] -= nudge
         return not torch.allclose(base, moved, rtol=0, atol=1e-6)
 
     for k, state in enumerate(states):

@@ -35,7 +35,7 @@ def randomize(module: torch.nn.Module, seed: int) -> None:
 @pytest.mark.parametrize("kind", ["parametric", "explicit"])
 def test_memory_rides_in_the_state_with_a_fixed_shape(make_learner, kind):
     learner, prior = make_learner(LEARNER[kind])
-    randomize(learner.memory_head, 0)
+    randomize(learner.update.memory_head, 0)
     tasks = data(prior, seed=0)
     state = learner.init(tasks.x_query)
     W = learner.cfg.width
@@ -67,7 +67,7 @@ def test_memory_is_the_running_mean_of_what_each_step_writes(make_learner):
     with zero weights writes its bias, whatever it reads."""
     learner, prior = make_learner(f"learner.memory={M}")
     tasks = data(prior, seed=2)
-    head = learner.memory_head
+    head = learner.update.memory_head
     g = torch.Generator().manual_seed(2)
     writes = [torch.randn(learner.cfg.width, generator=g) for _ in range(3)]
     state = learner.init(tasks.x_query)
@@ -86,13 +86,13 @@ def test_later_losses_train_the_memory_and_its_own_step_does_not(make_learner):
     learner, prior = make_learner(f"learner.memory={M}")
     losses = greedy_losses(learner, data(prior, seed=3), B, 3)
     losses[1].backward(retain_graph=True)
-    grad = learner.memory_head.weight.grad
+    grad = learner.update.memory_head.weight.grad
     assert grad is None or torch.all(grad == 0)
-    assert learner.head.weight.grad.abs().sum() > 0
+    assert learner.update.head.weight.grad.abs().sum() > 0
     learner.zero_grad(set_to_none=True)
     losses[2].backward(retain_graph=True)
-    assert learner.memory_head.weight.grad.abs().sum() > 0
-    assert learner.memory0.grad.abs().sum() > 0
+    assert learner.update.memory_head.weight.grad.abs().sum() > 0
+    assert learner.update.memory0.grad.abs().sum() > 0
 
 
 def test_memory_stays_bounded_far_past_the_trained_horizon(make_learner):
@@ -100,9 +100,9 @@ def test_memory_stays_bounded_far_past_the_trained_horizon(make_learner):
     values written to it, so its norm never exceeds the largest written one; nothing grows
     with the number of steps."""
     learner, prior = make_learner(f"learner.memory={M}")
-    randomize(learner.memory_head, 4)
+    randomize(learner.update.memory_head, 4)
     written = []
-    learner.memory_head.register_forward_hook(
+    learner.update.memory_head.register_forward_hook(
         lambda module, args, out: written.append(out.norm(dim=-1).max().item())
     )
     tasks = data(prior, seed=4, steps=1)
@@ -120,7 +120,7 @@ def test_memory_stays_bounded_far_past_the_trained_horizon(make_learner):
 @pytest.mark.parametrize("kind", ["parametric", "explicit"])
 def test_batched_over_tasks_and_order_free_with_memory(make_learner, kind):
     learner, prior = make_learner(LEARNER[kind])
-    randomize(learner.memory_head, 6)
+    randomize(learner.update.memory_head, 6)
     tasks = data(prior, seed=6)
     batches = list(minibatches(tasks.x_train, tasks.y_train, B))
     together = torch.stack(list(rollout(learner, batches, tasks.x_query)))
@@ -142,7 +142,9 @@ def test_memory_size_zero_is_the_learner_without_memory(make_cfg):
     assert not any("memory" in name for name in zero.state_dict())
     with_memory, _ = build(make_cfg(f"learner.memory={M}"))
     extra = set(with_memory.state_dict()) - set(zero.state_dict())
-    assert extra == {"memory0", "memory_pos", "memory_head.weight", "memory_head.bias"}
+    assert extra == {
+        f"update.{k}" for k in ("memory0", "memory_pos", "memory_head.weight", "memory_head.bias")
+    }
 
 
 @pytest.mark.parametrize("kind", ["parametric", "explicit"])
@@ -205,8 +207,8 @@ def test_curvature_learner_with_the_bayes_damping_is_exact_bayes(make_cfg):
     c = prior.cfg
     with torch.no_grad():
         learner.theta0.zero_()
-        learner.damping.weight.fill_(1.0)
-        learner.damping.bias.fill_(math.log(c.noise / (c.prior_scale**2 * B)))
+        learner.update.damping.weight.fill_(1.0)
+        learner.update.damping.bias.fill_(math.log(c.noise / (c.prior_scale**2 * B)))
     tasks = data(prior, seed=12, steps=4)
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=B)
     for k in range(5):

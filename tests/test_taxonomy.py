@@ -3,6 +3,7 @@ classical ones equal their textbook definitions."""
 
 import pytest
 import torch
+from conftest import update_head
 
 import iai
 from iai.errors import InvalidConfig, InvalidInput
@@ -148,7 +149,7 @@ def test_batch_grad_is_each_tasks_mean_gradient(make_cfg):
 def _random_head(learner, seed):
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for p in learner.head.parameters():
+        for p in update_head(learner).parameters():
             p.normal_(0, 0.1, generator=g)
 
 
@@ -194,8 +195,8 @@ def test_explicit_decoder_is_trained_jointly_with_the_update(make_cfg):
     _random_head(learner, 1)
     tasks = prior.sample(T, K * B, Q, generator=torch.Generator().manual_seed(8))
     greedy_losses(learner, tasks, B, K).sum().backward()
-    decoder = [p.grad for p in learner.model.parameters()]
-    update = [p.grad for p in learner.net.parameters()]
+    decoder = [p.grad for p in learner.decoder.parameters()]
+    update = [p.grad for p in learner.update.net.parameters()]
     assert all(g is not None and g.abs().sum() > 0 for g in decoder + update)
 
 
@@ -204,7 +205,7 @@ def test_explicit_decoder_reads_z_at_unit_scale_from_the_start(make_cfg):
     of a linear model's weight (|xⱼ| ≈ 0.8), so update and decoder do not start on a plateau."""
     learner, _ = build(make_cfg('learner={kind="explicit", width=16, depth=1, latent=16}'))
     x = torch.randn(256, 3, generator=torch.Generator().manual_seed(10))
-    jac = torch.func.jacrev(lambda z: learner.model(z, x))(learner.theta0.detach())
+    jac = torch.func.jacrev(lambda z: learner.decoder(z, x))(learner.z0.detach())
     assert 0.3 < jac.abs().mean() < 3
 
 

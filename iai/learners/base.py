@@ -29,12 +29,13 @@ signature and (when at hand) the prior itself, given to its constructor by
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+from typing import TYPE_CHECKING, ClassVar, Protocol
 
 import torch
 from torch import nn
 
 from iai.errors import InvalidConfig, InvalidInput
+from iai.tasks.base import Prior, PriorSignature
 from iai.tasks.objective import Objective
 
 if TYPE_CHECKING:  # the config composes the learners' configs: no import at run time
@@ -50,12 +51,12 @@ class State(Protocol):
 @dataclass(frozen=True)
 class Origin:
     """What a learner was built for: the experiment config it was trained by, the signature of
-    its prior (a dict `iai.experiment.prior_signature` writes) and the prior object, None for a
-    loaded learner whose prior was defined in Python (a checkpoint does not store it)."""
+    its prior and the prior object, None for a loaded learner whose prior was defined in
+    Python (a checkpoint does not store it)."""
 
     config: "ExperimentConfig"
-    signature: dict
-    prior: Any = None
+    signature: PriorSignature
+    prior: Prior | None = None
 
 
 class Learner(nn.Module, ABC):
