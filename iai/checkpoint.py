@@ -105,20 +105,7 @@ def save_learner(
     steps = directory / STEPS
     steps.mkdir(parents=True, exist_ok=True)
     partial = steps / f".partial-{step:08d}-{os.getpid()}"
-    if partial.exists():
-        shutil.rmtree(partial)
-    partial.mkdir()
-    stamp = {"step": str(step), "format": str(FORMAT)}
-    tensors = {k: v.detach().cpu().contiguous() for k, v in learner.state_dict().items()}
-    _write(partial / "model.safetensors", st_save(tensors, stamp))
-    if optimizer is not None:
-        _write(partial / "trainer.safetensors", _trainer_bytes(optimizer, rng_states or {}, stamp))
-    doc = {"format": FORMAT, "iai": VERSION, "step": step, "config": config}
-    if prior is not None:
-        doc["prior"] = prior
-    _write(partial / "config.json", json.dumps(doc, indent=2).encode())
-    _fsync_dir(partial)
-
+    _write_partial(partial, learner, config, step, prior, optimizer, rng_states)
     names = FILES if optimizer is not None else FILES[:2]
     if not _links_work(directory):
         _save_flat(directory, partial, names)
@@ -149,6 +136,23 @@ def save_learner(
             shutil.rmtree(old, ignore_errors=True)
     for stale in directory.glob(".*link-*"):  # left by a process killed in `_link`
         stale.unlink(missing_ok=True)
+
+
+def _write_partial(partial: Path, learner, config, step, prior, optimizer, rng_states) -> None:
+    """The checkpoint's files in a fresh directory `partial`, fsynced (see `save_learner`)."""
+    if partial.exists():
+        shutil.rmtree(partial)
+    partial.mkdir()
+    stamp = {"step": str(step), "format": str(FORMAT)}
+    tensors = {k: v.detach().cpu().contiguous() for k, v in learner.state_dict().items()}
+    _write(partial / "model.safetensors", st_save(tensors, stamp))
+    if optimizer is not None:
+        _write(partial / "trainer.safetensors", _trainer_bytes(optimizer, rng_states or {}, stamp))
+    doc = {"format": FORMAT, "iai": VERSION, "step": step, "config": config}
+    if prior is not None:
+        doc["prior"] = prior
+    _write(partial / "config.json", json.dumps(doc, indent=2).encode())
+    _fsync_dir(partial)
 
 
 # what os.symlink raises where a file system (or Windows without the privilege) has no links
@@ -325,24 +329,9 @@ def load_weights(directory: Path, learner: Learner) -> None:
     _read(Path(directory), lambda path, config: _load_weights(path, config, learner), FILES[1])
 
 
-def _renamed(tensors: dict[str, torch.Tensor], meta: dict, learner: Learner) -> dict:
-    """Weights of format 1 under the names the learner gives them today (`Learner.renamed`:
-    modules that were moved keep their tensors, under a new prefix). Where the renamed set
-    does not fit either (a damaged file, or one without metadata written by another tool),
-    the names stay as stored, for the check to name them."""
-    expected = set(learner.state_dict())
-    if int(meta.get("format", 1)) >= 2 or set(tensors) == expected:
-        return tensors
-    out = {}
-    for name, t in tensors.items():
-        old, new = next(((o, n) for o, n in learner.renamed if name.startswith(o)), ("", ""))
-        out[new + name[len(old) :]] = t
-    return out if set(out) == expected else tensors
-
-
 def _load_weights(path: Path, config: Path, learner: Learner) -> None:
     tensors, meta = _read_tensors(path)
-    tensors = _renamed(tensors, meta, learner)
+    tensors = learner.upgraded(tensors, int(meta.get("format", 1)))
     expected = learner.state_dict()
     missing, extra = sorted(set(expected) - set(tensors)), sorted(set(tensors) - set(expected))
     if missing or extra:

@@ -21,8 +21,7 @@ import torch
 from iai.config import load_config, load_table
 from iai.errors import InvalidConfig
 from iai.evaluation.evaluate import evaluate
-from iai.evaluation.report import UNITS
-from iai.evaluation.results import DIVERGENCE_FACTOR, Curve, EvalResult, describe
+from iai.evaluation.results import DIVERGENCE_FACTOR, UNITS, Curve, EvalResult, describe
 from iai.learners import LEARNERS, GenerativeLearner, kind_of
 from iai.tasks import TASKS, fixed_model, make_prior, objective_of, variants_of
 from iai.training.loop import train

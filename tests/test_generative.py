@@ -10,6 +10,7 @@ from conftest import randomize_head
 import iai
 from iai.config import load_config
 from iai.errors import InvalidConfig, InvalidInput
+from iai.evaluation.results import EvalResult
 from iai.experiment import build
 from iai.models.flow_ode import Solver, log_prob
 from iai.tasks import make_prior
@@ -165,7 +166,7 @@ def test_a_learner_of_the_wrong_kind_of_task_is_refused():
     with pytest.raises(InvalidConfig, match="'mixture' does not fit a 'regression' task"):
         build(load_config(None, ["learner.kind='mixture'"]))
     density = ["task.name='gaussian_mixtures'", "task.dim=2", "learner.kind='parametric'"]
-    with pytest.raises(InvalidConfig, match=r"needs one of \('flow', 'mixture'\)"):
+    with pytest.raises(InvalidConfig, match=r"needs one of \['flow', 'mixture'\]"):
         build(load_config(None, density))
 
 
@@ -190,8 +191,13 @@ def test_iai_eval_reports_sample_quality_per_step_in_and_out_of_distribution(tmp
     ov += ["train.iterations=2", "train.batch_size=8", "train.steps=2", "train.queries=8"]
     iai.train(None, tmp_path / "m", overrides=ov, progress=False)
     out = tmp_path / "eval"
-    assert main(["eval", str(tmp_path / "m"), "--tasks", "3", "--out", str(out), "--quiet"]) == 0
-    results = json.loads((out / "eval.json").read_text())
-    assert list(results) == ["id", "many_components", "wide_prior"]
-    assert results["id"]["energy"]["steps"] == [0, 1, 2, 5, 8]
-    assert set(results["id"]) == {"energy", "mmd", "w2", "excess_nll"}
+    ood = ["--ood", "many_components", "--ood", "wide_prior"]
+    args = ["eval", str(tmp_path / "m"), "--tasks", "3", "--steps", "8", "--out", str(out)]
+    assert main([*args, *ood, "--quiet"]) == 0
+    results = [EvalResult.from_json(r) for r in json.loads((out / "eval.json").read_text())]
+    assert [r.variant for r in results] == ["id", "many_components", "wide_prior"]
+    assert all(r.scores == "samples" and r.trained_steps == 2 for r in results)
+    assert results[0].curve("iai", "energy").at() == [0, 1, 2, 5, 8]
+    assert set(results[0].methods["iai"]) == {"energy", "mmd", "w2", "excess_nll"}
+    assert set(results[0].methods["truth"]) == {"energy", "mmd", "w2"}
+    assert "| energy distance |" in (out / "eval.md").read_text()

@@ -27,7 +27,7 @@ from safetensors.torch import load_file, save_file
 
 import iai
 import iai.training.loop
-from iai.checkpoint import pin
+from iai.checkpoint import FORMAT, pin
 from iai.training.loop import train
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -309,10 +309,10 @@ def garbage(run: Path, name: str) -> None:
 def newer(run: Path, name: str) -> None:
     if name == "config.json":
         doc = json.loads(real(run, name).read_text())
-        real(run, name).write_text(json.dumps(doc | {"format": 2}))
+        real(run, name).write_text(json.dumps(doc | {"format": FORMAT + 1}))
         return
     tensors = load_file(real(run, name))
-    save_file(tensors, real(run, name), {"step": "4", "format": "2"})
+    save_file(tensors, real(run, name), {"step": "4", "format": str(FORMAT + 1)})
 
 
 def rewrite_metrics(run: Path, change) -> None:
@@ -321,7 +321,10 @@ def rewrite_metrics(run: Path, change) -> None:
 
 
 MODEL, TRAINER, CONFIG = "model.safetensors", "trainer.safetensors", "config.json"
-NEWER = "was written by a newer iai in checkpoint format 2; this iai ({}) reads formats 1 to 1"
+NEWER = (
+    f"was written by a newer iai in checkpoint format {FORMAT + 1}; this iai ({{}}) reads "
+    f"formats 1 to {FORMAT}"
+)
 
 
 @pytest.mark.parametrize(

@@ -11,8 +11,8 @@ import pytest
 from iai.evaluation.baselines import LR_GRID
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.evaluate import evaluate
-from iai.evaluation.report import flags, markdown, summary
-from iai.evaluation.results import Curve, EvalResult
+from iai.evaluation.report import markdown
+from iai.evaluation.results import Curve, EvalResult, flags, summary
 
 ROOT = Path(__file__).resolve().parents[1]
 COMMITTED = sorted((ROOT / "benchmarks" / "results").glob("**/eval.json"))

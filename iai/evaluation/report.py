@@ -7,35 +7,20 @@ tasks)` in the tables and is left out of the plot."""
 import json
 from pathlib import Path
 
-from iai.evaluation.baselines import BASELINES, LR_GRID
 from iai.evaluation.results import (
     DIVERGENCE_FACTOR,
+    LABELS,
+    METHODS,
     REST_SHOWN_UP_TO,
+    UNITS,
     Curve,
     EvalResult,
     describe,
+    flags,
+    ordered_methods,
+    where,
 )
 
-METHODS = ("iai", "bayes", *BASELINES, "prior")
-LABELS = {
-    "iai": "IAI",
-    "bayes": "exact Bayes",
-    "sgd": "SGD, converged",
-    "adam": "Adam, converged",
-    "sgd_online": "SGD, 1 update/batch",
-    "adam_online": "Adam, 1 update/batch",
-    "prior": "prior (step 0)",
-    "truth": "truth (floor)",
-}
-UNITS = {
-    "mse": "MSE",
-    "error": "error %",
-    "nll": "NLL",
-    "energy": "energy distance",
-    "mmd": "MMD²",
-    "w2": "W2",
-    "excess_nll": "excess NLL",
-}
 # (color, line style, width) per method: the learner bold, the exact reference dashed
 STYLES = {
     "iai": ("black", "-", 2.4),
@@ -46,10 +31,6 @@ STYLES = {
     "adam_online": ("tab:orange", "-.", 1.1),
     "prior": ("gray", "-", 0.8),
 }
-
-
-def _where(r: EvalResult) -> str:
-    return "in distribution (id)" if r.variant == "id" else f"out of distribution: {r.variant}"
 
 
 def _cell(c: Curve, k: int) -> str:
@@ -66,14 +47,9 @@ def _points(c: Curve) -> list[float]:
     return [c.mean[k] if c.ok(k) else float("nan") for k in range(len(c.mean))]
 
 
-def _methods(r: EvalResult) -> list[str]:
-    """The result's methods in the order tables show them: the known ones, then the rest."""
-    return [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
-
-
 def table(r: EvalResult, metric: str) -> str:
     """One markdown table: a row per step, a column per method (mean ± standard error)."""
-    methods = _methods(r)
+    methods = ordered_methods(r)
     ratio = "bayes" in methods
     head = ["step", "points"] + [LABELS.get(m, m) for m in methods]
     head += ["IAI / Bayes"] if ratio else []
@@ -116,7 +92,7 @@ def sample_table(r: EvalResult) -> str:
 
 def _sample_markdown(r: EvalResult) -> str:
     title = (
-        f"### {r.task['name']}, {_where(r)}: the learner's samples against as many fresh true "
+        f"### {r.task['name']}, {where(r)}: the learner's samples against as many fresh true "
         f"samples (lower is better), mean ± s.e. over {r.tasks} tasks; step k has read k "
         f"mini-batches of B = {r.batch_size} points"
     )
@@ -130,7 +106,7 @@ def markdown(results: list[EvalResult]) -> str:
             parts.append(_sample_markdown(r))
         for metric in r.metrics if r.scores == "predictions" else ():
             title = (
-                f"### {r.task['name']}, {_where(r)}: {UNITS.get(metric, metric)} (lower is "
+                f"### {r.task['name']}, {where(r)}: {UNITS.get(metric, metric)} (lower is "
                 f"better), mean ± s.e. over {r.tasks} tasks; step k has read k mini-batches of "
                 f"B = {r.batch_size} points{_diverged_note(r, metric)}"
             )
@@ -167,7 +143,7 @@ def plot(results: list[EvalResult], path: Path) -> None:
                 points = _points(r.curve(m))
                 ax.plot(steps, points, style, color=color, lw=width, label=LABELS[m])
         ax.set_yscale("log")
-        ax.set_title(_where(r), fontsize=10)
+        ax.set_title(where(r), fontsize=10)
         ax.set_ylabel(f"{UNITS.get(metric, metric)} (log scale)")
         ax.grid(alpha=0.3, which="both")
         if rows == 2:
@@ -214,7 +190,7 @@ def _sample_plot(results: list[EvalResult], path: Path) -> None:
         c, floor = r.curve("iai", "energy"), r.curve("truth", "energy")
         ax.plot(c.at(), _points(c), "o-", color="black", lw=2, label="IAI")
         ax.axhline(floor.mean[0], color="tab:green", ls="--", label="truth (floor)")
-        ax.set_title(_where(r), fontsize=10)
+        ax.set_title(where(r), fontsize=10)
         ax.set_xlabel(f"step k (mini-batches of {r.batch_size} samples read)")
         ax.set_ylabel("energy distance")
         ax.grid(alpha=0.3)
@@ -233,112 +209,3 @@ def write(results: list[EvalResult], out: Path) -> str:
     (out / "eval.md").write_text(text)
     plot(results, out / "eval.png")
     return text
-
-
-# A rise past the trained horizon is flagged when it exceeds this many standard errors of the
-# difference, taken as sqrt(se_K² + se_k²): the steps share their tasks, so their errors are
-# positively correlated and the true s.e. of the difference is smaller; the test is cautious.
-RISE_SE = 2.0
-
-
-def _horizon_flag(r: EvalResult) -> str | None:
-    """The learner's primary metric past its trained horizon K: the first step k > K where
-    some tasks diverged, or where the mean rose above its value at K by more than RISE_SE s.e."""
-    K, c, unit = r.trained_steps, r.curve("iai"), UNITS.get(r.metric, r.metric)
-    at = c.at()  # the step of each entry: entry i is step at[i]
-    if K is None or K >= r.steps or K not in at or not c.ok(at.index(K)):
-        return None
-    head = f"IAI run past its trained horizon (K = {K} steps)"
-    tail = f"; its update was not trained beyond step {K}"
-    h, last = at.index(K), len(at) - 1
-    for i in range(h + 1, len(at)):
-        k = at[i]
-        if not c.ok(i):
-            return f"{head}: at step {k} {describe(c, i)}{tail}"
-        rise, noise = c.mean[i] - c.mean[h], (c.se[h] ** 2 + c.se[i] ** 2) ** 0.5
-        if rise > RISE_SE * noise:
-            share = f"{100 * rise / c.mean[h]:+.3g} %, " if c.mean[h] > 0 else ""
-            ses = f"{rise / noise:.1f} combined s.e." if noise else "no spread over tasks"
-            end = "" if i == last else f"; at step {at[last]}: {describe(c, last)}"
-            return (
-                f"{head}: its {unit} rises from {describe(c, h)} at step {K} to "
-                f"{describe(c, i)} at step {k} ({share}{ses})"
-                f"{end}{tail}"
-            )
-    return None
-
-
-def _at(c: Curve, k: int) -> str:
-    """`describe` of the curve's entry for step k."""
-    at = c.at()
-    return describe(c, at.index(k)) if k in at else "-"
-
-
-def _spans(steps: list[int]) -> str:
-    """[1, 2, 3, 7, 9, 10] -> '1–3, 7, 9–10'."""
-    spans: list[list[int]] = []
-    for k in steps:
-        if spans and k == spans[-1][1] + 1:
-            spans[-1][1] = k
-        else:
-            spans.append([k, k])
-    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
-
-
-def _grid_flags(r: EvalResult) -> list[str]:
-    """For each tuned baseline, the steps k ≥ 1 whose chosen rate is the smallest or largest of
-    its grid (today's `LR_GRID`). Step 0 is left out: before any update every rate scores the
-    same and the first one is taken."""
-    found = []
-    for name, chosen in r.tuned_lr.items():
-        if name not in BASELINES:
-            continue
-        grid = LR_GRID[BASELINES[name][0]]
-        if not set(chosen) <= set(grid):  # tuned on another grid: its edges are unknown
-            continue
-        for lr, side, beyond in ((min(grid), "smallest", "below"), (max(grid), "largest", "above")):
-            steps = [k for k, rate in enumerate(chosen) if k >= 1 and rate == lr]
-            if steps:
-                found.append(
-                    f"{LABELS.get(name, name)}: learning rate {lr:g}, the {side} of its grid "
-                    f"({min(grid):g} … {max(grid):g}), chosen at step{'s' * (len(steps) > 1)} "
-                    f"{_spans(steps)}; its best rate may lie {beyond} the grid"
-                )
-    return found
-
-
-def flags(result: EvalResult) -> list[str]:
-    """What a reader of the tables could miss, one sentence each: the learner's error rising
-    past the horizon it was trained for, and tuned baselines whose chosen learning rate sits
-    at the edge of its grid (so the optimum may lie outside it)."""
-    horizon = _horizon_flag(result)
-    return ([horizon] if horizon else []) + _grid_flags(result)
-
-
-def summary(r: EvalResult) -> str:
-    """A short text of one result (what `str(result)` prints): its setting, the primary metric
-    of every method at steps 0, 1, the trained horizon and the last, and the flags."""
-    K = r.trained_steps
-    horizon = "trained horizon not recorded" if K is None else f"trained on K = {K}"
-    at = r.curve("iai").at()
-    shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k in at})
-    methods = [m for m in _methods(r) if r.metric in r.methods[m]]
-    rows = [["step k", *map(str, shown)]]
-    rows += [[LABELS.get(m, m), *(_at(r.curve(m), k) for k in shown)] for m in methods]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
-    cells = [
-        [v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))]
-        for row in rows
-    ]
-    table = ["  " + "  ".join(row) for row in cells]
-    found = flags(r)
-    return "\n".join(
-        [
-            f"EvalResult: {r.task.get('name', 'task')}, {_where(r)}",
-            f"{r.tasks} tasks, B = {r.batch_size}, steps 0 … {r.steps} ({horizon}), mode {r.mode}",
-            f"{UNITS.get(r.metric, r.metric)}, mean ± s.e. over tasks, after k mini-batches:",
-            *table,
-            "flags: none" if not found else "flags:",
-            *(f"  - {f}" for f in found),
-        ]
-    )

@@ -28,6 +28,8 @@ from typing import Literal
 
 import torch
 
+from iai.evaluation.baselines import BASELINES, LR_GRID
+
 DIVERGENCE_FACTOR = 1e3
 # Of a step where some tasks diverged, tables show the mean over the rest only while at most
 # this share diverged: past it, the survivors are a minority chosen by the failure itself.
@@ -140,7 +142,7 @@ class EvalResult:
     methods: dict[str, dict[str, Curve]]
     tuned_lr: dict[str, list[float]] = field(default_factory=dict)
     seconds: dict[str, float] = field(default_factory=dict)
-    # the learner's train.steps, which `iai.evaluation.report.flags` compares the curve past;
+    # the learner's train.steps, which `flags` compares the curve past;
     # None in results written before it was recorded
     trained_steps: int | None = None
     # what was scored: a predictive learner's predictions against targets, or a generative
@@ -148,8 +150,6 @@ class EvalResult:
     scores: Literal["predictions", "samples"] = "predictions"
 
     def __str__(self) -> str:
-        from iai.evaluation.report import summary  # report imports this module
-
         return summary(self)
 
     @property
@@ -185,3 +185,143 @@ class EvalResult:
                 prior = data["methods"].get("prior", data["methods"]["iai"])[metric]
                 methods[name][metric] = _legacy(c, prior["mean"][0])
         return EvalResult(**{"mode": "steps", **data, "methods": methods})
+
+
+METHODS = ("iai", "bayes", *BASELINES, "prior")
+LABELS = {
+    "iai": "IAI",
+    "bayes": "exact Bayes",
+    "sgd": "SGD, converged",
+    "adam": "Adam, converged",
+    "sgd_online": "SGD, 1 update/batch",
+    "adam_online": "Adam, 1 update/batch",
+    "prior": "prior (step 0)",
+    "truth": "truth (floor)",
+}
+UNITS = {
+    "mse": "MSE",
+    "error": "error %",
+    "nll": "NLL",
+    "energy": "energy distance",
+    "mmd": "MMD²",
+    "w2": "W2",
+    "excess_nll": "excess NLL",
+}
+
+
+def where(r: EvalResult) -> str:
+    return "in distribution (id)" if r.variant == "id" else f"out of distribution: {r.variant}"
+
+
+def ordered_methods(r: EvalResult) -> list[str]:
+    """The result's methods in the order tables show them: the known ones, then the rest."""
+    return [m for m in METHODS if m in r.methods] + sorted(set(r.methods) - set(METHODS))
+
+
+# A rise past the trained horizon is flagged when it exceeds this many standard errors of the
+# difference, taken as sqrt(se_K² + se_k²): the steps share their tasks, so their errors are
+# positively correlated and the true s.e. of the difference is smaller; the test is cautious.
+RISE_SE = 2.0
+
+
+def _horizon_flag(r: EvalResult) -> str | None:
+    """The learner's primary metric past its trained horizon K: the first step k > K where
+    some tasks diverged, or where the mean rose above its value at K by more than RISE_SE s.e."""
+    K, c, unit = r.trained_steps, r.curve("iai"), UNITS.get(r.metric, r.metric)
+    at = c.at()  # the step of each entry: entry i is step at[i]
+    if K is None or K >= r.steps or K not in at or not c.ok(at.index(K)):
+        return None
+    head = f"IAI run past its trained horizon (K = {K} steps)"
+    tail = f"; its update was not trained beyond step {K}"
+    h, last = at.index(K), len(at) - 1
+    for i in range(h + 1, len(at)):
+        k = at[i]
+        if not c.ok(i):
+            return f"{head}: at step {k} {describe(c, i)}{tail}"
+        rise, noise = c.mean[i] - c.mean[h], (c.se[h] ** 2 + c.se[i] ** 2) ** 0.5
+        if rise > RISE_SE * noise:
+            share = f"{100 * rise / c.mean[h]:+.3g} %, " if c.mean[h] > 0 else ""
+            ses = f"{rise / noise:.1f} combined s.e." if noise else "no spread over tasks"
+            end = "" if i == last else f"; at step {at[last]}: {describe(c, last)}"
+            return (
+                f"{head}: its {unit} rises from {describe(c, h)} at step {K} to "
+                f"{describe(c, i)} at step {k} ({share}{ses})"
+                f"{end}{tail}"
+            )
+    return None
+
+
+def _at(c: Curve, k: int) -> str:
+    """`describe` of the curve's entry for step k."""
+    at = c.at()
+    return describe(c, at.index(k)) if k in at else "-"
+
+
+def _spans(steps: list[int]) -> str:
+    """[1, 2, 3, 7, 9, 10] -> '1–3, 7, 9–10'."""
+    spans: list[list[int]] = []
+    for k in steps:
+        if spans and k == spans[-1][1] + 1:
+            spans[-1][1] = k
+        else:
+            spans.append([k, k])
+    return ", ".join(str(a) if a == b else f"{a}–{b}" for a, b in spans)
+
+
+def _grid_flags(r: EvalResult) -> list[str]:
+    """For each tuned baseline, the steps k ≥ 1 whose chosen rate is the smallest or largest of
+    its grid (today's `LR_GRID`). Step 0 is left out: before any update every rate scores the
+    same and the first one is taken."""
+    found = []
+    for name, chosen in r.tuned_lr.items():
+        if name not in BASELINES:
+            continue
+        grid = LR_GRID[BASELINES[name][0]]
+        if not set(chosen) <= set(grid):  # tuned on another grid: its edges are unknown
+            continue
+        for lr, side, beyond in ((min(grid), "smallest", "below"), (max(grid), "largest", "above")):
+            steps = [k for k, rate in enumerate(chosen) if k >= 1 and rate == lr]
+            if steps:
+                found.append(
+                    f"{LABELS.get(name, name)}: learning rate {lr:g}, the {side} of its grid "
+                    f"({min(grid):g} … {max(grid):g}), chosen at step{'s' * (len(steps) > 1)} "
+                    f"{_spans(steps)}; its best rate may lie {beyond} the grid"
+                )
+    return found
+
+
+def flags(result: EvalResult) -> list[str]:
+    """What a reader of the tables could miss, one sentence each: the learner's error rising
+    past the horizon it was trained for, and tuned baselines whose chosen learning rate sits
+    at the edge of its grid (so the optimum may lie outside it)."""
+    horizon = _horizon_flag(result)
+    return ([horizon] if horizon else []) + _grid_flags(result)
+
+
+def summary(r: EvalResult) -> str:
+    """A short text of one result (what `str(result)` prints): its setting, the primary metric
+    of every method at steps 0, 1, the trained horizon and the last, and the flags."""
+    K = r.trained_steps
+    horizon = "trained horizon not recorded" if K is None else f"trained on K = {K}"
+    at = r.curve("iai").at()
+    shown = sorted({k for k in (0, 1, K, r.steps) if k is not None and k in at})
+    methods = [m for m in ordered_methods(r) if r.metric in r.methods[m]]
+    rows = [["step k", *map(str, shown)]]
+    rows += [[LABELS.get(m, m), *(_at(r.curve(m), k) for k in shown)] for m in methods]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    cells = [
+        [v.rjust(w) if i else v.ljust(w) for i, (v, w) in enumerate(zip(row, widths, strict=True))]
+        for row in rows
+    ]
+    table = ["  " + "  ".join(row) for row in cells]
+    found = flags(r)
+    return "\n".join(
+        [
+            f"EvalResult: {r.task.get('name', 'task')}, {where(r)}",
+            f"{r.tasks} tasks, B = {r.batch_size}, steps 0 … {r.steps} ({horizon}), mode {r.mode}",
+            f"{UNITS.get(r.metric, r.metric)}, mean ± s.e. over tasks, after k mini-batches:",
+            *table,
+            "flags: none" if not found else "flags:",
+            *(f"  - {f}" for f in found),
+        ]
+    )

@@ -29,7 +29,7 @@ signature and (when at hand) the prior itself, given to its constructor by
 
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import torch
 from torch import nn
@@ -37,9 +37,6 @@ from torch import nn
 from iai.errors import InvalidConfig, InvalidInput
 from iai.tasks.base import Prior, PriorSignature
 from iai.tasks.objective import Objective
-
-if TYPE_CHECKING:  # the config composes the learners' configs: no import at run time
-    from iai.config import ExperimentConfig
 
 
 class State(Protocol):
@@ -54,7 +51,7 @@ class Origin:
     its prior and the prior object, None for a loaded learner whose prior was defined in
     Python (a checkpoint does not store it)."""
 
-    config: "ExperimentConfig"
+    config: Any  # an iai.config.ExperimentConfig, which composes the learners' configs
     signature: PriorSignature
     prior: Prior | None = None
 
@@ -75,8 +72,22 @@ class Learner(nn.Module, ABC):
         super().__init__()
         self.cfg, self.dim, self.objective, self.origin = cfg, dim, objective, origin
 
+    def upgraded(self, tensors: dict[str, torch.Tensor], version: int) -> dict:
+        """Weights stored in checkpoint format `version` under the names this learner gives
+        them (`renamed`: format 1 kept some modules elsewhere). Where the renamed set does not
+        fit either (a damaged file, or one without metadata written by another tool), the
+        names stay as stored, for the checkpoint's check to name them."""
+        expected = set(self.state_dict())
+        if version >= 2 or set(tensors) == expected:
+            return tensors
+        out = {}
+        for name, t in tensors.items():
+            old, new = next(((o, n) for o, n in self.renamed if name.startswith(o)), ("", ""))
+            out[new + name[len(old) :]] = t
+        return out if set(out) == expected else tensors
+
     @property
-    def config(self) -> "ExperimentConfig":
+    def config(self):
         """The experiment this learner was built by (InvalidInput for a bare learner)."""
         if self.origin is None:
             raise InvalidInput(

@@ -164,7 +164,7 @@ class Tabular(Family):
         share = _uniform((T, 1), 0.0, 1.0, g)
         relevant = (torch.rand(T, d, generator=g) < share).float()
         relevant[torch.arange(T), torch.randint(0, d, (T,), generator=g)] = 1.0  # at least one
-        if self.kind == "regression":
+        if not isinstance(self.cfg, TabularClassificationConfig):  # regression
             noise = torch.exp(_uniform((T, 1), math.log(0.02), math.log(1.5), g))
             y = random_function(xs, relevant, g) + noise * torch.randn(T, n, generator=g)
             y = _standardize(y, train)
