@@ -115,3 +115,47 @@ sweep = ["train.lr=1e-3", "train.lr=-1"]
     assert main(["grid", str(tmp_path / "grid.toml"), "--out", str(tmp_path / "out")]) == 2
     assert "train.lr = -1.0; must be > 0" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_a_grid_runs_generative_cells_from_any_directory(tmp_path, monkeypatch, capsys):
+    """Density families with the generative methods, scored on samples; the grid's `base` is
+    read beside the grid file, whatever the working directory."""
+    (tmp_path / "base.toml").write_text(BASE.replace('"linear_regression"', '"gaussian_mixtures"'))
+    (tmp_path / "grid.toml").write_text(
+        """[grid]
+name = "tiny generative"
+base = "base.toml"
+methods = ["mixture", "flow-explicit"]
+tasks = ["gaussian_mixtures"]
+ood = false
+overrides = ["learner.width=8", "learner.depth=1", "learner.heads=2", "learner.latent=4"]
+report_steps = [1, 2, 5]
+"""
+    )
+    monkeypatch.chdir(tmp_path.parent)  # not where base.toml is
+    out = tmp_path / "out"
+    assert main(["grid", str(tmp_path / "grid.toml"), "--out", str(out), "--quiet"]) == 0
+    text = (out / "grid.md").read_text()
+    assert "### gaussian_mixtures (energy distance" in text
+    assert text.count("| mixture |") == 1 and text.count("| flow-explicit |") == 1
+    record = json.loads((out / "gaussian_mixtures-mixture" / "cell.json").read_text())
+    assert record["results"][0]["scores"] == "samples"
+    capsys.readouterr()
+
+
+def test_a_method_that_cannot_learn_a_task_is_refused_before_any_cell_trains(tmp_path):
+    from iai.grid import run_grid
+
+    grid = GridConfig(base=str(GRID_BASE), methods=("mixture",), tasks=("linear_regression",))
+    with pytest.raises(InvalidConfig, match="'linear_regression' needs a predictive method"):
+        run_grid(grid, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
+
+
+def test_grid_base_is_read_beside_the_grid_file_or_named(tmp_path):
+    (tmp_path / "base.toml").write_text(BASE)
+    (tmp_path / "grid.toml").write_text('[grid]\nbase = "base.toml"\n')
+    assert load_grid(tmp_path / "grid.toml").base == str(tmp_path / "base.toml")
+    (tmp_path / "lost.toml").write_text('[grid]\nbase = "nowhere.toml"\n')
+    with pytest.raises(InvalidConfig, match="grid.base = 'nowhere.toml': no such file beside"):
+        load_grid(tmp_path / "lost.toml")
