@@ -20,7 +20,7 @@ from typing import Any, Literal
 
 from iai.errors import InvalidConfig
 from iai.evaluation.config import EvalConfig
-from iai.learners import LEARNERS, ParametricConfig
+from iai.learners import LEARNERS, ExplicitConfig, ParametricConfig
 from iai.tasks import TASKS, CustomTask, LinearRegressionConfig, TaskConfig
 from iai.tasks.config import saved_table
 from iai.training.config import TrainConfig
@@ -39,7 +39,8 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         # The memory one step writes is scored only by the losses after it: with one step it
         # would never be trained (and DistributedDataParallel would find it unused).
-        if getattr(self.learner, "memory", 0) and self.train.steps < 2:
+        memory = isinstance(self.learner, ParametricConfig | ExplicitConfig) and self.learner.memory
+        if memory and self.train.steps < 2:
             raise InvalidConfig(
                 f"learner.memory = {self.learner.memory} needs train.steps ≥ 2 (it is "
                 f"{self.train.steps}): a memory is trained only through the steps after the "

@@ -30,6 +30,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.api import load
 from iai.learners.tabular import TabularLearner
+from iai.tasks.objective import Classification, Regression
 from iai.tasks.tabular import standardize
 
 # the most rows one step reads when max_steps spreads a large call: a step's memory grows
@@ -40,19 +41,19 @@ ROWS_CAP = 1024
 _LEARNERS: dict[str, torch.nn.Module] = {}
 
 
-def _learner(path: str | None, name: str, kind: str) -> TabularLearner:
+def _learner(path: str | None, name: str, objective: type) -> TabularLearner:
     """The learner at `path`, or the shipped one `name`, in float64, loaded once per process;
-    a ValueError unless it is a tabular learner of `kind` ('regression' or 'classification')."""
+    a ValueError unless it is a tabular learner of `objective` (Regression or Classification)."""
     if path is None:
         path = str(resources.files("iai") / "pretrained" / name)
     if path not in _LEARNERS:
         _LEARNERS[path] = load(Path(path)).double()
     learner = _LEARNERS[path]
-    if not isinstance(learner, TabularLearner) or learner.objective.kind != kind:
-        found = getattr(learner.config.learner, "kind", "?"), learner.objective.kind
+    if not isinstance(learner, TabularLearner) or not isinstance(learner.objective, objective):
+        found = learner.config.learner.kind, learner.objective.kind
         raise ValueError(
             f"learner={path!r} is a {found[0]} learner for {found[1]}; this estimator needs a "
-            f"tabular learner for {kind} (learner.kind = 'tabular', configs/tabular/)"
+            f"tabular learner for {objective.kind} (learner.kind = 'tabular', configs/tabular/)"
         )
     return learner
 
@@ -114,8 +115,8 @@ class _IAIEstimator(BaseEstimator):
         return (X, out[1]) if y else X
 
     def _tabular(self) -> TabularLearner:
-        kind = "regression" if self._regression else "classification"
-        return _learner(self.learner, self._shipped, kind)
+        objective = Regression if self._regression else Classification
+        return _learner(self.learner, self._shipped, objective)
 
     def _reset(self) -> None:
         self._check_params()
