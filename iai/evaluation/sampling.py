@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 import torch
 
+from iai.errors import InvalidInput
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult, summarize
 from iai.evaluation.sample_metrics import METRICS
@@ -184,6 +185,53 @@ def to_json(q: SampleQuality) -> dict:
         }
         for m in q.per_task
     }
+
+
+_KEYS = ("steps", "mean", "se")  # the lists of each `to_json` table
+
+
+def quality_from_json(data: dict) -> dict[str, Curve]:
+    """`to_json`'s tables read back: per metric, a Curve of its mean and s.e. at its steps
+    (`Curve.at()`; no divergence was recorded, so none reads as diverged). A table without
+    `steps`, `mean` or `se`, with another key, or with lists of different lengths is refused."""
+    keys = ", ".join(_KEYS)
+    out = {}
+    for metric, t in data.items():
+        if not isinstance(t, dict):
+            kind = type(t).__name__
+            raise InvalidInput(f"sample quality {metric!r}: a {kind}, not a table of {keys}")
+        problems = []
+        if missing := [k for k in _KEYS if k not in t]:
+            problems.append("no " + ", ".join(missing))
+        if unknown := sorted(set(t) - set(_KEYS)):
+            problems.append("unknown " + ", ".join(unknown))
+        if problems:
+            what = "; ".join(problems)
+            raise InvalidInput(f"sample quality {metric!r}: {what} (a table has {keys})")
+        lengths = {k: len(t[k]) for k in _KEYS}
+        if len(set(lengths.values())) != 1:
+            raise InvalidInput(f"sample quality {metric!r}: lists of different lengths {lengths}")
+        out[metric] = Curve(list(t["mean"]), list(t["se"]), [], [int(k) for k in t["steps"]])
+    return out
+
+
+def quality_table(results: dict[str, dict[str, Curve]]) -> str:
+    """A markdown table per variant of typed results (`quality_from_json`): metric rows, step
+    columns, mean ± s.e."""
+    lines = []
+    for variant, r in results.items():
+        steps = sorted({k for c in r.values() for k in c.at()})
+        lines += [
+            f"### {variant}",
+            "",
+            "| metric | " + " | ".join(f"step {k}" for k in steps) + " |",
+            "|---|" + "---|" * len(steps),
+        ]
+        for m, c in r.items():
+            cells = {k: f"{a:.4f} ± {s:.4f}" for k, a, s in zip(c.at(), c.mean, c.se, strict=True)}
+            lines.append(f"| {m} | " + " | ".join(cells.get(k, "") for k in steps) + " |")
+        lines.append("")
+    return "\n".join(lines)
 
 
 def table(results: dict[str, dict]) -> str:

@@ -1,24 +1,20 @@
 """Issue 11's claims and tables from benchmarks/generative.py's results."""
 
-import json
-
 from common import generative
-from common.command import strip_header, without_command
+from common.command import strip_header
+from common.generative import Quality
 from common.results_doc.cells import RESULTS, verdict, verdict_all
 from iai.evaluation import sampling
+from iai.evaluation.results import Curve
 
 GENERATIVE = RESULTS / "generative"
 IAI_GENERATIVE = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "letters", "letters-explicit")
 
 
-def _read(name: str) -> dict | None:
-    path = GENERATIVE / name
-    return without_command(json.loads(path.read_text())) if path.exists() else None
-
-
-def _at(curve: dict, k: int) -> tuple[float, float]:
-    i = curve["steps"].index(k)
-    return curve["mean"][i], curve["se"][i]
+def _at(curve: Curve, k: int) -> tuple[float, float]:
+    """(mean, s.e.) after step k."""
+    i = curve.at().index(k)
+    return curve.mean[i], curve.se[i]
 
 
 def _below(a: tuple[float, float], b: tuple[float, float]) -> bool:
@@ -27,7 +23,7 @@ def _below(a: tuple[float, float], b: tuple[float, float]) -> bool:
     return b[0] - a[0] > 2 * (a[1] ** 2 + b[1] ** 2) ** 0.5
 
 
-def _quality_claims(quality: dict) -> list[tuple[str, str, str]]:
+def _quality_claims(quality: dict[str, dict[str, Quality]]) -> list[tuple[str, str, str]]:
     """Sample quality falls from step 1 to 10 and holds to step 40."""
     out = []
     falls, stays, missed, rose = 0, 0, [], []
@@ -35,20 +31,19 @@ def _quality_claims(quality: dict) -> list[tuple[str, str, str]]:
         (name, variant, metric, curve)
         for name in IAI_GENERATIVE
         for variant, r in quality.get(name, {}).items()
-        for metric, curve in r.items()
-        if isinstance(curve, dict) and "mean" in curve and metric != "recognized"
+        for metric, curve in r.curves.items()
     ]
     for name, variant, metric, curve in triples:
         if _below(_at(curve, generative.K), _at(curve, 1)):
             falls += 1
         else:
             missed.append(f"{name}/{variant}/{metric}")
-        if 40 in curve["steps"]:
+        if 40 in curve.at():
             if not _below(_at(curve, generative.K), _at(curve, 40)):
                 stays += 1
             else:
                 rose.append(f"{name}/{variant}/{metric}")
-    n, n40 = len(triples), sum(40 in c["steps"] for *_, c in triples)
+    n, n40 = len(triples), sum(40 in c.at() for *_, c in triples)
     out.append(
         (
             "Generative IAI (paper Fig. 2): sample quality improves from step 1 to 10 in every "
@@ -63,7 +58,7 @@ def _quality_claims(quality: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-def _one_step_claims(quality: dict) -> list[tuple[str, str, str]]:
+def _one_step_claims(quality: dict[str, dict[str, Quality]]) -> list[tuple[str, str, str]]:
     """The implicit flow after 10 steps against the one-step flow."""
     out = []
     one, iai_ = quality.get("gmm-2d-onestep"), quality.get("gmm-2d")
@@ -73,7 +68,7 @@ def _one_step_claims(quality: dict) -> list[tuple[str, str, str]]:
     for variant in iai_:
         for metric in ("energy", "excess_nll"):
             k = generative.K
-            a, b = _at(iai_[variant][metric], k), _at(one[variant][metric], k)
+            a, b = _at(iai_[variant].curves[metric], k), _at(one[variant].curves[metric], k)
             wins, losses = wins + _below(a, b), losses + _below(b, a)
             rows.append(f"{variant} {metric} {a[0]:.4f} vs {b[0]:.4f}")
     out.append(
@@ -91,10 +86,10 @@ def _one_step_claims(quality: dict) -> list[tuple[str, str, str]]:
 def _letters_claims() -> list[tuple[str, str, str]]:
     """Generated letters a classifier trained on true clouds recognizes."""
     out = []
-    letters = (_read("letters.json") or {}).get("letters")
+    letters = generative.letters(GENERATIVE).get("letters")
     if not letters:
         return out
-    rec = {v: letters[v]["recognized"] for v in letters}
+    rec = {v: r.curve for v, r in letters.items()}
     at10 = {v: _at(r, generative.K)[0] for v, r in rec.items()}
     at1 = {v: _at(r, 1)[0] for v, r in rec.items()}
     ok = at10["id"] >= 0.9 and at10.get("held_out_letters", 0) >= 0.7
@@ -113,42 +108,38 @@ def _letters_claims() -> list[tuple[str, str, str]]:
     return out
 
 
-def _em_claims(em: dict) -> list[tuple[str, str, str]]:
+def _em_claims(em: generative.EM) -> list[tuple[str, str, str]]:
     """The mixture learner and the flows beside EM."""
     out = []
-    m = em["methods"]
+    m = em.methods
     iai_m, bic = m["IAI parametric (10 steps)"], m["EM, K by BIC (1 … 8)"]
-    ok = iai_m["nll"] <= bic["nll"] and iai_m["seconds"] < bic["seconds"]
+    ok = iai_m.nll <= bic.nll and iai_m.seconds < bic.seconds
     out.append(
         (
             "Gaussian mixtures, 320 points: the parametric learner's held-out NLL is at or "
             "below EM's with the BIC-chosen number of components, in less wall time",
-            f"NLL {iai_m['nll']:.4f} vs {bic['nll']:.4f} "
-            f"({iai_m['nll'] - bic['nll']:+.4f} nats) "
-            f"(true K: {m['EM, true K']['nll']:.4f}; "
-            f"the truth {em['true_nll']:.4f}); {iai_m['seconds']:.2f} s vs "
-            f"{bic['seconds']:.2f} s for {em['tasks']} tasks, ratio "
-            f"{bic['seconds'] / iai_m['seconds']:.0f}× (`python benchmarks/generative.py em`)",
+            f"NLL {iai_m.nll:.4f} vs {bic.nll:.4f} ({iai_m.nll - bic.nll:+.4f} nats) "
+            f"(true K: {m['EM, true K'].nll:.4f}; the truth {em.true_nll:.4f}); "
+            f"{iai_m.seconds:.2f} s vs {bic.seconds:.2f} s for {em.tasks} tasks, ratio "
+            f"{bic.seconds / iai_m.seconds:.0f}× (`python benchmarks/generative.py em`)",
             "yes" if ok else "no",
         )
     )
-    flows = {
-        n: v for n, v in em["flows_energy_step10"].items() if n in ("gmm-2d", "gmm-2d-explicit")
-    }
-    ratios = {n: v / bic["energy"][0] for n, v in flows.items()}
+    flows = {n: v for n, v in em.flows_energy_step10.items() if n in ("gmm-2d", "gmm-2d-explicit")}
+    ratios = {n: v / bic.energy[0] for n, v in flows.items()}
     out.append(
         (
             "The flows' energy distance at step 10 is within 1.5× that of samples from the "
             "EM (BIC) fit on the same 320 points",
             "; ".join(f"{n}: {flows[n]:.4f} ({r:.2f}×)" for n, r in ratios.items())
-            + f"; EM (BIC) {bic['energy'][0]:.4f}",
+            + f"; EM (BIC) {bic.energy[0]:.4f}",
             verdict(sum(r <= 1.5 for r in ratios.values()), len(ratios)),
         )
     )
     return out
 
 
-def _cost_claims(cost: dict) -> list[tuple[str, str, str]]:
+def _cost_claims(cost: dict[int, dict[str, float]]) -> list[tuple[str, str, str]]:
     """Sampling time, the implicit flow against the explicit one."""
     out = []
     text = "; ".join(
@@ -172,7 +163,8 @@ def _cost_claims(cost: dict) -> list[tuple[str, str, str]]:
 
 def generative_claims() -> list[tuple[str, str, str]]:
     """Issue 11's claims from benchmarks/generative.py's results."""
-    quality, em, cost = generative.read_quality(GENERATIVE), _read("em.json"), _read("cost.json")
+    quality, em = generative.quality(GENERATIVE), generative.em(GENERATIVE)
+    cost = generative.cost(GENERATIVE)
     out = []
     if quality:
         out += _quality_claims(quality) + _one_step_claims(quality) + _letters_claims()
@@ -186,7 +178,7 @@ def generative_claims() -> list[tuple[str, str, str]]:
 def generative_section() -> list[str]:
     """Issue 11's tables: sample quality per step for every generative learner, the letters
     a classifier recognizes, EM and the sampling cost, as benchmarks/generative.py wrote them."""
-    quality = generative.read_quality(GENERATIVE)
+    quality = generative.quality(GENERATIVE)
     if not quality:
         return []
     lines = [
@@ -212,8 +204,10 @@ def generative_section() -> list[str]:
         "",
     ]
     for name, variants in quality.items():
-        rows = {v: {m: c for m, c in r.items() if m in METRIC_ROWS} for v, r in variants.items()}
-        lines += [f"### {name}", "", sampling.table(rows).replace("### ", "#### "), ""]
+        rows = {
+            v: {m: c for m, c in r.curves.items() if m in METRIC_ROWS} for v, r in variants.items()
+        }
+        lines += [f"### {name}", "", sampling.quality_table(rows).replace("### ", "#### "), ""]
     for extra in ("letters.md", "em.md", "cost.md"):
         path = GENERATIVE / extra
         if path.exists():

@@ -2,6 +2,7 @@
 row."""
 
 import json
+from dataclasses import dataclass
 
 from common.results_doc.cells import (
     RESULTS,
@@ -94,18 +95,46 @@ def memory_claims() -> list[tuple[str, str, str]]:
     return out + _row_claims()
 
 
+@dataclass(frozen=True)
+class RowEntry:
+    """One learner after one step of the linear-regression row (benchmarks/memory_row.py)."""
+
+    mse: float  # mean over tasks
+    se: float
+    ratio: float  # mse over exact Bayes's
+    # the reference's per-task MSE minus this learner's, mean and s.e., and whether the mean
+    # exceeds two s.e.; absent at step 0 and for the reference itself
+    diff: float | None = None
+    diff_se: float | None = None
+    beats_reference: bool | None = None
+
+
+@dataclass(frozen=True)
+class RowStep:
+    """Every learner of the row after one step, beside exact Bayes's MSE."""
+
+    step: int
+    bayes: float
+    learners: dict[str, RowEntry]  # checkpoint path -> its entry
+
+    @staticmethod
+    def from_json(data: dict) -> "RowStep":
+        learners = {k: RowEntry(**v) for k, v in data.items() if k not in ("step", "bayes")}
+        return RowStep(data["step"], data["bayes"], learners)
+
+
 def _row_claims() -> list[tuple[str, str, str]]:
     """The curvature-memory learner against the learned optimizer, step by step, on the
     linear-regression row (benchmarks/linreg_d8_memory.sh)."""
     out = []
     path = RESULTS / "linreg-d8-memory" / "row" / "row.json"
     if path.exists():
-        rows = json.loads(path.read_text())
-        steps = [r for r in rows if 1 <= r["step"] <= 16]
+        rows = [RowStep.from_json(r) for r in json.loads(path.read_text())]
+        steps = [r for r in rows if 1 <= r.step <= 16]
         mem = "checkpoints/linreg-d8-memory"
-        beat = [r["step"] for r in steps if r[mem]["beats_reference"]]
-        missed = [str(r["step"]) for r in steps if r["step"] not in beat]
-        ratios = "; ".join(f"{r['step']}: {r[mem]['ratio']:.3f}" for r in steps)
+        beat = [r.step for r in steps if r.learners[mem].beats_reference]
+        missed = [str(r.step) for r in steps if r.step not in beat]
+        ratios = "; ".join(f"{r.step}: {r.learners[mem].ratio:.3f}" for r in steps)
         text = f"beats it at {len(beat)} of {len(steps)} steps"
         text += f" (not at {', '.join(missed)})" if missed else ""
         text += f"; MSE / exact Bayes by step: {ratios}"
