@@ -2,9 +2,10 @@
 
 Why not torch's own default (one thread per CPU): the learners' tensors are small, so every
 operator is a short OpenMP region whose threads wait for each other at its end. When another
-job holds one of the cores, each region waits for a thread that is not running, and on the
-2-core machine this project is measured on a run took 2 to 8 times as long with 2 threads as
-with 1 (benchmarks/results/threads/threads.md). The default leaves one core to the rest of the
+job holds one of the cores, each region waits for a thread that is not running: on the
+shared 2-core machine this project is measured on, a tiny training took 2.2 times as long with
+2 threads (torch's default there) as with 1, and 6.5 times as long as two jobs at once
+(benchmarks/results/threads/threads.md). The default leaves one core to the rest of the
 machine. It is never chosen from the load of the moment: the thread count changes the order
 of float sums, so the same command must get the same count to give the same weights.
 """
