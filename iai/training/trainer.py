@@ -141,7 +141,7 @@ class Trainer:
         iterations in a row, a checkpoint, a stop on a signal."""
         t = self.cfg.train
         losses, grad_norm, stepped = self.iteration(it)
-        self.skipped += not stepped
+        self.skipped += 0 if stepped else 1
         self.in_a_row = 0 if stepped else self.in_a_row + 1
         self.step = it + 1
         if self.step % t.log_every == 0 or self.step == t.iterations or not stepped:
