@@ -85,8 +85,9 @@ def train(
     `n_params` and `__call__(theta (P,), x (N, D)) -> (N, out_dim)` for one task (batched by
     torch.func.vmap, so written with torch operations); the config's learner.model becomes
     'custom' and `iai.load(out, model=...)` takes the same object back.
-    `threads`: torch's CPU threads while it trains (default: all CPUs but one, at most 4, or
-    OMP_NUM_THREADS; `iai.training.threads`); the caller's count comes back afterwards.
+    `threads`: torch's CPU threads while it trains (default: OMP_NUM_THREADS if set, else the
+    CPUs it may use less one, at most 4 and at most torch's count; see
+    `iai.training.threads`); the caller's count comes back afterwards.
     """
     from iai.config import load_config
     from iai.experiment import with_prior

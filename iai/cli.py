@@ -137,8 +137,8 @@ def main(argv: list[str] | None = None) -> int:
         "--threads",
         type=int,
         metavar="N",
-        help="torch CPU threads while it trains (default: all CPUs but one, at most 4; "
-        "OMP_NUM_THREADS if set)",
+        help="torch CPU threads while it trains (default: OMP_NUM_THREADS if set, else the "
+        "CPUs it may use less one, at most 4)",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     e = sub.add_parser("eval", help="evaluate a checkpoint against references")

@@ -18,10 +18,18 @@ from iai.training.threads import MAX_DEFAULT, default_threads, using_threads
 from iai.training.trainer import Trainer
 
 
-@pytest.mark.parametrize("cpus,expected", [(1, 1), (2, 1), (3, 2), (64, MAX_DEFAULT)])
-def test_default_leaves_one_of_the_allowed_cpus_free_up_to_a_cap(monkeypatch, cpus, expected):
+@pytest.mark.parametrize(
+    "cpus,torch_threads,expected",
+    [(1, 1, 1), (2, 2, 1), (3, 3, 2), (64, 64, MAX_DEFAULT), (2, 32, 1), (64, 1, 1), (8, 2, 2)],
+)
+def test_default_lowers_torchs_count_to_leave_one_allowed_cpu_free_up_to_a_cap(
+    monkeypatch, cpus, torch_threads, expected
+):
+    """(2, 32): torch counting a container host's cores where this process may use 2;
+    (64, 1) and (8, 2): a caller's lower count is kept."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
+    monkeypatch.setattr(torch, "get_num_threads", lambda: torch_threads)
     assert default_threads() == expected
 
 

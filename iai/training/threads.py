@@ -24,14 +24,16 @@ MAX_DEFAULT = 4
 
 
 def default_threads() -> int:
-    """torch's count when OMP_NUM_THREADS says it (torchrun sets it to 1 for each of several
-    processes on one machine); otherwise all but one of the CPUs this process may run on
-    (`os.sched_getaffinity`), at least 1 and at most MAX_DEFAULT."""
+    """torch's count as it stands when OMP_NUM_THREADS says it (torchrun sets it to 1 for each
+    of several processes on one machine). Otherwise torch's count lowered, never raised, to
+    all but one of the CPUs this process may run on (`os.sched_getaffinity`; torch's own
+    default counts the machine's cores, which in a container can be many more) and to
+    MAX_DEFAULT: a caller's `torch.set_num_threads(1)` stays 1."""
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()  # torch read the variable when it started
     # the CPUs this process may run on (Linux); where the OS has no affinity (macOS), all
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min((cpus or 1) - 1, MAX_DEFAULT))
+    return max(1, min(torch.get_num_threads(), (cpus or 1) - 1, MAX_DEFAULT))
 
 
 @contextmanager
