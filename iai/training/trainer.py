@@ -85,6 +85,7 @@ class Trainer:
 
     @property
     def metrics(self) -> Path:
+        """The run's log: one JSON line per logged iteration."""
         return self.out / "metrics.jsonl"
 
     def train(self, resume: bool = False) -> Learner:
