@@ -1,13 +1,14 @@
 """How many CPU threads torch uses while a run trains, and putting the caller's count back.
 
-Why not torch's own default (one thread per CPU): the learners' tensors are small, so every
-operator is a short OpenMP region whose threads wait for each other at its end. When another
-job holds one of the cores, each region waits for a thread that is not running: on the
-shared 2-core machine this project is measured on, a tiny training took 2.2 times as long with
-2 threads (torch's default there) as with 1, and 6.5 times as long as two jobs at once
-(benchmarks/results/threads/threads.md). The default leaves one core to the rest of the
-machine. It is never chosen from the load of the moment: the thread count changes the order
-of float sums, so the same command must get the same count to give the same weights.
+Why not torch's own default (one thread per core): the learners' tensors are small, so every
+operator is a short OpenMP region whose threads wait for each other at its end, and a thread
+that is not running stalls it. On the 2-core machine this project is measured on, a second
+thread never made a tiny training faster: 1.03x as long as one thread when the machine was
+quiet, 2.2x while other jobs held the cores, and two 2-thread jobs at once took 1.5x to 11x
+as long as two 1-thread jobs (benchmarks/results/threads/: threads.md, threads-busy.md).
+The default leaves one core to the rest of the machine. It is never chosen from the load of
+the moment: the thread count changes the order of float sums (1 and 2 threads train other
+weights), so the same command must get the same count to give the same numbers.
 """
 
 import os
