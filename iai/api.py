@@ -74,6 +74,7 @@ def train(
     overrides: Sequence[str] = (),
     resume: bool = False,
     progress: bool = True,
+    threads: int | None = None,
 ) -> Learner:
     """Train the learner a TOML config describes (with `overrides`, the keys of `iai train
     --set`) and save it under `out`; returns it, ready to use.
@@ -84,6 +85,9 @@ def train(
     `n_params` and `__call__(theta (P,), x (N, D)) -> (N, out_dim)` for one task (batched by
     torch.func.vmap, so written with torch operations); the config's learner.model becomes
     'custom' and `iai.load(out, model=...)` takes the same object back.
+    `threads`: torch's CPU threads while it trains (default: OMP_NUM_THREADS if set, else the
+    CPUs it may use less one, at most 4 and at most torch's count; see
+    `iai.training.threads`); the caller's count comes back afterwards.
     """
     from iai.config import load_config
     from iai.experiment import with_prior
@@ -110,7 +114,9 @@ def train(
                 f"config's learner.kind is {cfg.learner.kind!r}"
             )
         cfg = replace(cfg, learner=replace(cfg.learner, model="custom"))
-    return run(cfg, Path(out), resume=resume, progress=progress, prior=prior, model=model)
+    return run(
+        cfg, Path(out), resume=resume, progress=progress, prior=prior, model=model, threads=threads
+    )
 
 
 def adapt(

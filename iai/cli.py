@@ -15,26 +15,27 @@ from pathlib import Path
 from iai.api import load
 from iai.config import load_config
 from iai.distributed import finish_process, process_group
-from iai.errors import IAIError
+from iai.errors import IAIError, Interrupted
 from iai.evaluation import report
 from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
 from iai.grid import report as grid_report
 from iai.tasks import OOD, variants_of
-from iai.training.loop import Interrupted, train
+from iai.training.loop import train
 
 
 def _train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
     out = Path(args.out or Path("runs") / Path(args.config).stem)
     try:
-        train(cfg, out, resume=args.resume, progress=not args.quiet)
+        train(cfg, out, resume=args.resume, progress=not args.quiet, threads=args.threads)
     except Interrupted as e:
         # SIGINT / SIGTERM: a checkpoint of the last iteration is written; exit 128 + the
         # signal's number (130, 143), as a shell reports a process the signal ended
         if process_group()[0] == 0:
             again = ["iai", "train", args.config, "--out", str(out), "--resume"]
             again += [arg for kv in args.set for arg in ("--set", kv)]
+            again += [] if args.threads is None else ["--threads", str(args.threads)]
             name = signal.Signals(e.signum).name
             print(
                 f"iai: interrupted by {name} at iteration {e.step}: checkpoint written to "
@@ -110,6 +111,13 @@ def main(argv: list[str] | None = None) -> int:
         default=[],
         metavar="KEY=VALUE",
         help="override, e.g. train.lr=3e-4",
+    )
+    t.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="torch CPU threads while it trains (default: OMP_NUM_THREADS if set, else the "
+        "CPUs it may use less one, at most 4)",
     )
     t.add_argument("--quiet", action="store_true", help="no progress bar")
     e = sub.add_parser("eval", help="evaluate a checkpoint against references")

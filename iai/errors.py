@@ -24,6 +24,18 @@ class TrainingStopped(IAIError, RuntimeError):
     row); the last checkpoint written before it is intact."""
 
 
+class Interrupted(IAIError):
+    """Training stopped by SIGINT or SIGTERM: the iteration under way finished, a checkpoint
+    of it was written, and training again with `iai.train(..., resume=True)` (`iai train ...
+    --resume`) continues exactly where it stopped. `exit_code` is the shell's for the signal:
+    128 + its number (130 for SIGINT, 143 for SIGTERM), which batch schedulers read as
+    "killed, requeue"."""
+
+    def __init__(self, message: str, signum: int, step: int) -> None:
+        super().__init__(message)
+        self.signum, self.step, self.exit_code = signum, step, 128 + signum
+
+
 class InputWarning(UserWarning):
     """Data that a learner accepts but sits far from what its prior trained it on: its
     predictions are then extrapolations (see docs/api.md, "Preparing your data")."""

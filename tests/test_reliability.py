@@ -26,9 +26,10 @@ from conftest import DEMO, TINY
 from safetensors.torch import load_file, save_file
 
 import iai
-import iai.training.loop
+import iai.training.trainer
 from iai.checkpoint import FORMAT, pin
 from iai.training.loop import train
+from iai.training.trainer import Trainer
 
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 # long enough to stop at many points, short enough to run in a few seconds
@@ -212,23 +213,22 @@ def test_signal_handlers_are_restored_after_training(make_cfg, tmp_path):
     assert (signal.getsignal(signal.SIGINT), signal.getsignal(signal.SIGTERM)) == before
 
 
-def test_sigterm_in_process_raises_interrupted_after_a_checkpoint(make_cfg, tmp_path):
+def test_sigterm_in_process_raises_interrupted_after_a_checkpoint(make_cfg, tmp_path, monkeypatch):
     """The library call (iai.train) stops the same way: Interrupted, with the step."""
-    real, calls = iai.training.loop._iteration, []
+    real, calls = Trainer.iteration, []
 
-    def signalled_at_3(*args):
+    def signalled_at_3(self, it):
         calls.append(1)
         if len(calls) == 3:
             os.kill(os.getpid(), signal.SIGTERM)
-        return real(*args)
+        return real(self, it)
 
     cfg = make_cfg("train.iterations=8", "train.checkpoint_every=4")
-    try:
-        iai.training.loop._iteration = signalled_at_3
-        with pytest.raises(iai.training.loop.Interrupted, match="SIGTERM at iteration 3 of 8"):
-            train(cfg, tmp_path, progress=False)
-    finally:
-        iai.training.loop._iteration = real
+    monkeypatch.setattr(Trainer, "iteration", signalled_at_3)
+    with pytest.raises(iai.Interrupted, match="SIGTERM at iteration 3 of 8") as stopped:
+        train(cfg, tmp_path, progress=False)
+    assert "iai.train(..., resume=True)" in str(stopped.value)
+    assert (stopped.value.step, stopped.value.exit_code) == (3, 143)
     assert step_of(tmp_path) == 3
 
 
@@ -489,13 +489,13 @@ def test_readers_while_training_writes_never_see_a_half_written_checkpoint(tmp_p
     ]
     steps = {}  # digest -> step, from the same run trained here
 
-    real_save = iai.training.loop.save_learner
+    real_save = iai.training.trainer.save_learner
 
     def keep(out, learner, config, step, *args):
         steps[digest({k: v.detach().clone() for k, v in learner.state_dict().items()})] = step
         return real_save(out, learner, config, step, *args)
 
-    monkeypatch.setattr(iai.training.loop, "save_learner", keep)
+    monkeypatch.setattr(iai.training.trainer, "save_learner", keep)
     train(iai.config.load_config(DEMO, overrides), tmp_path / "here", progress=False)
     assert len(steps) == 20
     while not all((tmp_path / f"ready{i}").exists() for i in range(READERS)):

@@ -1,6 +1,8 @@
 """Greedy training end to end: it learns, it checkpoints, and a resumed run is the same run."""
 
 import json
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -178,3 +180,23 @@ def test_a_persistent_nan_stops_training_and_leaves_the_last_checkpoint(make_cfg
     assert json.loads((tmp_path / "config.json").read_text())["step"] == 4
     loaded = iai.load(tmp_path)
     assert all(torch.isfinite(p).all() for p in loaded.parameters())
+
+
+def test_training_into_a_trained_run_says_how_to_resume_from_python_and_the_cli(make_cfg, tmp_path):
+    train(make_cfg("train.iterations=2"), tmp_path, progress=False)
+    with pytest.raises(iai.CheckpointError, match="already holds a trained learner") as refused:
+        train(make_cfg("train.iterations=2"), tmp_path, progress=False)
+    assert "iai.train(..., resume=True)" in str(refused.value)
+    assert "`iai train --resume`" in str(refused.value)
+
+
+def test_interrupted_is_an_iai_error_exported_without_importing_the_trainer():
+    code = (
+        "import sys, iai\n"
+        "assert issubclass(iai.Interrupted, iai.IAIError) and 'Interrupted' in iai.__all__\n"
+        "print(sorted(m for m in sys.modules if m.startswith('iai.training')))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    # the config dataclass only, as before Interrupted was exported (iai.config composes it)
+    assert done.stdout.strip() == "['iai.training', 'iai.training.config']"
