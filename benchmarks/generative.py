@@ -27,9 +27,10 @@ import iai
 from common import letters as letter_classifier
 from common.command import markdown_header, with_command
 from common.generative import LEARNERS, B, K, read_quality
+from iai.evaluation import sampling
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
-from iai.evaluation.sampling import draw, sample_quality, table, to_json
+from iai.evaluation.sampling import draw, sample_quality, to_json
 from iai.tasks import variant_prior
 
 OUT = Path("benchmarks/results/generative")
@@ -109,7 +110,8 @@ def quality_table(results: dict) -> str:
     for name, variants in results.items():
         lines += [f"## {name}", ""]
         rows = {v: {m: r[m] for m in METRICS if m in r} for v, r in variants.items()}
-        lines += [table(rows), ""]
+        typed = {v: sampling.quality_from_json(r) for v, r in rows.items()}
+        lines += [sampling.quality_table(typed), ""]
     return "\n".join(lines)
 
 

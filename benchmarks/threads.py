@@ -93,6 +93,7 @@ def main() -> None:
     load_after = os.getloadavg()
     seconds = {key: statistics.median(r["seconds"] for r in rs) for key, rs in results.items()}
     lines = [
+        "<!-- python benchmarks/threads.py -->",
         "# Training threads",
         "",
         "    .venv/bin/python benchmarks/threads.py > benchmarks/results/threads/threads.md",

@@ -168,7 +168,9 @@ def train_quick(args, out: Path) -> tuple[list[dict], EvalResult, float]:
     follower.start()
     clock = time.perf_counter()
     try:
-        learner = iai.train(args.config, out, overrides=args.set, progress=False)
+        learner = iai.train(
+            args.config, out, overrides=args.set, progress=False, threads=args.threads
+        )
     finally:
         stop.set()
         follower.join()

@@ -234,27 +234,6 @@ def quality_table(results: dict[str, dict[str, Curve]]) -> str:
     return "\n".join(lines)
 
 
-def table(results: dict[str, dict]) -> str:
-    """A markdown table per variant of `to_json` results: metric rows, step columns."""
-    lines = []
-    for variant, r in results.items():
-        steps = sorted({k for m in r.values() for k in m["steps"]})
-        lines += [
-            f"### {variant}",
-            "",
-            "| metric | " + " | ".join(f"step {k}" for k in steps) + " |",
-        ]
-        lines.append("|---|" + "---|" * len(steps))
-        for m, v in r.items():
-            cells = {
-                k: f"{a:.4f} ± {s:.4f}"
-                for k, a, s in zip(v["steps"], v["mean"], v["se"], strict=True)
-            }
-            lines.append(f"| {m} | " + " | ".join(cells.get(k, "") for k in steps) + " |")
-        lines.append("")
-    return "\n".join(lines)
-
-
 def _one_step(call, learner, context, k: int, B: int, arg, generator):
     """`call` after one step over the first k · B points (k = 0: the prior)."""
     x = context[:, : max(k, 1) * B]
