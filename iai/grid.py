@@ -78,6 +78,11 @@ METHODS = {
     ),
     "icl": Method({"kind": "implicit"}, one_step=True),
     "cnp": Method({"kind": "explicit", "signal": "data"}, one_step=True),
+    # explicit, with a state of latent tokens (issue 21)
+    "tokens-data": Method({"kind": "tokens", "signal": "data"}),
+    "tokens-grad": Method({"kind": "tokens", "signal": "grad"}),
+    "tokens-both": Method({"kind": "tokens", "signal": "both"}),
+    "tokens-onestep": Method({"kind": "tokens", "signal": "data"}, one_step=True),
     # generative, for density families: flow matching in both regimes, and a mixture's θ
     "flow-implicit": Method({"kind": "flow", "regime": "implicit"}),
     "flow-explicit": Method({"kind": "flow", "regime": "explicit"}),

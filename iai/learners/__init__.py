@@ -14,6 +14,7 @@ from iai.learners.mixture import MixtureConfig, MixtureLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.learners.tabular import TabularConfig, TabularLearner
+from iai.learners.tokens import TokensConfig, TokensLearner
 from iai.models.predictors import check_model
 from iai.tasks.objective import Objective
 
@@ -26,6 +27,8 @@ LEARNERS = {
     "implicit": (ImplicitConfig, ImplicitLearner),
     "optimizer": (OptimizerConfig, OptimizerLearner),
     "maml": (MAMLConfig, MAMLLearner),
+    # explicit, with a state of M latent tokens read by the queries' attention
+    "tokens": (TokensConfig, TokensLearner),
     # any table width (up to the prior's dim): the model behind iai.sklearn
     "tabular": (TabularConfig, TabularLearner),
     # generative: samples of a density task in, samples and densities out
@@ -85,6 +88,7 @@ __all__ = [
     "PredictiveLearner",
     "State",
     "TabularConfig",
+    "TokensConfig",
     "build_learner",
     "kind_of",
 ]

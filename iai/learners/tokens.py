@@ -1,0 +1,142 @@
+"""Explicit IAI with a state of latent tokens: z⁽ᵏ⁾ is M tokens of width W per task, refined by a
+transformer over the latents and the mini-batch's points, and read by the queries' attention.
+
+Why tokens. θ of a small fixed model, or one latent vector read by an MLP, cannot hold what a few
+hundred points say about a nonlinear function; an in-context learner's state is the data itself,
+which grows without bound. A fixed set of latent tokens that attend to each new batch and carry
+what matters forward sits between the two (the constant-memory attentive neural processes:
+CMANP's learned queries, Perceiver latents): memory flat in the number of points, and a state
+rich enough to attend over.
+
+The update. Each latent token reads the current z, a learned code of its own and the step clock
+ρₖ (`iai.models.clock`); each point token reads its x, its target, the current prediction there
+and the residual (`signal = "data"`). With `grad` the latent tokens also read ∇z of the batch's
+mean loss (a token's share of it, (M, W)), and the point tokens x and y alone; `both` reads all.
+A set transformer over [latents, points] writes back z⁽ᵏ⁺¹⁾ = z⁽ᵏ⁾ + ρₖ Δ_φ, Δ_φ = 0 at the start.
+
+The prediction f_γ(x, z): each query attends to the latents (cross-attention blocks; queries do
+not see each other), then a head from the objective: a Gaussian mean and variance for regression,
+trained by the negative log-likelihood (so `predict_std` exists), logits for classification.
+"""
+
+import math
+from dataclasses import dataclass, replace
+from typing import ClassVar, Literal
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from iai.errors import InvalidInput
+from iai.learners.base import Origin, PredictiveLearner, check_config
+from iai.models.clock import ClockEmbedding, step_clock
+from iai.models.heads import ZeroLinear
+from iai.models.set_transformer import SetTransformer
+from iai.tasks.objective import Objective
+
+MIN_VARIANCE = 1e-4  # the regression head's floor: a finite NLL on any target
+
+
+@dataclass(frozen=True)
+class TokensConfig:
+    kind: Literal["tokens"] = "tokens"
+    latents: int = 16  # M tokens in the state
+    width: int = 64  # W, each token's width and the networks'
+    depth: int = 2  # blocks of the update network
+    decoder_depth: int = 2  # cross-attention blocks from the queries to the latents
+    heads: int = 4
+    signal: Literal["data", "grad", "both"] = "data"
+
+    def __post_init__(self) -> None:
+        check_config(self, ("latents", "width", "depth", "decoder_depth", "heads"))
+
+
+@dataclass(frozen=True)
+class TokensState:
+    z: torch.Tensor  # (T, M, W)
+    seen: int = 0
+
+    def detach(self) -> "TokensState":
+        return replace(self, z=self.z.detach())
+
+
+class TokensLearner(PredictiveLearner):
+    predicts_std: ClassVar[bool] = True  # regression: the Gaussian head's spread
+
+    def __init__(
+        self, cfg: TokensConfig, dim: int, objective: Objective, origin: Origin | None = None
+    ) -> None:
+        super().__init__(cfg, dim, objective, origin)
+        M, W, C = cfg.latents, cfg.width, objective.out_dim
+        self.gaussian = not objective.categorical  # regression: mean and variance
+        self.z0 = nn.Parameter(0.02 * torch.randn(M, W))
+        self.latent_code = nn.Parameter(0.02 * torch.randn(M, W))
+        self.embed_time = ClockEmbedding(W)
+        point_in = dim + C + (2 * C if cfg.signal != "grad" else 0)
+        self.embed_point = nn.Linear(point_in, W)
+        self.embed_grad = nn.Linear(W, W) if cfg.signal != "data" else None
+        self.net = SetTransformer(W, cfg.depth, cfg.heads)
+        self.head = ZeroLinear(W, W)
+        self.embed_query = nn.Linear(dim, W)
+        self.decoder = SetTransformer(W, cfg.decoder_depth, cfg.heads)
+        self.out = nn.Linear(W, 2 if self.gaussian else C)
+
+    def init(self, x_query: torch.Tensor) -> TokensState:
+        return TokensState(self.z0.expand(x_query.shape[0], -1, -1))
+
+    def step(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> TokensState:
+        """One mini-batch x (T, B, D), y (T, B) -> the next latents."""
+        M, z = self.cfg.latents, state.z
+        rho = step_clock(state.seen, x.shape[1])
+        latents = z + self.latent_code + self.embed_time(rho)
+        feats = [x, self.objective.target_features(y)]
+        if self.cfg.signal != "grad":
+            out = self.predict(state, x)  # (T, B, C)
+            feats += [out, self.objective.residual(out, y)]
+        if self.embed_grad is not None:
+            latents = latents + self.embed_grad(self._latent_grad(state, x, y))
+        tokens = torch.cat([latents, self.embed_point(torch.cat(feats, -1))], 1)
+        h = self.net(tokens, read=slice(0, M))  # (T, M, W)
+        return TokensState(z + rho * self.head(h), state.seen + x.shape[1])
+
+    def _latent_grad(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """∇z of the batch's mean loss per task, (T, M, W), at a copy of z outside the graph (a
+        signal, as the parametric learner's gradients are); by torch.func, which also works
+        under the API's inference mode."""
+
+        def total(z: torch.Tensor) -> torch.Tensor:  # per task: the mean over its B points
+            return self.loss(replace(state, z=z), x, y) * x.shape[0]
+
+        return torch.func.grad(total)(state.z.detach()).detach()
+
+    def _readout(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
+        """The head's raw output (T, Q, 2 or C): the queries' attention to the latents."""
+        M = self.cfg.latents
+        tokens = torch.cat([state.z, self.embed_query(x_query)], 1)
+        return self.out(self.decoder(tokens, keys=M, read=slice(M, None)))
+
+    def _gaussian(self, state: TokensState, x_query: torch.Tensor):
+        raw = self._readout(state, x_query)
+        return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE  # (T, Q, 1), (T, Q)
+
+    def predict(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
+        if self.gaussian:
+            return self._gaussian(state, x_query)[0]
+        return self._readout(state, x_query)
+
+    def predict_std(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
+        """The predictive standard deviation (T, Q) of the regression head."""
+        if not self.gaussian:
+            raise InvalidInput("a tokens learner for classification has logits, not a spread")
+        return self._gaussian(state, x_query)[1].sqrt()
+
+    def loss(self, state: TokensState, x_query: torch.Tensor, y_query: torch.Tensor):
+        """Regression: the Gaussian negative log-likelihood per target (nats); classification:
+        the objective's cross-entropy."""
+        if not self.gaussian:
+            return super().loss(state, x_query, y_query)
+        mean, var = self._gaussian(state, x_query)
+        nll = 0.5 * (
+            var.log() + (y_query - mean.squeeze(-1)).square() / var + math.log(2 * math.pi)
+        )
+        return nll.mean()
