@@ -1,0 +1,29 @@
+#!/usr/bin/env bash
+# Trains checkpoints/gp-tokens and the learners compared with it at the same budget (issue 21):
+# the one-step tokens learner, parametric IAI with an MLP f, the learned optimizer, ICL; all on
+# configs/gp-tokens.toml's task and training table, two at a time on one thread each.
+#   bash benchmarks/gp_tokens.sh [extra --set overrides for every run]
+# then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
+set -euo pipefail
+cd "$(dirname "$0")/.."
+out=benchmarks/results/gp-tokens
+mkdir -p "$out"
+one_step=('train.batch_size=128' 'train.steps=1' 'eval.mode="context"' 'eval.batch_size=16')
+run() {  # name, then --set overrides
+  local name=$1; shift
+  local args=()
+  for s in "$@"; do args+=(--set "$s"); done
+  { echo "Command: bash benchmarks/gp_tokens.sh ($name)"
+    /usr/bin/time -f "%e s wall, %U s user" env OMP_NUM_THREADS=1 .venv/bin/iai train \
+      configs/gp-tokens.toml --out "checkpoints/$name" --threads 1 --quiet "${args[@]}"
+  } > "$out/train-$name.txt" 2>&1
+  cp "checkpoints/$name/metrics.jsonl" "$out/metrics-$name.jsonl"
+}
+extra=("$@")
+run gp-tokens ${extra[@]+"${extra[@]}"} &
+run gp-tokens-onestep "${one_step[@]}" ${extra[@]+"${extra[@]}"} &
+wait
+run gp-parametric 'learner={kind="parametric", model="mlp", signal="both", width=64, depth=3}' ${extra[@]+"${extra[@]}"} &
+run gp-optimizer 'learner={kind="parametric", model="mlp", signal="grad", width=64, depth=3}' ${extra[@]+"${extra[@]}"} &
+wait
+run gp-icl 'learner={kind="implicit", width=64, depth=3}' "${one_step[@]}" ${extra[@]+"${extra[@]}"}
