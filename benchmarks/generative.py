@@ -147,7 +147,13 @@ def em(args) -> None:
     quality_json = read_quality(OUT)
     out["flows_energy_step10"] = {
         n: quality_json[n]["id"]["energy"]["mean"][STEPS.index(K)]
-        for n in ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-onestep")
+        for n in (
+            "gmm-2d",
+            "gmm-2d-explicit",
+            "gmm-2d-parametric",
+            "gmm-2d-onestep",
+            "gmm-2d-tokens",
+        )
         if n in quality_json
     }
     (OUT / "em.json").write_text(json.dumps(with_command(out), indent=1))
@@ -221,7 +227,7 @@ def letters(args) -> None:
     """The letter classifier on clouds of 128 samples after steps 1 and 10 (the metrics'
     clouds are smaller: the classifier is trained on clouds of 100 and 500 points)."""
     clf, out = letter_classifier.fit(), {}
-    for name in ("letters", "letters-explicit"):
+    for name in (n for n in LEARNERS if n.startswith("letters") and (ROOT / n).exists()):
         learner = load(name)
         for variant in LEARNERS[name]:
             data = data_for(learner, variant, args.tasks, 128, seed=hash_seed(name, variant))

@@ -42,6 +42,8 @@ METHODS = {  # name -> (checkpoint, how it reads N points, width)
     # the width of checkpoints/linreg-d8, built untrained from the ICL recipe: its cost is that
     # of a trained one (time and memory do not depend on the weights), its error meaningless
     "ICL / PFN, width 128 (untrained: cost only)": ("configs/linreg-d8-icl.toml", "context", 128),
+    # the token-state learner (issue 21) at the same width, built untrained: cost only
+    "tokens, width 128 (untrained: cost only)": ("configs/linreg-d8-latents.toml", "steps", 128),
 }
 SIZES = [2**i for i in range(8, 19)]
 TASKS, QUERIES, B, BUDGET = 16, 128, 16, 120.0

@@ -87,6 +87,7 @@ METHODS = {
     "flow-implicit": Method({"kind": "flow", "regime": "implicit"}),
     "flow-explicit": Method({"kind": "flow", "regime": "explicit"}),
     "flow-onestep": Method({"kind": "flow", "regime": "implicit"}, one_step=True),
+    "flow-tokens": Method({"kind": "flow", "regime": "tokens"}),
     "mixture": Method({"kind": "mixture"}),
 }
 # The task size each family runs at in a grid (a family not named keeps the base config's).

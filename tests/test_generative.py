@@ -27,6 +27,13 @@ KINDS = {
         "learner.field_hidden=16",
         "learner.probes=2",
     ],
+    "tokens": [
+        "learner.kind='flow'",
+        "learner.regime='tokens'",
+        "learner.latents=4",
+        "learner.field_depth=1",
+        "learner.probes=2",
+    ],
     "mixture": ["learner.kind='mixture'", "learner.components=3"],
 }
 
@@ -124,7 +131,7 @@ def test_the_ode_density_counts_the_divergence():
     assert torch.allclose(lp, exact, atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["explicit", "mixture"])
+@pytest.mark.parametrize("kind", ["explicit", "tokens", "mixture"])
 def test_explicit_and_parametric_states_stay_flat_however_many_samples_are_read(kind):
     learner, prior = tiny(kind)
     from iai.generative import _states

@@ -9,9 +9,11 @@ import torch
 from conftest import randomize_head
 
 import iai
+from iai.config import load_config
 from iai.errors import InvalidInput
 from iai.experiment import build
 from iai.learners.tokens import TokensState
+from iai.models.latent_tokens import PooledAttention
 from iai.training.loop import train
 
 SMALL = 'learner={kind="tokens", latents=4, width=16, depth=1, decoder_depth=1, heads=2}'
@@ -23,9 +25,12 @@ def _learner(make_cfg, *sets):
     return learner.eval(), prior
 
 
-@pytest.mark.parametrize("signal", ["data", "grad", "both"])
-def test_state_is_flat_batched_over_tasks_and_order_free(make_cfg, signal):
-    learner, prior = _learner(make_cfg, f"learner.signal={signal!r}")
+CASES = [("data", "false"), ("grad", "false"), ("both", "false"), ("data", "true")]
+
+
+@pytest.mark.parametrize(("signal", "pooled"), CASES)
+def test_state_is_flat_batched_over_tasks_and_order_free(make_cfg, signal, pooled):
+    learner, prior = _learner(make_cfg, f"learner.signal={signal!r}", f"learner.pooled={pooled}")
     tasks = prior.sample(3, 64, 5, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         state = learner.init(tasks.x_query)
@@ -47,6 +52,24 @@ def test_state_is_flat_batched_over_tasks_and_order_free(make_cfg, signal):
                 )
             alone = learner.predict(one, tasks.x_query[t : t + 1])
             torch.testing.assert_close(alone, batched[t : t + 1], rtol=1e-4, atol=1e-5)
+
+
+def test_the_running_pool_is_the_exact_attention_over_every_point_read_in_any_order():
+    g = torch.Generator().manual_seed(7)
+    pool = PooledAttention(latents=3, width=8, heads=2)
+    points = 4 * torch.randn(2, 40, 8, generator=g)  # large scores: the log-sum-exp at work
+    want = []
+    for h in range(2):  # each head: softmax attention of its queries over all 40 points
+        cols = slice(4 * h, 4 * h + 4)
+        keys, values = pool.key(points)[..., cols], pool.value(points)[..., cols]
+        scores = torch.einsum("mw,tbw->tmb", pool.query[:, h], keys) / 2
+        want.append(torch.einsum("tmb,tbw->tmw", scores.softmax(-1), values))
+    want = torch.cat(want, -1)
+    for order in (torch.arange(40), torch.randperm(40, generator=g)):
+        running = pool.start(2, points)
+        for chunk in points[:, order].split(7, dim=1):  # batches of 7, the last of 5
+            running = pool.add(running, chunk)
+        torch.testing.assert_close(running.read(), want, rtol=1e-5, atol=1e-6)
 
 
 def test_an_untrained_learner_is_its_prior(make_cfg):
@@ -102,3 +125,19 @@ def test_trains_saves_loads_and_streams(make_cfg, tmp_path):
     batches = [(tasks.x_train[:, h], tasks.y_train[:, h]) for h in halves]
     streamed = torch.stack(list(iai.stream(loaded, batches, tasks.x_query)))
     torch.testing.assert_close(streamed, steps)
+
+
+def test_the_flow_tokens_grad_signal_is_each_tasks_mean_flow_matching_loss_gradient():
+    flow = ["kind='flow'", "regime='tokens'", "signal='both'", "latents=4", "width=16"]
+    flow += ["depth=1", "field_depth=1", "heads=2", "probes=3"]
+    task = ["task.name='gaussian_mixtures'", "task.dim=2"]
+    learner, prior = build(load_config(None, [*task, *(f"learner.{s}" for s in flow)]))
+    x = prior.sample(3, 8, 2, generator=torch.Generator().manual_seed(6)).x_train  # (3, 8, 2)
+    state = learner.init(x)
+    got = learner._latent_grad(state, x)
+    x0, t = learner.probe_x0.expand(8, -1, -1), learner.probe_t.expand(8, -1, -1)  # (8, 3, ·)
+    for k in range(3):  # the flow-matching loss at every (sample, probe) row, by autograd
+        rows = torch.cat([x[k][:, None].expand(-1, 3, -1), x0, t], -1).reshape(1, 24, 5)
+        z = state.z[k : k + 1].detach().requires_grad_(True)
+        (want,) = torch.autograd.grad(learner.loss(TokensState(z), rows), z)
+        torch.testing.assert_close(got[k : k + 1], want, rtol=1e-4, atol=1e-6)

@@ -17,8 +17,10 @@ LEARNERS = {
     "gmm-2d-explicit": ["id", "many_components", "wide_prior"],
     "gmm-2d-parametric": ["id", "many_components", "wide_prior"],
     "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
+    "gmm-2d-tokens": ["id", "many_components", "wide_prior"],
     "letters": ["id", "held_out_letters", "serif"],
     "letters-explicit": ["id", "held_out_letters", "serif"],
+    "letters-tokens": ["id", "held_out_letters", "serif"],
 }
 
 

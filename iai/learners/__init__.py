@@ -7,7 +7,7 @@ A new kind is one file here and one line in `LEARNERS`.
 from iai.errors import InvalidConfig
 from iai.learners.base import GenerativeLearner, Learner, Origin, PredictiveLearner, State
 from iai.learners.explicit import ExplicitConfig, ExplicitLearner
-from iai.learners.flow import FlowConfig, FlowLearner, flow_learner
+from iai.learners.flow import ExplicitFlow, FlowConfig, FlowLearner, ImplicitFlow
 from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.mixture import MixtureConfig, MixtureLearner
@@ -15,8 +15,19 @@ from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.learners.tabular import TabularConfig, TabularLearner
 from iai.learners.tokens import TokensConfig, TokensLearner
+from iai.learners.tokens_flow import TokensFlow
 from iai.models.predictors import check_model
 from iai.tasks.objective import Objective
+
+FLOW_REGIMES = {"implicit": ImplicitFlow, "explicit": ExplicitFlow, "tokens": TokensFlow}
+
+
+def flow_learner(
+    cfg: FlowConfig, dim: int, objective: Objective, origin: Origin | None = None
+) -> FlowLearner:
+    """The flow learner of cfg's regime."""
+    return FLOW_REGIMES[cfg.regime](cfg, dim, objective, origin)
+
 
 # kind -> (config dataclass, learner class or builder); a learner is built from its config,
 # the input dimension, the task's objective and its origin. Each class subclasses exactly one

@@ -6,7 +6,7 @@ the field is trained to predict x₁ − x₀ at (x_t, t), and sampling integrat
 from t = 0 to 1 (`iai.models.flow_ode`). The training pairs (x₁, x₀, t) are the density
 family's query rows (`iai.tasks.objective.Density`).
 
-Two regimes, one config (`regime`):
+Three regimes, one config (`regime`):
 
 - `implicit` (the paper's): the state is a latent per query point (x_t, t), refined by a set
   transformer in which each query attends to the mini-batch's samples,
@@ -19,6 +19,8 @@ Two regimes, one config (`regime`):
   `both` signal, from ∇z of the flow-matching loss at each sample), z⁽ᵏ⁺¹⁾ = z⁽ᵏ⁾ + ρₖ Δ_φ,
   and a learned field v_γ(x_t, t, z). Once z is formed, sampling costs the same whatever the
   context size, and the state is flat in the number of samples read.
+- `tokens` (issue 21): the explicit flow with a state of M latent tokens, the field a query's
+  attention to them (`iai.learners.tokens_flow`).
 
 The step clock ρₖ (`iai.models.clock`) scales the update and is the network's notion of
 time, as in the predictive learners.
@@ -47,15 +49,16 @@ FREQUENCIES = 4  # Fourier features of t: t, sin and cos of 2π f t for f = 1 �
 @dataclass(frozen=True)
 class FlowConfig:
     kind: Literal["flow"] = "flow"
-    regime: Literal["implicit", "explicit"] = "implicit"
-    signal: Literal["data", "both"] = "both"  # explicit: what z is refined from
+    regime: Literal["implicit", "explicit", "tokens"] = "implicit"
+    signal: Literal["data", "both"] = "both"  # explicit, tokens: what z is refined from
     latent: int = 64  # per-query latent (implicit) or task latent z (explicit)
+    latents: int = 16  # tokens: M latent tokens of width `width`
     width: int = 128
     depth: int = 3
     heads: int = 4
     field_hidden: int = 128  # explicit: the field v_γ(x, t, z)
-    field_depth: int = 3
-    probes: int = 4  # explicit, `both`: (x₀, t) pairs per sample at which ∇z is taken
+    field_depth: int = 3  # explicit: the field's layers; tokens: its cross-attention blocks
+    probes: int = 4  # explicit, tokens, `both`: (x₀, t) pairs per sample at which ∇z is taken
     solver: Literal["euler", "midpoint", "rk4", "dopri5", "bosh3"] = "midpoint"
     ode_steps: int = 16  # fixed-step solvers
     rtol: float = 1e-4  # adaptive solvers
@@ -66,6 +69,7 @@ class FlowConfig:
             self,
             (
                 "latent",
+                "latents",
                 "width",
                 "depth",
                 "heads",
@@ -75,9 +79,9 @@ class FlowConfig:
                 "ode_steps",
             ),
         )
-        if self.regime not in ("implicit", "explicit"):
+        if self.regime not in ("implicit", "explicit", "tokens"):
             raise InvalidConfig(
-                f"learner.regime = {self.regime!r}; allowed: 'implicit', 'explicit'"
+                f"learner.regime = {self.regime!r}; allowed: 'implicit', 'explicit', 'tokens'"
             )
         if self.solver not in (*FIXED, *ADAPTIVE):
             raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")
@@ -252,11 +256,3 @@ class ExplicitFlow(FlowLearner):
 
     def _tasks(self, state: ExplicitFlowState) -> int:
         return state.z.shape[0]
-
-
-def flow_learner(
-    cfg: FlowConfig, dim: int, objective: Objective, origin: Origin | None = None
-) -> FlowLearner:
-    """The flow learner of cfg's regime."""
-    regime = ImplicitFlow if cfg.regime == "implicit" else ExplicitFlow
-    return regime(cfg, dim, objective, origin)

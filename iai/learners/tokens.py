@@ -6,17 +6,16 @@ hundred points say about a nonlinear function; an in-context learner's state is 
 which grows without bound. A fixed set of latent tokens that attend to each new batch and carry
 what matters forward sits between the two (the constant-memory attentive neural processes:
 CMANP's learned queries, Perceiver latents): memory flat in the number of points, and a state
-rich enough to attend over.
+rich enough to attend over. The update, the reader and the optional exact pooled attention
+(`pooled`) are `iai.models.latent_tokens`'; the generative head is `iai.learners.tokens_flow`.
 
-The update. Each latent token reads the current z, a learned code of its own and the step clock
-ρₖ (`iai.models.clock`); each point token reads its x, its target, the current prediction there
-and the residual (`signal = "data"`). With `grad` the latent tokens also read ∇z of the batch's
-mean loss (a token's share of it, (M, W)), and the point tokens x and y alone; `both` reads all.
-A set transformer over [latents, points] writes back z⁽ᵏ⁺¹⁾ = z⁽ᵏ⁾ + ρₖ Δ_φ, Δ_φ = 0 at the start.
+The signals. Each point token reads its x, its target, the current prediction there and the
+residual (`signal = "data"`). With `grad` the latent tokens also read ∇z of the batch's mean
+loss (a token's share of it, (M, W)), and the point tokens x and y alone; `both` reads all.
 
-The prediction f_γ(x, z): each query attends to the latents (cross-attention blocks; queries do
-not see each other), then a head from the objective: a Gaussian mean and variance for regression,
-trained by the negative log-likelihood (so `predict_std` exists), logits for classification.
+The prediction f_γ(x, z): each query attends to the latents, then a head from the objective: a
+Gaussian mean and variance for regression, trained by the negative log-likelihood (so
+`predict_std` exists), logits for classification.
 """
 
 import math
@@ -29,9 +28,7 @@ from torch import nn
 
 from iai.errors import InvalidInput
 from iai.learners.base import Origin, PredictiveLearner, check_config
-from iai.models.clock import ClockEmbedding, step_clock
-from iai.models.heads import ZeroLinear
-from iai.models.set_transformer import SetTransformer
+from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
 from iai.tasks.objective import Objective
 
 MIN_VARIANCE = 1e-4  # the regression head's floor: a finite NLL on any target
@@ -46,18 +43,10 @@ class TokensConfig:
     decoder_depth: int = 2  # cross-attention blocks from the queries to the latents
     heads: int = 4
     signal: Literal["data", "grad", "both"] = "data"
+    pooled: bool = False  # the latents also read CMANP's exact running pooled attention
 
     def __post_init__(self) -> None:
         check_config(self, ("latents", "width", "depth", "decoder_depth", "heads"))
-
-
-@dataclass(frozen=True)
-class TokensState:
-    z: torch.Tensor  # (T, M, W)
-    seen: int = 0
-
-    def detach(self) -> "TokensState":
-        return replace(self, z=self.z.detach())
 
 
 class TokensLearner(PredictiveLearner):
@@ -67,37 +56,27 @@ class TokensLearner(PredictiveLearner):
         self, cfg: TokensConfig, dim: int, objective: Objective, origin: Origin | None = None
     ) -> None:
         super().__init__(cfg, dim, objective, origin)
-        M, W, C = cfg.latents, cfg.width, objective.out_dim
+        W, C = cfg.width, objective.out_dim
         self.gaussian = not objective.categorical  # regression: mean and variance
-        self.z0 = nn.Parameter(0.02 * torch.randn(M, W))
-        self.latent_code = nn.Parameter(0.02 * torch.randn(M, W))
-        self.embed_time = ClockEmbedding(W)
+        self.update = TokenUpdate(cfg.latents, W, cfg.depth, cfg.heads, cfg.pooled)
         point_in = dim + C + (2 * C if cfg.signal != "grad" else 0)
-        self.embed_point = nn.Linear(point_in, W)
+        self.embed_point = embedding(point_in, W)
         self.embed_grad = nn.Linear(W, W) if cfg.signal != "data" else None
-        self.net = SetTransformer(W, cfg.depth, cfg.heads)
-        self.head = ZeroLinear(W, W)
-        self.embed_query = nn.Linear(dim, W)
-        self.decoder = SetTransformer(W, cfg.decoder_depth, cfg.heads)
-        self.out = nn.Linear(W, 2 if self.gaussian else C)
+        self.reader = TokenReader(dim, W, cfg.decoder_depth, cfg.heads, 2 if self.gaussian else C)
 
     def init(self, x_query: torch.Tensor) -> TokensState:
-        return TokensState(self.z0.expand(x_query.shape[0], -1, -1))
+        return self.update.init(x_query.shape[0])
 
     def step(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> TokensState:
         """One mini-batch x (T, B, D), y (T, B) -> the next latents."""
-        M, z = self.cfg.latents, state.z
-        rho = step_clock(state.seen, x.shape[1])
-        latents = z + self.latent_code + self.embed_time(rho)
         feats = [x, self.objective.target_features(y)]
         if self.cfg.signal != "grad":
             out = self.predict(state, x)  # (T, B, C)
             feats += [out, self.objective.residual(out, y)]
+        grad = None
         if self.embed_grad is not None:
-            latents = latents + self.embed_grad(self._latent_grad(state, x, y))
-        tokens = torch.cat([latents, self.embed_point(torch.cat(feats, -1))], 1)
-        h = self.net(tokens, read=slice(0, M))  # (T, M, W)
-        return TokensState(z + rho * self.head(h), state.seen + x.shape[1])
+            grad = self.embed_grad(self._latent_grad(state, x, y))
+        return self.update(state, self.embed_point(torch.cat(feats, -1)), grad)
 
     def _latent_grad(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """∇z of the batch's mean loss per task, (T, M, W), at a copy of z outside the graph (a
@@ -110,10 +89,8 @@ class TokensLearner(PredictiveLearner):
         return torch.func.grad(total)(state.z.detach()).detach()
 
     def _readout(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
-        """The head's raw output (T, Q, 2 or C): the queries' attention to the latents."""
-        M = self.cfg.latents
-        tokens = torch.cat([state.z, self.embed_query(x_query)], 1)
-        return self.out(self.decoder(tokens, keys=M, read=slice(M, None)))
+        """The head's raw output (T, Q, 2 or C)."""
+        return self.reader(state.z, x_query)
 
     def _gaussian(self, state: TokensState, x_query: torch.Tensor):
         raw = self._readout(state, x_query)

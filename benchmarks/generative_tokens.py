@@ -1,0 +1,80 @@
+"""The explicit flow with a token state against EM on Gaussian mixtures (issue 21, item 4):
+energy distance of samples to the truth after 320 context points, in distribution and out
+(6–8 components; means twice as spread), beside the other generative learners.
+
+    OMP_NUM_THREADS=1 python benchmarks/generative_tokens.py \
+        > benchmarks/results/generative-tokens/gmm.md
+
+Every method reads the same 320 context points per task (the learners in 10 mini-batches of
+32, the trained horizon; EM fits all of them, scikit-learn's GaussianMixture, full
+covariances, the number of components 1 … 8 chosen per task by BIC) and draws SAMPLES points,
+compared with as many fresh true samples of the same task (the same for every method). Why
+a separate run from `generative.py quality`: there 64 samples per task leave EM's energy
+distance (about 0.005) within one standard error of zero, so a ratio to it means nothing;
+here 256 samples and the ratio's s.e. from the paired per-task differences.
+"""
+
+import statistics
+import sys
+from pathlib import Path
+
+import torch
+
+import iai
+from common.command import markdown_header
+from iai.evaluation.em import fit_em
+from iai.evaluation.sample_metrics import energy_distance
+from iai.evaluation.sampling import draw
+from iai.tasks import variant_prior
+
+ROOT = Path(__file__).resolve().parents[1] / "checkpoints"
+TASKS, SAMPLES, B, K = 200, 256, 32, 10
+LEARNERS = {  # label -> checkpoint
+    "flow, token state": "gmm-2d-tokens",
+    "flow, explicit (one latent)": "gmm-2d-explicit",
+    "flow, implicit": "gmm-2d",
+    "mixture learner": "gmm-2d-parametric",
+}
+VARIANTS = {"id": 300, "many_components": 301, "wide_prior": 302}  # variant -> seed
+
+
+def mean_se(v: torch.Tensor) -> tuple[float, float]:
+    return v.mean().item(), (v.std() / v.numel() ** 0.5).item()
+
+
+def main() -> None:
+    learners = {label: iai.load(ROOT / c) for label, c in LEARNERS.items() if (ROOT / c).exists()}
+    cfg = learners["flow, token state"].config.task
+    print(markdown_header())
+    print("# Token-state flow against EM (BIC) on Gaussian mixtures, 320 context points\n")
+    print(__doc__.split("\n\n", 2)[2].strip() + "\n")
+    print(f"{TASKS} tasks per distribution, {SAMPLES} samples per task.\n")
+    for variant, seed in VARIANTS.items():
+        data = draw(variant_prior(cfg, variant), TASKS, K * B, SAMPLES, 1, seed)
+        context = data.context[:, : K * B]
+        fit = fit_em(context, data.held_out, SAMPLES, "bic", seed=0)
+        em = energy_distance(fit.samples, data.truth)  # (T,)
+        rows = {"EM, K by BIC (1 … 8)": (em, None)}
+        for label, learner in learners.items():
+            g = torch.Generator().manual_seed(seed)
+            s = iai.sample_steps(learner, context, SAMPLES, batch_size=B, steps=[1, K], generator=g)
+            rows[label] = (energy_distance(s[1], data.truth), energy_distance(s[0], data.truth))
+            print(f"{variant} {label} done", file=sys.stderr, flush=True)
+        print(f"## {variant}\n")
+        print("| method | energy, step 10 | energy, step 1 | step 10 / EM (± s.e.) |")
+        print("|---|---|---|---|")
+        for label, (e10, e1) in rows.items():
+            m, s = mean_se(e10)
+            first = "" if e1 is None else "{:.4f} ± {:.4f}".format(*mean_se(e1))
+            ratio = ""
+            if e1 is not None:  # the ratio of means; its s.e. by the delta method, paired
+                r = m / em.mean().item()
+                resid = (e10 - r * em) / em.mean()
+                ratio = f"{r:.2f} ± {statistics.pstdev(resid.tolist()) / TASKS**0.5:.2f}"
+            print(f"| {label} | {m:.4f} ± {s:.4f} | {first} | {ratio} |")
+        print()
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    main()
