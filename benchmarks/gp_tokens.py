@@ -22,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 B, STEPS, TASKS, QUERIES = 16, (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64), 200, 32
 LEARNERS = {  # name -> (checkpoint, reads k batches in one step)
     "tokens": ("gp-tokens", False),
+    "tokens, pooled attention": ("gp-tokens-pooled", False),
     "tokens, one step": ("gp-tokens-onestep", True),
     "parametric IAI (MLP f, both)": ("gp-parametric", False),
     "learned optimizer (MLP f, grad)": ("gp-optimizer", False),

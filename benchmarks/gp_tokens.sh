@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Trains checkpoints/gp-tokens and the learners compared with it at the same budget (issue 21):
-# the one-step tokens learner, parametric IAI with an MLP f, the learned optimizer, ICL; all on
-# configs/gp-tokens.toml's task and training table, two at a time on one thread each.
+# the tokens learner with CMANP's pooled attention, the one-step tokens learner, parametric IAI
+# with an MLP f, the learned optimizer, ICL; all on configs/gp-tokens.toml's task and training
+# table, two at a time on one thread each.
 #   bash benchmarks/gp_tokens.sh [extra --set overrides for every run]
 # then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
 set -euo pipefail
@@ -20,10 +21,17 @@ run() {  # name, then --set overrides
   cp "checkpoints/$name/metrics.jsonl" "$out/metrics-$name.jsonl"
 }
 extra=("$@")
-run gp-tokens ${extra[@]+"${extra[@]}"} &
-run gp-tokens-onestep "${one_step[@]}" ${extra[@]+"${extra[@]}"} &
+jobs_=(
+  "gp-tokens"
+  "gp-tokens-pooled learner.pooled=true"
+  "gp-tokens-onestep ${one_step[*]}"
+  'gp-parametric learner={kind="parametric",model="mlp",signal="both",width=64,depth=3}'
+  'gp-optimizer learner={kind="parametric",model="mlp",signal="grad",width=64,depth=3}'
+  "gp-icl learner={kind=\"implicit\",width=64,depth=3} ${one_step[*]}"
+)
+for job in "${jobs_[@]}"; do
+  read -ra words <<< "$job"
+  while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
+  run "${words[@]}" ${extra[@]+"${extra[@]}"} &
+done
 wait
-run gp-parametric 'learner={kind="parametric", model="mlp", signal="both", width=64, depth=3}' ${extra[@]+"${extra[@]}"} &
-run gp-optimizer 'learner={kind="parametric", model="mlp", signal="grad", width=64, depth=3}' ${extra[@]+"${extra[@]}"} &
-wait
-run gp-icl 'learner={kind="implicit", width=64, depth=3}' "${one_step[@]}" ${extra[@]+"${extra[@]}"}
