@@ -23,6 +23,7 @@ B, STEPS, TASKS, QUERIES = 16, (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64), 200, 32
 LEARNERS = {  # name -> (checkpoint, reads k batches in one step)
     "tokens": ("gp-tokens", False),
     "tokens, pooled attention": ("gp-tokens-pooled", False),
+    "tokens, 3 × the budget": ("gp-tokens-3x", False),
     "tokens, one step": ("gp-tokens-onestep", True),
     "parametric IAI (MLP f, both)": ("gp-parametric", False),
     "learned optimizer (MLP f, grad)": ("gp-optimizer", False),

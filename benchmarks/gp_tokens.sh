@@ -4,6 +4,7 @@
 # with an MLP f, the learned optimizer, ICL; all on configs/gp-tokens.toml's task and training
 # table, two at a time on one thread each.
 #   bash benchmarks/gp_tokens.sh [extra --set overrides for every run]
+#   GP_TOKENS_LONG=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-3x: 3,000 iterations)
 # then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -29,6 +30,9 @@ jobs_=(
   'gp-optimizer learner={kind="parametric",model="mlp",signal="grad",width=64,depth=3}'
   "gp-icl learner={kind=\"implicit\",width=64,depth=3} ${one_step[*]}"
 )
+if [ "${GP_TOKENS_LONG:-}" = 1 ]; then  # the tokens learner at three times the budget alone
+  jobs_=("gp-tokens-3x train.iterations=3000")
+fi
 for job in "${jobs_[@]}"; do
   read -ra words <<< "$job"
   while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done

@@ -8,7 +8,15 @@ from iai.evaluation import sampling
 from iai.evaluation.results import Curve
 
 GENERATIVE = RESULTS / "generative"
-IAI_GENERATIVE = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "letters", "letters-explicit")
+IAI_GENERATIVE = (
+    "gmm-2d",
+    "gmm-2d-explicit",
+    "gmm-2d-parametric",
+    "gmm-2d-tokens",
+    "letters",
+    "letters-explicit",
+    "letters-tokens",
+)
 
 
 def _at(curve: Curve, k: int) -> tuple[float, float]:
