@@ -25,7 +25,7 @@ import torch
 
 import iai
 from common import letters as letter_classifier
-from common.command import markdown_header, with_command
+from common.command import markdown_header, with_command, without_command
 from common.generative import LEARNERS, B, K, read_quality
 from iai.evaluation import sampling
 from iai.evaluation.em import fit_em
@@ -147,14 +147,8 @@ def em(args) -> None:
     quality_json = read_quality(OUT)
     out["flows_energy_step10"] = {
         n: quality_json[n]["id"]["energy"]["mean"][STEPS.index(K)]
-        for n in (
-            "gmm-2d",
-            "gmm-2d-explicit",
-            "gmm-2d-parametric",
-            "gmm-2d-onestep",
-            "gmm-2d-tokens",
-        )
-        if n in quality_json
+        for n in LEARNERS
+        if n.startswith("gmm") and n in quality_json
     }
     (OUT / "em.json").write_text(json.dumps(with_command(out), indent=1))
     lines = [
@@ -226,15 +220,17 @@ def cost(args) -> None:
 def letters(args) -> None:
     """The letter classifier on clouds of 128 samples after steps 1 and 10 (the metrics'
     clouds are smaller: the classifier is trained on clouds of 100 and 500 points)."""
-    clf, out = letter_classifier.fit(), {}
-    for name in (n for n in LEARNERS if n.startswith("letters") and (ROOT / n).exists()):
+    clf, path = letter_classifier.fit(), OUT / "letters.json"
+    out = without_command(json.loads(path.read_text())) if args.learners else {}
+    names = args.learners or [n for n in LEARNERS if n.startswith("letters")]
+    for name in names:  # named learners are measured again, the others' results kept
         learner = load(name)
         for variant in LEARNERS[name]:
             data = data_for(learner, variant, args.tasks, 128, seed=hash_seed(name, variant))
             q = sample_quality(learner, data, LETTER_STEPS, batch_size=B, nll_steps=[])
             out.setdefault(name, {})[variant] = {"recognized": recognized(clf, q, data)}
             print(name, variant, out[name][variant], file=sys.stderr, flush=True)
-    (OUT / "letters.json").write_text(json.dumps(with_command(out), indent=1))
+    path.write_text(json.dumps(with_command(out), indent=1))
     (OUT / "letters.md").write_text(markdown_header() + "\n" + letters_table(out))
     print(letters_table(out))
 
@@ -378,7 +374,7 @@ def main() -> None:
     global ROOT, OUT
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("what", choices=["quality", "em", "cost", "letters", "figures"])
-    parser.add_argument("learners", nargs="*", help="quality: which checkpoints (default all)")
+    parser.add_argument("learners", nargs="*", help="quality, letters: which checkpoints")
     parser.add_argument("--tasks", type=int, default=200)
     # 64 samples per task (and as many true ones): the implicit flow re-reads its context at
     # each of the ODE's 32 evaluations, so steps 0 … 40 cost it 2,496 passes over the tasks
@@ -391,9 +387,8 @@ def main() -> None:
     ROOT, OUT = Path(args.root), Path(args.out)
     torch.set_num_threads(1)
     OUT.mkdir(parents=True, exist_ok=True)
-    {"quality": quality, "em": em, "cost": cost, "letters": letters, "figures": figures}[args.what](
-        args
-    )
+    run = {"quality": quality, "em": em, "cost": cost, "letters": letters, "figures": figures}
+    run[args.what](args)
 
 
 if __name__ == "__main__":

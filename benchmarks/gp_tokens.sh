@@ -15,11 +15,14 @@ run() {  # name, then --set overrides
   local name=$1; shift
   local args=()
   for s in "$@"; do args+=(--set "$s"); done
+  rm -rf "runs/$name"
   { echo "Command: bash benchmarks/gp_tokens.sh ($name)"
     /usr/bin/time -f "%e s wall, %U s user" env OMP_NUM_THREADS=1 .venv/bin/iai train \
-      configs/gp-tokens.toml --out "checkpoints/$name" --threads 1 --quiet "${args[@]}"
+      configs/gp-tokens.toml --out "runs/$name" --threads 1 --quiet "${args[@]}"
   } > "$out/train-$name.txt" 2>&1
-  cp "checkpoints/$name/metrics.jsonl" "$out/metrics-$name.jsonl"
+  mkdir -p "checkpoints/$name"  # the weights and the config; the run's history stays in runs/
+  cp -L "runs/$name/model.safetensors" "runs/$name/config.json" "checkpoints/$name/"
+  cp "runs/$name/metrics.jsonl" "$out/metrics-$name.jsonl"
 }
 extra=("$@")
 jobs_=(

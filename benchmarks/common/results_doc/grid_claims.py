@@ -17,7 +17,7 @@ from common.results_doc.cells import (
 )
 from common.results_doc.generative_claims import generative_claims
 from common.results_doc.memory_claims import memory_claims
-from common.results_doc.tokens_claims import tokens_claims
+from common.results_doc.tokens_claims import generative_tokens_claims, tokens_claims
 from iai.grid import Cell
 
 
@@ -211,4 +211,5 @@ def claims(grid: list[Cell] | None) -> list[tuple[str, str, str]]:
     out.append(history_claim(load("ablation-history")))
     out += signal_claims()
     out.append(implicit_state_claim(load("ablation-implicit-state")))
-    return out + memory_claims() + tokens_claims() + generative_claims()
+    out += memory_claims() + tokens_claims()
+    return out + generative_claims() + generative_tokens_claims()
