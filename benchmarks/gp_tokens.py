@@ -2,6 +2,8 @@
 the other learners trained at the same budget (issue 21, item 2), on the same fresh tasks.
 
     OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
+    OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py "tokens, 3 × the budget" > …  (measures the
+        named learners again; the others' scores, and exact Bayes, are kept in scores.json)
 
 Every learner reads each task's points in mini-batches of 16 (the one-step learners the first
 k·16 points at once), to 64 steps (1,024 points, 8 × the trained horizon), in distribution and
@@ -10,15 +12,18 @@ learner's MSE over the exact Bayes predictive mean's (which integrates over ℓ)
 tokens learners their Gaussian NLL per target minus the exact Bayes log predictive density's.
 """
 
+import json
 import sys
 from pathlib import Path
 
 import torch
 
 import iai
+from common.command import markdown_header, with_command, without_command
 from iai.tasks import variant_prior
 
 ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "gp-tokens"
 B, STEPS, TASKS, QUERIES = 16, (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64), 200, 32
 LEARNERS = {  # name -> (checkpoint, reads k batches in one step)
     "tokens": ("gp-tokens", False),
@@ -38,69 +43,88 @@ def adapted(learner, tasks, k: int, one_step: bool):
     return iai.adapt(learner, x, y, x_query=tasks.x_query, batch_size=k * B if one_step else B)
 
 
-def scores(learner, tasks, one_step: bool, bayes: dict) -> dict[int, tuple[float, float | None]]:
-    """Step -> (MSE / Bayes MSE, NLL − Bayes NLL per target, or None without a spread)."""
-    out = {}
+def scores(learner, tasks, one_step: bool) -> dict[str, list[float | None]]:
+    """Per step: the learner's MSE and, where it has a spread, its Gaussian NLL per target."""
+    out = {"mse": [], "nll": []}
     for k in STEPS:
         state = adapted(learner, tasks, k, one_step)
         mean = iai.predict(learner, state, tasks.x_query)
-        mse = (mean - tasks.y_query).square().mean().item()
-        gap = None
+        out["mse"].append((mean - tasks.y_query).square().mean().item())
+        nll = None
         if learner.predicts_std and not learner.objective.categorical:
             std = learner.predict_std(state, tasks.x_query)
             nll = 0.5 * ((2 * torch.pi * std.square()).log() + ((tasks.y_query - mean) / std) ** 2)
-            gap = nll.mean().item() - bayes[k][1]
-        out[k] = (mse / bayes[k][0], gap)
+            nll = nll.mean().item()
+        out["nll"].append(nll)
     return out
 
 
-def exact(prior, tasks) -> dict[int, tuple[float, float]]:
-    """Step -> (Bayes MSE, Bayes NLL per target) on these tasks."""
-    out = {}
+def exact(prior, tasks) -> dict[str, list[float]]:
+    """Per step: the Bayes MSE and NLL per target on these tasks."""
+    out = {"mse": [], "nll": []}
     for k in STEPS:
         x, y = tasks.x_train[:, : k * B], tasks.y_train[:, : k * B]
         mean = prior.bayes(x, y, tasks.x_query)
         lp = prior.log_predictive(x, y, tasks.x_query, tasks.y_query)
-        out[k] = ((mean - tasks.y_query).square().mean().item(), -lp.mean().item())
+        out["mse"].append((mean - tasks.y_query).square().mean().item())
+        out["nll"].append(-lp.mean().item())
     return out
 
 
+def measure(names: list[str]) -> dict:
+    """scores.json, with the named learners measured (where none is named: those not measured
+    yet), the others' kept, and exact Bayes computed once per distribution."""
+    path = OUT / "scores.json"
+    saved = without_command(json.loads(path.read_text())) if path.exists() else {}
+    for variant in VARIANTS:
+        rows = saved.setdefault(variant, {})
+        wanted = [n for n in LEARNERS if (n in names if names else n not in rows)]
+        wanted = [n for n in wanted if (ROOT / "checkpoints" / LEARNERS[n][0]).exists()]
+        if not wanted and "exact Bayes" in rows:
+            continue
+        cfg = iai.load(ROOT / "checkpoints" / LEARNERS["tokens"][0]).config
+        prior = variant_prior(cfg.task, variant)
+        tasks = prior.sample(
+            TASKS, max(STEPS) * B, QUERIES, generator=torch.Generator().manual_seed(2026)
+        )
+        if "exact Bayes" not in rows:
+            rows["exact Bayes"] = exact(prior, tasks)
+        for name in wanted:
+            checkpoint, one_step = LEARNERS[name]
+            with torch.no_grad():
+                learner = iai.load(ROOT / "checkpoints" / checkpoint)
+                rows[name] = scores(learner, tasks, one_step)
+            print(f"{variant} {name}", file=sys.stderr, flush=True)
+        path.write_text(json.dumps(with_command(saved), indent=1))
+    return saved
+
+
 def main() -> None:
-    loaded = {
-        name: (iai.load(ROOT / "checkpoints" / d), one)
-        for name, (d, one) in LEARNERS.items()
-        if (ROOT / "checkpoints" / d).exists()
-    }
-    cfg = next(iter(loaded.values()))[0].config
-    print(f"<!-- OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py  ({' '.join(sys.argv[1:])}) -->")
+    results = measure(sys.argv[1:])
+    print(markdown_header())
     print("# Token-state learner on GPs with an unknown lengthscale\n")
     print(__doc__.split("\n\n", 2)[2].strip() + "\n")
     print(f"{TASKS} fresh tasks per distribution, {QUERIES} queries each; trained on K = 8.\n")
-    for variant in VARIANTS:
-        prior = variant_prior(cfg.task, variant)
-        g = torch.Generator().manual_seed(2026)
-        tasks = prior.sample(TASKS, max(STEPS) * B, QUERIES, generator=g)
-        bayes = exact(prior, tasks)
+    for variant, rows in results.items():
+        bayes = rows["exact Bayes"]
         print(f"## {variant}\n")
-        head = ["learner", *(f"k={k}" for k in STEPS)]
+        head = ["learner", *(f"k={k}" for k in STEPS), "falls at every step 1–8"]
         print("| " + " | ".join(head) + " |\n|" + "---|" * len(head))
-        bayes_row = [f"{bayes[k][0]:.4f}" for k in STEPS]
-        print("| exact Bayes MSE | " + " | ".join(bayes_row) + " |")
+        print("| exact Bayes MSE | " + " | ".join(f"{m:.4f}" for m in bayes["mse"]) + " | |")
         nll_rows = []
-        for name, (learner, one_step) in loaded.items():
-            with torch.no_grad():
-                s = scores(learner, tasks, one_step, bayes)
-            print(f"| {name}: MSE / Bayes | " + " | ".join(f"{s[k][0]:.3f}" for k in STEPS) + " |")
-            if s[STEPS[0]][1] is not None:
-                nll_rows.append(
-                    f"| {name}: NLL − Bayes | "
-                    + " | ".join(f"{s[k][1]:+.3f}" for k in STEPS)
-                    + " |"
-                )
-        bayes_nll = [f"{bayes[k][1]:.3f}" for k in STEPS]
-        print("| exact Bayes NLL per target | " + " | ".join(bayes_nll) + " |")
+        for name in (n for n in LEARNERS if n in rows):
+            mse, nll = rows[name]["mse"], rows[name]["nll"]
+            ratio = " | ".join(f"{m / b:.3f}" for m, b in zip(mse, bayes["mse"], strict=True))
+            falls = all(a > b for a, b in zip(mse[:7], mse[1:8], strict=True))
+            print(f"| {name}: MSE / Bayes | {ratio} | {'yes' if falls else 'no'} |")
+            if nll[0] is not None:
+                gaps = " | ".join(f"{a - b:+.3f}" for a, b in zip(nll, bayes["nll"], strict=True))
+                nll_rows.append(f"| {name}: NLL − Bayes | {gaps} | |")
+        bayes_nll = " | ".join(f"{v:.3f}" for v in bayes["nll"])
+        print(f"| exact Bayes NLL per target | {bayes_nll} | |")
         print("\n".join(nll_rows) + "\n")
 
 
 if __name__ == "__main__":
+    torch.set_num_threads(1)
     main()
