@@ -49,7 +49,8 @@ def page() -> str:
         "cell's training plus evaluation.",
         "",
     ]
-    extra = [*(RESULTS / "grid").glob("ablation-*"), *(RESULTS / "grid").glob("memory-*")]
+    patterns = ("ablation-*", "memory-*", "tokens*")
+    extra = [p for pattern in patterns for p in (RESULTS / "grid").glob(pattern)]
     for table in [name, *sorted(p.name for p in extra)]:
         cells = load(table)
         if not cells:

@@ -28,6 +28,8 @@ def tokens_claims() -> list[tuple[str, str, str]]:
         for signal in ("data", "grad", "both"):
             a = (f"tokens-{signal}", sweep)
             rows, n, better, worse = against(cells, tasks, a, ("parametric-grad", other_sweep))
+            if n == 0:  # this signal was not run at this budget
+                continue
             out.append(
                 (
                     f"The tokens learner ({signal}) beats the learned optimizer on at least four "
