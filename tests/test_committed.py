@@ -77,8 +77,20 @@ GENERATIVE = {
     "gmm-2d-parametric",
     "letters",
     "letters-explicit",
+    "gmm-2d-tokens",
+    "letters-tokens",
 }
-NEWER = {"linreg-d8-memory", *GENERATIVE}
+# issue 21's GP learners: configs/gp-tokens.toml's task, each trained for it (gp_tokens.sh)
+GP = {
+    "gp-tokens": 16,
+    "gp-tokens-pooled": 16,
+    "gp-tokens-3x": 16,
+    "gp-tokens-onestep": 128,
+    "gp-parametric": 16,
+    "gp-optimizer": 16,
+    "gp-icl": 128,
+}
+NEWER = {"linreg-d8-memory", *GENERATIVE, *GP}
 
 
 def test_every_committed_checkpoint_predicts_as_before_the_redesign():
@@ -109,6 +121,17 @@ def test_committed_memory_learner_is_within_two_percent_of_bayes_at_every_step()
         assert ratio < 1.02, (k, ratio.item())
 
 
+@pytest.mark.parametrize("name", sorted(GP))
+def test_every_committed_gp_learner_lowers_the_error_with_128_points(name):
+    """Read 16 at a time (the one-step learners all at once), on fresh GP tasks."""
+    learner = iai.load(ROOT / "checkpoints" / name)
+    tasks = learner.prior.sample(50, 128, 16, generator=torch.Generator().manual_seed(0))
+    args = (tasks.x_train, tasks.y_train, tasks.x_query)
+    preds = iai.predict_steps(learner, *args, batch_size=GP[name])
+    mse = (preds - tasks.y_query).square().mean((1, 2))
+    assert preds.shape == (128 // GP[name] + 1, 50, 16) and mse[-1] < 0.6 * mse[0]
+
+
 @pytest.mark.parametrize("name", sorted(GENERATIVE))
 def test_every_committed_generative_learner_loads_and_samples(name):
     learner = iai.load(ROOT / "checkpoints" / name)
@@ -133,8 +156,9 @@ def test_committed_mixture_learner_fits_better_with_every_step():
 
 def test_every_committed_learner_predicts_and_samples_as_before_the_typed_redesign():
     """benchmarks/committed_outputs.py wrote this file at commit 1c8027a, before learners and
-    priors were typed: every committed checkpoint and pretrained tabular learner must give the
-    same predictions, samples and log densities on the same inputs today (max abs diff 1e-6)."""
+    priors were typed (issue 21's checkpoints were added with `--add` when they were trained):
+    every committed checkpoint and pretrained tabular learner must give the same predictions,
+    samples and log densities on the same inputs today (max abs diff 1e-6)."""
     saved = load_file(ROOT / "tests/data/committed-outputs.safetensors")
     dirs = sorted((ROOT / "checkpoints").iterdir()) + sorted((ROOT / "iai/pretrained").iterdir())
     assert sorted(d.name for d in dirs) == sorted({k.split(".")[0] for k in saved})
