@@ -30,6 +30,7 @@ LEARNERS = {  # name -> (checkpoint, reads k batches in one step)
     "tokens": ("gp-tokens", False),
     "tokens, pooled attention": ("gp-tokens-pooled", False),
     "tokens, 3 × the budget": ("gp-tokens-3x", False),
+    "tokens, 64 latents": ("gp-tokens-m64", False),
     "tokens, one step": ("gp-tokens-onestep", True),
     "parametric IAI (MLP f, both)": ("gp-parametric", False),
     "learned optimizer (MLP f, grad)": ("gp-optimizer", False),

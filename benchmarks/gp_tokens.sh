@@ -5,6 +5,7 @@
 # table, two at a time on one thread each.
 #   bash benchmarks/gp_tokens.sh [extra --set overrides for every run]
 #   GP_TOKENS_LONG=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-3x: 3,000 iterations)
+#   GP_TOKENS_LATENTS=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-m64: 64 latents)
 # then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,6 +36,9 @@ jobs_=(
 )
 if [ "${GP_TOKENS_LONG:-}" = 1 ]; then  # the tokens learner at three times the budget alone
   jobs_=("gp-tokens-3x train.iterations=3000")
+fi
+if [ "${GP_TOKENS_LATENTS:-}" = 1 ]; then  # four times the latents at the same budget
+  jobs_=("gp-tokens-m64 learner.latents=64")
 fi
 for job in "${jobs_[@]}"; do
   read -ra words <<< "$job"
