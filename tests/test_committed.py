@@ -85,6 +85,7 @@ GP = {
     "gp-tokens": 16,
     "gp-tokens-pooled": 16,
     "gp-tokens-3x": 16,
+    "gp-tokens-m64": 16,
     "gp-tokens-onestep": 128,
     "gp-parametric": 16,
     "gp-optimizer": 16,
