@@ -10,29 +10,17 @@ each; the median is reported. Flat memory: the peak at N = 2¹⁶ (4,096 steps) 
     python benchmarks/memory_cost.py > benchmarks/results/memory-cost/cost.md
 """
 
-import json
-import os
 import statistics
-import subprocess
-import sys
-from pathlib import Path
 
 from common.command import markdown_header
+from common.scaling_child import measure
 
-SCALING = Path(__file__).with_name("scaling.py")
 NAMES = {  # checkpoint -> its name in benchmarks/scaling.py; the first is the reference
     "linreg-d8": "parametric IAI",
     "linreg-d8-grad": "learned optimizer",
     "linreg-d8-memory": "parametric IAI, curvature memory",
 }
 SIZES, REPEATS, B = [2**8, 2**12, 2**16], 3, 16
-
-
-def measure(name: str, n: int) -> dict:
-    cmd = [sys.executable, str(SCALING), "--child", name, str(n)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 def main() -> None:

@@ -13,29 +13,18 @@ minutes and holds gigabytes, at 2¹⁶ it would take sixteen times as long.
     python benchmarks/tokens_cost.py > benchmarks/results/tokens-cost/cost.md
 """
 
-import json
-import os
 import statistics
-import subprocess
 import sys
-from pathlib import Path
 
 from common.command import markdown_header
+from common.scaling_child import measure
 
-SCALING = Path(__file__).with_name("scaling.py")
 NAMES = {  # name in benchmarks/scaling.py -> the label here; the first is the reference
     "parametric IAI": "linreg-d8 (parametric IAI)",
     "tokens, width 128 (untrained: cost only)": "tokens",
     "ICL / PFN, width 128 (untrained: cost only)": "ICL, one step",
 }
 SIZES, REPEATS, B, ICL_MAX = [2**10, 2**12, 2**14, 2**16], 3, 16, 2**14
-
-
-def measure(name: str, n: int) -> dict:
-    cmd = [sys.executable, str(SCALING), "--child", name, str(n)]
-    env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run(cmd, capture_output=True, text=True, env=env, check=True)
-    return json.loads(done.stdout.splitlines()[-1])
 
 
 def main() -> None:
