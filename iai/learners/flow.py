@@ -97,6 +97,15 @@ def time_features(t: torch.Tensor) -> torch.Tensor:
     return torch.cat([t, (f * t).sin(), (f * t).cos()], -1)
 
 
+def register_probes(module: nn.Module, probes: int, dim: int) -> None:
+    """Fixed (x₀, t) probes, `probe_x0` (P, D) and `probe_t` (P, 1), at which the explicit
+    flows take ∇z of the flow-matching loss: the step stays a function of the data, with no
+    noise of its own. Buffers, saved with the weights."""
+    g = torch.Generator().manual_seed(0)
+    module.register_buffer("probe_x0", torch.randn(probes, dim, generator=g))
+    module.register_buffer("probe_t", (torch.arange(probes) + 0.5)[:, None] / probes)
+
+
 @dataclass(frozen=True)
 class ImplicitFlowState:
     queries: torch.Tensor  # (T, Q, D + 1): [x_t, t] for each query
@@ -207,11 +216,7 @@ class ExplicitFlow(FlowLearner):
         self.embed_time = ClockEmbedding(W)
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
         self.head = ZeroLinear(W, L)
-        # Fixed (x₀, t) probes for ∇z of the loss at each sample: the step stays a function
-        # of the data, with no noise of its own. Saved with the weights.
-        g = torch.Generator().manual_seed(0)
-        self.register_buffer("probe_x0", torch.randn(cfg.probes, dim, generator=g))
-        self.register_buffer("probe_t", (torch.arange(cfg.probes) + 0.5)[:, None] / cfg.probes)
+        register_probes(self, cfg.probes, dim)
 
     def init(self, x_query: torch.Tensor) -> ExplicitFlowState:
         return ExplicitFlowState(self.z0.expand(x_query.shape[0], -1))

@@ -88,18 +88,14 @@ class TokensLearner(PredictiveLearner):
 
         return torch.func.grad(total)(state.z.detach()).detach()
 
-    def _readout(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
-        """The head's raw output (T, Q, 2 or C)."""
-        return self.reader(state.z, x_query)
-
     def _gaussian(self, state: TokensState, x_query: torch.Tensor):
-        raw = self._readout(state, x_query)
+        raw = self.reader(state.z, x_query)
         return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE  # (T, Q, 1), (T, Q)
 
     def predict(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
         if self.gaussian:
             return self._gaussian(state, x_query)[0]
-        return self._readout(state, x_query)
+        return self.reader(state.z, x_query)
 
     def predict_std(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
         """The predictive standard deviation (T, Q) of the regression head."""

@@ -18,7 +18,13 @@ import torch
 from torch import nn
 
 from iai.learners.base import Origin
-from iai.learners.flow import FREQUENCIES, FlowConfig, FlowLearner, time_features
+from iai.learners.flow import (
+    FREQUENCIES,
+    FlowConfig,
+    FlowLearner,
+    register_probes,
+    time_features,
+)
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
 from iai.tasks.objective import Objective
 
@@ -33,10 +39,7 @@ class TokensFlow(FlowLearner):
         self.embed_point = embedding(dim, W)
         self.embed_grad = nn.Linear(W, W) if cfg.signal == "both" else None
         self.field = TokenReader(dim + 1 + 2 * FREQUENCIES, W, cfg.field_depth, cfg.heads, dim)
-        # the explicit flow's fixed probes (x₀, t) for ∇z; saved with the weights
-        g = torch.Generator().manual_seed(0)
-        self.register_buffer("probe_x0", torch.randn(cfg.probes, dim, generator=g))
-        self.register_buffer("probe_t", (torch.arange(cfg.probes) + 0.5)[:, None] / cfg.probes)
+        register_probes(self, cfg.probes, dim)
 
     def init(self, x_query: torch.Tensor) -> TokensState:
         return self.update.init(x_query.shape[0])
@@ -53,14 +56,11 @@ class TokensFlow(FlowLearner):
         probes, at a copy of z outside the graph (a signal, as in the explicit flow)."""
         T, B, D = x.shape
         P = self.probe_t.shape[0]
-        t = self.probe_t.expand(T, B, P, 1)
-        x0 = self.probe_x0.expand(T, B, P, D)
-        xt = (1 - t) * x0 + t * x[:, :, None]
-        target = (x[:, :, None] - x0).flatten(1, 2)
+        pairs = (x[:, :, None].expand(T, B, P, D), self.probe_x0.expand(T, B, P, D))
+        rows = torch.cat([*pairs, self.probe_t.expand(T, B, P, 1)], -1).flatten(1, 2)
 
         def total(z: torch.Tensor) -> torch.Tensor:  # the tasks' mean losses, summed
-            v = self._field(replace(state, z=z), xt.flatten(1, 2), t.flatten(1, 2))
-            return (v - target).square().sum(-1).mean(-1).sum()
+            return self.loss(replace(state, z=z), rows) * T
 
         return torch.func.grad(total)(state.z.detach()).detach()
 
