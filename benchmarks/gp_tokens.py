@@ -13,7 +13,6 @@ tokens learners their Gaussian NLL per target minus the exact Bayes log predicti
 """
 
 import json
-import math
 import sys
 from pathlib import Path
 
@@ -22,6 +21,7 @@ import torch
 import iai
 from common.command import markdown_header, with_command, without_command
 from iai.tasks import variant_prior
+from iai.tasks.gp import mixture_log_density, mixture_mean
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "gp-tokens"
@@ -68,10 +68,8 @@ def exact(prior, tasks) -> dict[str, list[float]]:
     for k in STEPS:
         x_train, y_train = tasks.x_train[:, : k * B], tasks.y_train[:, : k * B]
         log_w, mean, var = prior.posterior(x_train, y_train, tasks.x_query)  # (T, G, Q) each
-        best = (log_w.exp().unsqueeze(-1) * mean).sum(1)
-        log_n = -0.5 * ((y[:, None] - mean).square() / var + var.log() + math.log(2 * math.pi))
-        lp = torch.logsumexp(log_w.unsqueeze(-1) + log_n, dim=1)
-        out["mse"].append((best - y).square().mean().item())
+        lp = mixture_log_density(log_w, mean, var, y)
+        out["mse"].append((mixture_mean(log_w, mean) - y).square().mean().item())
         out["nll"].append(-lp.mean().item())
     return out
 
@@ -81,14 +79,14 @@ def measure(names: list[str]) -> dict:
     yet), the others' kept, and exact Bayes computed once per distribution."""
     path = OUT / "scores.json"
     saved = without_command(json.loads(path.read_text())) if path.exists() else {}
+    task = iai.load(ROOT / "checkpoints" / LEARNERS["tokens"][0]).config.task
     for variant in VARIANTS:
         rows = saved.setdefault(variant, {})
         wanted = [n for n in LEARNERS if (n in names if names else n not in rows)]
         wanted = [n for n in wanted if (ROOT / "checkpoints" / LEARNERS[n][0]).exists()]
         if not wanted and "exact Bayes" in rows:
             continue
-        cfg = iai.load(ROOT / "checkpoints" / LEARNERS["tokens"][0]).config
-        prior = variant_prior(cfg.task, variant)
+        prior = variant_prior(task, variant)
         tasks = prior.sample(
             TASKS, max(STEPS) * B, QUERIES, generator=torch.Generator().manual_seed(2026)
         )

@@ -73,6 +73,20 @@ class GPRegressionConfig(TaskConfig):
         return self.max_lengthscale > 0.0
 
 
+def mixture_mean(log_w: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+    """The predictive mixture's mean (T, Q) from `posterior`'s log weights (T, G) and means."""
+    return (log_w.exp().unsqueeze(-1) * mean).sum(1)
+
+
+def mixture_log_density(
+    log_w: torch.Tensor, mean: torch.Tensor, var: torch.Tensor, y: torch.Tensor
+) -> torch.Tensor:
+    """log p(y) (T, Q) of each target y (T, Q) under `posterior`'s mixture over the grid."""
+    y = y.unsqueeze(1)  # (T, 1, Q)
+    log_n = -0.5 * ((y - mean).square() / var + var.log() + math.log(2 * math.pi))
+    return torch.logsumexp(log_w.unsqueeze(-1) + log_n, dim=1)
+
+
 class GPRegression(Family):
     kind = "regression"
     model = "mlp"
@@ -125,7 +139,7 @@ class GPRegression(Family):
     ) -> torch.Tensor:
         """The exact posterior mean (T, Q): Σ_g w_g k_g(x_q, X) (K_g + βI)⁻¹ y, in float64."""
         log_w, mean, _ = self.posterior(x_train, y_train, x_query)
-        return (log_w.exp().unsqueeze(-1) * mean).sum(1).to(x_query.dtype)
+        return mixture_mean(log_w, mean).to(x_query.dtype)
 
     def predictive(
         self, x_train: torch.Tensor, y_train: torch.Tensor, x_query: torch.Tensor
@@ -149,9 +163,7 @@ class GPRegression(Family):
         """The exact log density (T, Q) of each target y_query under the predictive mixture
         (each query on its own, given the training points): logsumexp over the grid."""
         log_w, mean, var = self.posterior(x_train, y_train, x_query)
-        y = y_query.double().unsqueeze(1)  # (T, 1, Q)
-        log_n = -0.5 * ((y - mean).square() / var + var.log() + math.log(2 * math.pi))
-        return torch.logsumexp(log_w.unsqueeze(-1) + log_n, dim=1).to(x_query.dtype)
+        return mixture_log_density(log_w, mean, var, y_query.double()).to(x_query.dtype)
 
     def posterior(
         self, x_train: torch.Tensor, y_train: torch.Tensor, x_query: torch.Tensor
