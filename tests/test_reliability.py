@@ -26,6 +26,7 @@ from conftest import DEMO, TINY
 from safetensors.torch import load_file, save_file
 
 import iai
+import iai.checkpoint.write
 import iai.training.trainer
 from iai.checkpoint import FORMAT, pin
 from iai.training.loop import train
@@ -418,7 +419,7 @@ def test_without_symbolic_links_a_run_is_written_flat_and_still_resumes(
     def no_links(*args, **kwargs):
         raise OSError(errno.EPERM, "Operation not permitted")
 
-    monkeypatch.setattr(iai.checkpoint.os, "symlink", no_links)
+    monkeypatch.setattr(iai.checkpoint.write.os, "symlink", no_links)
     train(make_cfg("train.iterations=4", "train.checkpoint_every=2"), tmp_path, progress=False)
     assert sorted(p.name for p in tmp_path.iterdir()) == [CONFIG, "metrics.jsonl", MODEL, TRAINER]
     assert step_of(tmp_path) == 4
