@@ -6,11 +6,14 @@ prints the command that resumes it and exits with 130 or 143 (128 + the signal's
 
 import argparse
 import json
+import os
 import shlex
 import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
+
+import torch.distributed as dist
 
 from iai.api import load
 from iai.config import load_config
@@ -146,8 +149,15 @@ def main(argv: list[str] | None = None) -> int:
     try:
         code = {"train": _train, "eval": _eval, "grid": _grid}[args.command](args) or 0
         finish_process(code)
-    except (IAIError, ValueError) as e:
-        print(f"iai: error: {e}", file=sys.stderr)
+    except (IAIError, ValueError, OSError) as e:
+        # OSError: what the library has not named already (a config file it cannot read, a
+        # report it cannot write) is the machine's, not iai's: one line, not a traceback
+        print(f"iai: error: {e}", file=sys.stderr, flush=True)
+        if dist.is_initialized():
+            # under torchrun: leave at once, past gloo's teardown race (see finish_process),
+            # with no barrier, as the other ranks may be anywhere
+            sys.stdout.flush()
+            os._exit(2)
         return 2
     return code
 

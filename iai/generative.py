@@ -19,6 +19,11 @@ from iai.errors import InvalidInput
 from iai.learners import GenerativeLearner, Learner
 from iai.rollout import minibatches
 
+# the most samples (tasks × n_samples) one call draws a step: the flows' working memory is
+# about 3 kB a sample (peak RSS at 2¹⁶ and 2¹⁸ samples of checkpoints/gmm-2d and letters),
+# so this bounds it near 3 GB
+MAX_SAMPLES = 2**20
+
 
 def sample_steps(
     learner: Learner,
@@ -37,13 +42,19 @@ def sample_steps(
     `generator` (a CPU one; torch's global one if None) draws the noise the samples start
     from, fresh for each step in the order of `steps`: the same call gives the same samples,
     and a step's samples depend on which steps are asked before it."""
+    _generative(learner, "iai.sample_steps")
     n = inputs.positive_int("n_samples", n_samples)
     if generator is not None and (
         not isinstance(generator, torch.Generator) or generator.device.type != "cpu"
     ):
         raise InvalidInput(f"generator must be a CPU torch.Generator, got {generator!r}")
-    _generative(learner)
     x = inputs.features(learner, "x_context", x_context)
+    if x.shape[0] * n > MAX_SAMPLES:
+        raise InvalidInput(
+            f"{x.shape[0]} tasks × n_samples = {n} is {x.shape[0] * n:,} samples a step, beyond "
+            f"the {MAX_SAMPLES:,} one call draws (the flow's working memory grows with them): "
+            "draw them in several calls, each with its own generator state"
+        )
     inputs.warn_if_unlike_samples(learner, x, stacklevel=3)
     states = _states(learner, x, batch_size, steps)
     with torch.no_grad():
@@ -64,7 +75,7 @@ def log_prob_steps(
     """Log densities at x_eval (T, M, D) after k mini-batches of x_context (T, N, D), for each
     k in `steps` (as in `sample_steps`): -> (len(steps), T, M). Exact for the mixture learner;
     for flows, through the ODE's instantaneous change of variables."""
-    _generative(learner)
+    _generative(learner, "iai.log_prob_steps")
     x = inputs.features(learner, "x_context", x_context)
     inputs.warn_if_unlike_samples(learner, x, stacklevel=3)
     x_eval = inputs.features(learner, "x_eval", x_eval)
@@ -77,8 +88,10 @@ def log_prob_steps(
     return out
 
 
-def _generative(learner: Learner) -> None:
-    """InvalidInput pointing a predictive learner to predict_steps."""
+def _generative(learner: Learner, call: str) -> None:
+    """InvalidInput unless `learner` is a generative learner; a predictive one is pointed to
+    predict_steps."""
+    inputs.loaded(learner, call)
     if not isinstance(learner, GenerativeLearner):
         raise InvalidInput(
             "sample_steps and log_prob_steps are for generative learners (trained on a density "

@@ -7,6 +7,7 @@ problem, so the math behind the API can assume clean tensors.
 
 import dataclasses
 import operator
+import os
 import warnings
 import weakref
 
@@ -17,33 +18,65 @@ from iai.learners import GenerativeLearner, Learner, PredictiveLearner
 
 
 def check_prior(prior) -> None:
-    """InvalidInput unless a small draw from a user prior has the form its signature promises:
-    Tasks of finite inputs (T, N, dim) and (T, Q, dim), and targets its objective accepts."""
+    """InvalidInput unless a small draw from a user prior has the form its signature promises
+    (`checked_draw`), with finite values: caught when the prior is passed, before any training."""
+    checked_draw(prior, 2, 3, 2, torch.Generator().manual_seed(0), "the first check", finite=True)
+
+
+def checked_draw(
+    prior, T: int, N: int, Q: int, generator: torch.Generator, when: str, finite: bool = False
+):
+    """`prior.sample(T, N, Q, generator=generator)` as Tasks of float inputs (T, N, dim) and
+    (T, Q, dim) and targets its objective accepts, in the default dtype, or InvalidInput
+    naming the draw (`when`: e.g. "training iteration 12").
+
+    Why every draw and not the first: a user prior may change its output later (another
+    feature count, float64, a missing target), and the loop behind would fail with a foreign
+    error far from the cause. The check is a few reductions over tensors the step reads anyway.
+    NaN or inf is refused only with `finite`: in a later draw it is a poisoned batch, which
+    the trainer skips and counts (`train.max_skips`), not a prior of the wrong form.
+    """
     from iai.tasks.base import Tasks
     from iai.tasks.objective import objective_of
 
     objective, D = objective_of(prior), int(prior.dim)
-    call = "prior.sample(2, 3, 2, generator=...)"
+    call = f"prior.sample({T}, {N}, {Q}, generator=...) at {when}"
     try:
-        tasks = prior.sample(2, 3, 2, generator=torch.Generator().manual_seed(0))
+        tasks = prior.sample(T, N, Q, generator=generator)
     except IAIError:
         raise
     except Exception as e:
         raise InvalidInput(f"{call} failed: {type(e).__name__}: {e}") from e
     if not isinstance(tasks, Tasks):
         raise InvalidInput(f"{call} must return iai.tasks.base.Tasks, got {type(tasks).__name__}")
-    for name, n in {"x_train": 3, "x_query": 2}.items():
+    data = {}
+    for name, n in {"x_train": N, "x_query": Q}.items():
         x = getattr(tasks, name)
-        if not x.is_floating_point() or tuple(x.shape) != (2, n, D):
+        if not isinstance(x, torch.Tensor):
+            raise InvalidInput(f"{call}.{name} must be a tensor, got {type(x).__name__}")
+        if not x.is_floating_point() or tuple(x.shape) != (T, n, D):
             raise InvalidInput(
-                f"{call}.{name} must be floats of shape (2, {n}, {D}) (the prior's dim is "
+                f"{call}.{name} must be floats of shape ({T}, {n}, {D}) (the prior's dim is "
                 f"{D}), got {x.dtype} {tuple(x.shape)}"
             )
-        if not torch.isfinite(x).all():
+        x = in_range(f"{call}.{name}", x).to(torch.get_default_dtype())
+        if finite and not torch.isfinite(x).all():
             raise InvalidInput(f"{call}.{name} contains NaN or inf")
-    for name, n in {"y_train": 3, "y_query": 2}.items():
-        if getattr(tasks, name) is not None:
-            objective.targets(f"{call}.{name}", getattr(tasks, name), (2, n))
+        data[name] = x
+    for name, n in {"y_train": N, "y_query": Q}.items():
+        y = getattr(tasks, name)
+        if objective.generative:
+            if y is not None:
+                raise InvalidInput(f"{call}.{name} must be None: a density prior has no targets")
+            data[name] = None
+        elif y is None:
+            raise InvalidInput(f"{call}.{name} is None: a {objective.kind} prior has targets")
+        else:
+            y = in_range(f"{call}.{name}", y)
+            poisoned = not finite and y.is_floating_point()  # checked with NaN and inf read as 0
+            checked = objective.targets(f"{call}.{name}", y.nan_to_num() if poisoned else y, (T, n))
+            data[name] = y.to(checked.dtype) if poisoned else checked
+    return Tasks(**data, truth=tasks.truth)
 
 
 def check_state(learner: Learner, state, x_query: torch.Tensor) -> None:
@@ -116,8 +149,24 @@ def positive_int(name: str, value) -> int:
     return value
 
 
+def loaded(learner, call: str) -> None:
+    """InvalidInput unless `learner` is a learner object (a path or None is not one)."""
+    if not isinstance(learner, Learner):
+        hint = (
+            f": load it first, iai.load({str(learner)!r})"
+            if isinstance(learner, str | os.PathLike)
+            else ""
+        )
+        raise InvalidInput(
+            f"{call} takes a learner (what iai.load or iai.train returns), got "
+            f"{type(learner).__name__}{hint}"
+        )
+
+
 def predictive(learner: Learner, call: str) -> None:
-    """InvalidInput if `learner` is generative: it has samples to give, not predictions."""
+    """InvalidInput unless `learner` is a learner that predicts: a generative one has samples
+    to give, not predictions."""
+    loaded(learner, call)
     if not isinstance(learner, PredictiveLearner):
         raise InvalidInput(
             f"{call} is for learners that predict targets; this one was trained on a density "

@@ -22,6 +22,10 @@ agree: a file copied in from another checkpoint is named, not silently mixed in.
 written before this layout (flat files, e.g. the committed checkpoints/) still load and resume;
 a file system that makes no symbolic links gets flat files, replaced config.json last.
 
+A directory has one writer: a run holds `.lock` in it for as long as it trains, and a second
+run (or a save) on the same directory is refused at once, naming the holder
+(`iai.checkpoint.lock`); temporary names carry the writer's pid.
+
 `format` in config.json (and in the safetensors metadata) is the on-disk format's version:
 it changes only when an older iai would misread a directory. This iai reads formats 1 to
 `FORMAT` and refuses a newer one, naming both.

@@ -28,6 +28,7 @@ from iai.evaluation.config import EvalConfig
 from iai.evaluation.results import Curve, EvalResult, summarize
 from iai.evaluation.sampling import evaluate_samples
 from iai.experiment import prior_signature
+from iai.inputs import checked_draw
 from iai.learners import GenerativeLearner, Learner, PredictiveLearner
 from iai.models.predictors import init_theta, make_model
 from iai.rollout import minibatches, rollout
@@ -178,9 +179,11 @@ def _evaluate_predictions(
             "eval.baselines = false (iai eval --no-baselines)"
         )
     objective, B, K = learner.objective, cfg.batch_size or trained.train.batch_size, cfg.steps
-    tasks = prior.sample(
-        cfg.tasks, K * B, cfg.queries, generator=torch.Generator().manual_seed(cfg.seed)
-    )
+    g = torch.Generator().manual_seed(cfg.seed)
+    if isinstance(prior, Family):  # a registered family's draws are trusted
+        tasks = prior.sample(cfg.tasks, K * B, cfg.queries, generator=g)
+    else:
+        tasks = checked_draw(prior, cfg.tasks, K * B, cfg.queries, g, "the evaluation")
     # Under torchrun each process takes a contiguous share of the tasks (every process draws
     # them all, from the same seed); per-task metrics are gathered at the end.
     full, mine = tasks, shard(cfg.tasks)

@@ -4,12 +4,16 @@ writing anything. The run's state and its parts live in `iai.training.trainer`.
 """
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 
 from iai.checkpoint import save_learner
+from iai.checkpoint.lock import RunLock
 from iai.config import ExperimentConfig, to_dict
+from iai.errors import CheckpointError
 from iai.experiment import build, prior_signature
 from iai.learners import Learner
 from iai.models.set_transformer import SetTransformer
@@ -33,6 +37,10 @@ def train(
     trains (default: `iai.training.threads.default_threads`); the caller's count comes back
     afterwards.
 
+    The run owns `out` while it trains (see `owning`): another run on it is refused with
+    CheckpointError naming the holder. A full or read-only disk raises CheckpointError naming
+    the path and the reason; the last complete checkpoint stays and resumes.
+
     SIGINT (Ctrl-C) or SIGTERM while it trains (on the main thread): the iteration under way
     finishes, a checkpoint of it is written and `iai.Interrupted` is raised; under torchrun
     every process stops after the same iteration. The same signal again, a second or more
@@ -41,16 +49,48 @@ def train(
     out = Path(out)
     with using_threads(threads):
         proc = join(cfg)
-        learner, prior = build(cfg, prior, model=model)
-        learner.to(proc.device)
-        if cfg.train.compile:
-            compile_networks(learner)
-        if not any(p.requires_grad for p in learner.parameters()):
-            # nothing to learn (plain SGD / Adam): the checkpoint is the config itself
-            if proc.rank == 0:
-                save_learner(out, learner, to_dict(cfg), 0, prior_signature(prior))
-            return learner.eval()
-        return Trainer(cfg, learner, prior, proc, out, progress).train(resume)
+        with owning(out, proc, create=not resume):
+            return _run(cfg, out, resume, progress, prior, model, proc)
+
+
+@contextmanager
+def owning(out: Path, proc: Process, create: bool = True) -> Iterator[None]:
+    """The run owns `out` (`iai.checkpoint.lock`) from before its learner is built to its end,
+    so a second run is refused at once. Under torchrun rank 0 alone takes the lock: it is the
+    job's one writer, and an exclusive lock has one holder (ranks may also sit on other hosts);
+    the other ranks learn whether it got it, so a refused job stops on every rank alike.
+    Without `create` (a resume) a missing `out` is refused rather than made."""
+    lock, refused = RunLock(out, create), None
+    if proc.rank == 0:
+        try:
+            lock.__enter__()
+        except CheckpointError as e:
+            refused = e
+    if proc.world > 1:
+        flag = torch.tensor([refused is not None], dtype=torch.int32, device=proc.device)
+        dist.all_reduce(flag, op=dist.ReduceOp.MAX)
+        if flag.item() and refused is None:
+            refused = CheckpointError(f"rank 0 could not own {str(out)!r} (see its error)")
+    if refused is not None:
+        raise refused
+    try:
+        yield
+    finally:
+        lock.__exit__()
+
+
+def _run(cfg, out, resume, progress, prior, model, proc) -> Learner:
+    """`train`'s work, by the process that owns `out` (or one of its torchrun group)."""
+    learner, prior = build(cfg, prior, model=model)
+    learner.to(proc.device)
+    if cfg.train.compile:
+        compile_networks(learner)
+    if not any(p.requires_grad for p in learner.parameters()):
+        # nothing to learn (plain SGD / Adam): the checkpoint is the config itself
+        if proc.rank == 0:
+            save_learner(out, learner, to_dict(cfg), 0, prior_signature(prior))
+        return learner.eval()
+    return Trainer(cfg, learner, prior, proc, out, progress).train(resume)
 
 
 def iterations(cfg: ExperimentConfig, learner: Learner, prior) -> Iterator[torch.Tensor]:

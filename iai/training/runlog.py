@@ -4,17 +4,21 @@ Resuming continues the same experiment: the saved config must match the new one 
 RESUMABLE_CHANGES, and the log keeps only the lines of the iterations the checkpoint holds.
 """
 
+import contextlib
 import json
 import math
+import os
 from pathlib import Path
 
 from iai.checkpoint import read_config
+from iai.checkpoint.lock import reason
 from iai.config import from_dict, to_dict
 from iai.errors import CheckpointError, InvalidConfig
 
 # Keys a resumed run may change: how long it trains and how often it writes, and how it is
 # evaluated afterwards. Anything else would make the resumed run a different experiment.
 RESUMABLE_CHANGES = ("train.iterations", "train.log_every", "train.checkpoint_every", "eval.")
+_BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 
 def check_same_experiment(out: Path, config: dict) -> None:
@@ -81,9 +85,25 @@ def log_until(metrics: Path, step: int) -> list[str]:
 
 
 def append(metrics: Path, record: dict) -> None:
-    """One record as a line at the end of the log."""
-    with open(metrics, "a") as log:
-        log.write(json.dumps(record) + "\n")
+    """One record as a line at the end of the log, written unbuffered. An OS error (a full
+    disk) cuts the log back to its last whole line and raises CheckpointError naming it."""
+    line = (json.dumps(record) + "\n").encode()
+    try:
+        fd = os.open(metrics, os.O_WRONLY | os.O_APPEND | os.O_CREAT | _BINARY, 0o666)
+    except OSError as e:
+        raise CheckpointError(f"could not append to the run's log: {reason(e)}") from e
+    size = None
+    try:
+        size = os.fstat(fd).st_size
+        while line:
+            line = line[os.write(fd, line) :]
+    except OSError as e:
+        if size is not None:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, size)
+        raise CheckpointError(f"could not append to {str(metrics)!r}: {reason(e)}") from e
+    finally:
+        os.close(fd)
 
 
 def last(metrics: Path, key: str) -> float:

@@ -22,6 +22,7 @@ from iai.errors import InvalidInput
 # A cap on the default for many-core machines. Not measured: the machines this was measured
 # on have 2 cores; operators on tensors this small gain little from more.
 MAX_DEFAULT = 4
+OVERSUBSCRIBED = 4  # threads per usable CPU beyond which a count is refused
 
 
 def default_threads() -> int:
@@ -32,9 +33,13 @@ def default_threads() -> int:
     MAX_DEFAULT: a caller's `torch.set_num_threads(1)` stays 1."""
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()  # torch read the variable when it started
-    # the CPUs this process may run on (Linux); where the OS has no affinity (macOS), all
+    return max(1, min(torch.get_num_threads(), usable_cpus() - 1, MAX_DEFAULT))
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (Linux); where the OS has no affinity (macOS), all."""
     cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(torch.get_num_threads(), (cpus or 1) - 1, MAX_DEFAULT))
+    return cpus or 1
 
 
 @contextmanager
@@ -45,6 +50,12 @@ def using_threads(threads: int | None) -> Iterator[int]:
         not isinstance(threads, int) or isinstance(threads, bool) or threads < 1
     ):
         raise InvalidInput(f"threads must be a whole number ≥ 1, got {threads!r}")
+    if threads is not None and threads > OVERSUBSCRIBED * usable_cpus():
+        # a million threads made OpenMP fail to start them and the process crash (SIGSEGV)
+        raise InvalidInput(
+            f"threads = {threads} is more than {OVERSUBSCRIBED} per CPU this process may run "
+            f"on ({usable_cpus()}): beyond that threads only wait for cores"
+        )
     n = default_threads() if threads is None else threads
     before = torch.get_num_threads()
     torch.set_num_threads(n)

@@ -22,6 +22,7 @@ from iai.config import ExperimentConfig, to_dict
 from iai.distributed import device_for, process_group
 from iai.errors import CheckpointError, Interrupted, InvalidConfig, TrainingStopped
 from iai.experiment import prior_signature
+from iai.inputs import checked_draw
 from iai.learners import Learner
 from iai.tasks import Tasks
 from iai.training import runlog
@@ -174,10 +175,11 @@ class Trainer:
         for group in self.opt.param_groups:
             group["lr"] = learning_rate(t, it)
         n_shard = t.tasks // t.shards
+        N, Q, when = t.steps * t.batch_size, t.queries, f"training iteration {it + 1}"
         shards = [
-            self.prior.sample(
-                n_shard, t.steps * t.batch_size, t.queries, generator=self.rng[f"tasks.{s}"]
-            )
+            self.prior.sample(n_shard, N, Q, generator=self.rng[f"tasks.{s}"])
+            if self.signature["shipped"]  # a registered family's draws are trusted
+            else checked_draw(self.prior, n_shard, N, Q, self.rng[f"tasks.{s}"], when)
             for s in self.proc.shards
         ]
         losses = self.objective(Tasks.concat(shards).to(self.proc.device))  # (K + 1,)
