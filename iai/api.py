@@ -15,6 +15,7 @@ import torch
 
 import iai.inputs as inputs
 from iai.checkpoint import load_weights, read_config
+from iai.checkpoint.read import check_weights
 from iai.config import from_dict
 from iai.errors import CheckpointError, InvalidConfig, InvalidInput
 from iai.experiment import build, is_signature
@@ -53,13 +54,18 @@ def load(directory: str | Path, *, model=None) -> Learner:
             f"model= is for learners trained with a model of your own; {str(directory)!r} "
             "uses a shipped one (its learner.model is not 'custom')"
         )
+    check_weights(directory)  # the header alone first: its memory is freed before the build's
     try:
         cfg = from_dict(config)
-        learner, _ = build(cfg, signature=signature, model=model)
+        shape, _ = build(cfg, signature=signature, model=model, meta=True)
     except InvalidConfig as e:
         raise CheckpointError(
             f"{str(directory / 'config.json')!r} holds an invalid config: {e}"
         ) from e
+    # The weights' header against the learner on the meta device: a config that asks for more
+    # than the file holds is refused before anything is allocated (iai.checkpoint.read).
+    check_weights(directory, shape)
+    learner, _ = build(cfg, signature=signature, model=model)
     load_weights(directory, learner)
     learner.eval()
     return learner
@@ -88,6 +94,9 @@ def train(
     `threads`: torch's CPU threads while it trains (default: OMP_NUM_THREADS if set, else the
     CPUs it may use less one, at most 4 and at most torch's count; see
     `iai.training.threads`); the caller's count comes back afterwards.
+    The run owns `out` while it trains (`iai.checkpoint.lock`): another run on it is refused with
+    CheckpointError naming the holder, as is an `out` that cannot be written (a file, a full or
+    read-only disk), with the path and the reason; the last complete checkpoint stays.
     """
     from iai.config import load_config
     from iai.experiment import with_prior

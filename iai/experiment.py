@@ -5,14 +5,16 @@ defined outside the package builds, saves and loads like a shipped one: the chec
 that signature (`prior_signature`), and loading needs no prior object.
 """
 
+from contextlib import nullcontext
 from dataclasses import replace
 
 import torch
 
 from iai.config import ExperimentConfig
-from iai.errors import InvalidInput
+from iai.errors import InvalidConfig, InvalidInput
 from iai.learners import Learner, Origin, build_learner
 from iai.tasks import CustomTask, PriorSignature, make_prior
+from iai.tasks.config import MAX_SIZE
 from iai.tasks.objective import make_objective, objective_of
 
 
@@ -41,7 +43,12 @@ def with_prior(cfg: ExperimentConfig, prior) -> ExperimentConfig:
 
 
 def build(
-    cfg: ExperimentConfig, prior=None, signature: dict | None = None, model=None
+    cfg: ExperimentConfig,
+    prior=None,
+    signature: dict | None = None,
+    model=None,
+    *,
+    meta: bool = False,
 ) -> tuple[Learner, object]:
     """The learner `cfg` describes, initialized from cfg.seed, and its task prior.
 
@@ -51,6 +58,12 @@ def build(
     `model`: a user-defined fixed model f(x; θ) for a parametric learner whose config says
     learner.model = 'custom'. The learner's `origin` holds the experiment, the signature and
     the prior (`iai.learners.base.Origin`).
+
+    `meta`: the learner on torch's `meta` device, its tensors shapes and dtypes without
+    memory, which is what `iai.load` checks a checkpoint's weights against before it builds
+    the learner for real (a user's `model` then runs once on meta tensors: written with torch
+    operations, as vmap needs, it runs there). The prior is made for real: no shipped family
+    allocates by its config's sizes until it samples.
     """
     if prior is None and (signature is None or signature.get("shipped", True)):
         prior = make_prior(cfg.task)
@@ -58,10 +71,21 @@ def build(
         objective, dim = objective_of(prior), int(prior.dim)
         sig = PriorSignature.of(prior)
     else:
-        sig = PriorSignature.from_json(signature)
+        sig = _bounded(PriorSignature.from_json(signature))
         objective, dim = make_objective(sig.kind, sig.out_dim), sig.dim
     origin = Origin(cfg, sig, prior)
-    with torch.random.fork_rng():  # module initializers draw from the global generator
+    device = torch.device("meta") if meta else nullcontext()
+    with torch.random.fork_rng(), device:  # module initializers draw from the global generator
         torch.manual_seed(cfg.seed)
         learner = build_learner(cfg.learner, dim, objective, model, origin)
     return learner, prior
+
+
+def _bounded(sig: PriorSignature) -> PriorSignature:
+    """A saved signature whose sizes a learner can be built from (as task.dim's bound)."""
+    for key in ("dim", "out_dim"):
+        if getattr(sig, key) > MAX_SIZE:
+            raise InvalidConfig(
+                f"prior signature {key} = {getattr(sig, key)}; must be at most {MAX_SIZE}"
+            )
+    return sig

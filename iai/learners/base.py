@@ -155,12 +155,24 @@ class GenerativeLearner(Learner):
         """Log densities (T, M) at x (T, M, D)."""
 
 
+# Upper bounds of a learner's int fields: a stack of layers is built by a Python loop, so a
+# depth of 10⁶ hangs before any check; widths and counts stay where products of a few of them
+# fit int64 (a checkpoint's learner is built on the meta device first, see iai.experiment).
+# Both far above any trained learner (depth 3, width 128).
+MAX_DEPTH = 64  # fields named *depth (a trainer state's header then stays under 0.5 of its 1 MiB)
+MAX_SIZE = 2**16  # every other size or count
+
+
 def check_config(cfg, positive: tuple[str, ...], heads: bool = True) -> None:
-    """InvalidConfig naming the first of `positive` (int fields) below 1, or (with `heads`) a
-    width the heads do not divide: the checks every learner config shares."""
+    """InvalidConfig naming the first of `positive` (int fields) below 1 or above its bound
+    (`MAX_DEPTH`, `MAX_SIZE`), or (with `heads`) a width the heads do not divide: the checks
+    every learner config shares."""
     for key in positive:
-        if getattr(cfg, key) < 1:
-            raise InvalidConfig(f"learner.{key} = {getattr(cfg, key)!r}; must be ≥ 1")
+        value, bound = getattr(cfg, key), MAX_DEPTH if key.endswith("depth") else MAX_SIZE
+        if value < 1:
+            raise InvalidConfig(f"learner.{key} = {value!r}; must be ≥ 1")
+        if value > bound:
+            raise InvalidConfig(f"learner.{key} = {value!r}; must be at most {bound}")
     if heads and cfg.width % cfg.heads:
         raise InvalidConfig(
             f"learner.width = {cfg.width} is not a multiple of learner.heads = {cfg.heads}"
@@ -169,5 +181,7 @@ def check_config(cfg, positive: tuple[str, ...], heads: bool = True) -> None:
 
 def check_memory(cfg) -> None:
     """InvalidConfig for a negative adaptation-memory size (0 is allowed: no memory)."""
-    if cfg.memory < 0:
-        raise InvalidConfig(f"learner.memory = {cfg.memory!r}; must be ≥ 0 (0: no memory)")
+    if not 0 <= cfg.memory <= MAX_SIZE:
+        raise InvalidConfig(
+            f"learner.memory = {cfg.memory!r}; must be from 0 (no memory) to {MAX_SIZE}"
+        )

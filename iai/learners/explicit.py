@@ -41,9 +41,8 @@ class ExplicitConfig:
     curvature: bool = False  # precondition the update of z by the decoder's Gauss–Newton
 
     def __post_init__(self) -> None:
-        check_config(
-            self, ("latent", "decoder_hidden", "history", "width", "depth", "heads", "chunk")
-        )
+        sizes = ("latent", "decoder_hidden", "decoder_depth", "history", "width", "depth")
+        check_config(self, (*sizes, "heads", "chunk"))
         check_memory(self)
 
 

@@ -4,7 +4,8 @@ shifts the families share, and how a checkpoint written by the old one-bag confi
 Each family file holds a frozen dataclass with only the fields it uses (plus `name` and
 `dim`); `iai.tasks.TASKS` maps `task.name` to it, as `learner.kind` picks a learner's config.
 A field's range travels with it (`positive`, `at_least`); a `Literal` field is checked on
-construction, so a config built in Python is checked like one read from TOML.
+construction, so a config built in Python is checked like one read from TOML. Every int field
+is a size or a count (dim, classes, hidden units, components), at most `MAX_SIZE`.
 """
 
 import dataclasses
@@ -15,6 +16,11 @@ from dataclasses import dataclass, field, replace
 from typing import Any, ClassVar, Literal
 
 from iai.errors import InvalidConfig
+
+# The largest size a task's int field may take. Generous (the widest shipped task has 64
+# inputs), it keeps a checkpoint's config from asking for a learner whose sizes multiply past
+# int64 (iai.load builds it on the meta device first, see iai.experiment).
+MAX_SIZE = 2**16
 
 
 def positive(default: float) -> Any:
@@ -72,6 +78,8 @@ class TaskConfig:
             value, hint = getattr(self, f.name), _hints(type(self))[f.name]
             if "check" in f.metadata and not f.metadata["check"][0](value):
                 raise InvalidConfig(f"task.{f.name} = {value!r}; must be {f.metadata['check'][1]}")
+            if hint is int and isinstance(value, int) and value > MAX_SIZE:
+                raise InvalidConfig(f"task.{f.name} = {value!r}; must be at most {MAX_SIZE}")
             allowed = typing.get_args(hint) if typing.get_origin(hint) is Literal else None
             if allowed is not None and value not in allowed:
                 raise InvalidConfig(f"task.{f.name} = {value!r}; allowed: {list(allowed)}")
