@@ -150,16 +150,21 @@ def main(argv: list[str] | None = None) -> int:
         code = {"train": _train, "eval": _eval, "grid": _grid}[args.command](args) or 0
         finish_process(code)
     except (IAIError, ValueError, OSError) as e:
-        # OSError: what the library has not named already (a config file it cannot read, a
-        # report it cannot write) is the machine's, not iai's: one line, not a traceback
-        print(f"iai: error: {e}", file=sys.stderr, flush=True)
-        if dist.is_initialized():
-            # under torchrun: leave at once, past gloo's teardown race (see finish_process),
-            # with no barrier, as the other ranks may be anywhere
-            sys.stdout.flush()
-            os._exit(2)
-        return 2
+        return _refused(e)
     return code
+
+
+def _refused(e: Exception) -> int:
+    """One line for an error, exit status 2. OSError too: what the library has not named
+    already (a config file it cannot read, a report it cannot write) is the machine's, not
+    iai's, and gets no traceback either."""
+    print(f"iai: error: {e}", file=sys.stderr, flush=True)
+    if dist.is_initialized():
+        # under torchrun: leave at once, past gloo's teardown race (see finish_process), with
+        # no barrier, as the other ranks may be anywhere
+        sys.stdout.flush()
+        os._exit(2)
+    return 2
 
 
 if __name__ == "__main__":

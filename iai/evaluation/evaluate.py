@@ -32,7 +32,7 @@ from iai.inputs import checked_draw
 from iai.learners import GenerativeLearner, Learner, PredictiveLearner
 from iai.models.predictors import init_theta, make_model
 from iai.rollout import minibatches, rollout
-from iai.tasks import TASKS, Family, fixed_model, mlp_shape, objective_of, variant_prior
+from iai.tasks import TASKS, Family, Tasks, fixed_model, mlp_shape, objective_of, variant_prior
 
 
 def _summary(per_task: dict[str, torch.Tensor], scale: dict[str, float]) -> dict[str, Curve]:
@@ -163,6 +163,15 @@ def _evaluated_prior(learner: Learner, prior, variant: str):
     return prior
 
 
+def _tasks(prior, cfg: EvalConfig, N: int) -> Tasks:
+    """The evaluation's tasks of N points: a user prior's draw checked (`checked_draw`), a
+    registered family's trusted."""
+    g = torch.Generator().manual_seed(cfg.seed)
+    if isinstance(prior, Family):
+        return prior.sample(cfg.tasks, N, cfg.queries, generator=g)
+    return checked_draw(prior, cfg.tasks, N, cfg.queries, g, "the evaluation")
+
+
 def _task_of(prior) -> dict:
     """A shipped family's settings, or what a user-defined prior says of itself."""
     return prior.cfg.to_dict() if isinstance(prior, Family) else prior_signature(prior)
@@ -179,11 +188,7 @@ def _evaluate_predictions(
             "eval.baselines = false (iai eval --no-baselines)"
         )
     objective, B, K = learner.objective, cfg.batch_size or trained.train.batch_size, cfg.steps
-    g = torch.Generator().manual_seed(cfg.seed)
-    if isinstance(prior, Family):  # a registered family's draws are trusted
-        tasks = prior.sample(cfg.tasks, K * B, cfg.queries, generator=g)
-    else:
-        tasks = checked_draw(prior, cfg.tasks, K * B, cfg.queries, g, "the evaluation")
+    tasks = _tasks(prior, cfg, K * B)
     # Under torchrun each process takes a contiguous share of the tasks (every process draws
     # them all, from the same seed); per-task metrics are gathered at the end.
     full, mine = tasks, shard(cfg.tasks)
