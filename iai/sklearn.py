@@ -9,7 +9,17 @@ Standardization. `fit` standardizes features (and regression targets) by the mea
 of all its rows. A stream cannot know those in advance, so `partial_fit` uses the rows of
 its first calls, once at least `scaling_rows` have arrived: until then it keeps a copy of them
 (bounded memory) and predicts by reading them afresh; then it fixes the mean and std and reads
-them into the state. Standardized features are clipped to ± 10.
+them into the state. Standardized features are clipped to ± 10. The mean and std are taken
+in units of each column's magnitude (`iai.sklearn_scaling`), so any finite float64 scale
+standardizes alike: X · 1e160 or y · 1e-170 predict as X and y do, scaled. Targets that
+equal one value predict that value. Regression targets beyond 2^1008 ≈ 2.7e303 in magnitude
+are refused (their predictions could pass float64's range), as are strings.
+
+Classes with no example. `partial_fit(..., classes=...)` may name classes that no row has
+shown yet. Such a class gets probability 0 in `predict_proba` (and is never predicted) for
+as long as some class has examples, which is from the first row on: the learner has no
+evidence for it, and its output only ever saw pushes down. The others share the probability
+as the learner gives it; a class's first example makes it a class like the others.
 
 Missing values (NaN) are ignored by the mean and std and then read as the column mean (0
 after standardizing). Limits: at most 100 features and 10 classes (the prior the shipped
@@ -18,6 +28,7 @@ need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/
 sparse input, as such an encoder gives, is read densely.
 """
 
+import os
 from importlib import resources
 from pathlib import Path
 
@@ -25,13 +36,21 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets
+from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.api import load
+from iai.errors import InvalidInput
 from iai.learners.tabular import TabularLearner
+from iai.sklearn_scaling import (
+    ColumnScale,
+    column_scale,
+    features,
+    representable,
+    restore,
+    targets,
+)
 from iai.tasks.objective import Classification, Regression
-from iai.tasks.tabular import standardize
 
 # the most rows one step reads when max_steps spreads a large call: a step's memory grows
 # with its rows (the Gauss–Newton terms, classes × rows × coordinates), the call's must not
@@ -39,13 +58,23 @@ ROWS_CAP = 1024
 # loaded learners by path; each brings its limits (its prior's dim and classes: 100 and 10
 # for the shipped ones)
 _LEARNERS: dict[str, torch.nn.Module] = {}
+# the farthest a standardized target may lie from 0: later rows of a stream are standardized
+# by the first ones, and the learner squares residuals
+TARGET_SPREAD = 1e8
 
 
-def _learner(path: str | None, name: str, objective: type) -> TabularLearner:
+def _learner(path: str | os.PathLike | None, name: str, objective: type) -> TabularLearner:
     """The learner at `path`, or the shipped one `name`, in float64, loaded once per process;
     a ValueError unless it is a tabular learner of `objective` (Regression or Classification)."""
     if path is None:
         path = str(resources.files("iai") / "pretrained" / name)
+    elif isinstance(path, str | os.PathLike):
+        path = os.fspath(path)
+    else:  # checked at fit, as scikit-learn checks parameters
+        raise TypeError(
+            f"learner must be None (the shipped learner) or the path of a checkpoint "
+            f"directory (str or os.PathLike), got {type(path).__name__} {path!r}"
+        )
     if path not in _LEARNERS:
         _LEARNERS[path] = load(Path(path)).double()
     learner = _LEARNERS[path]
@@ -90,6 +119,8 @@ class _IAIEstimator(BaseEstimator):
     def _validate(self, X, *y, reset: bool = False):
         """X, or (X, y) when y is passed, checked and converted: X to a dense float64 array
         (NaN allowed); a y passed as None raises scikit-learn's "requires y to be passed"."""
+        if y and self._regression:
+            _numeric_targets(y[0])
         numeric = {"y_numeric": self._regression} if y else {}
         out = validate_data(
             self,
@@ -112,6 +143,8 @@ class _IAIEstimator(BaseEstimator):
         # sparse input (a ColumnTransformer's output once one-hot columns make it mostly
         # zeros) is read densely: at most 100 columns, and the learner reads dense rows
         X = X.toarray() if sp.issparse(X) else X
+        if y and self._regression:
+            representable(out[1])
         return (X, out[1]) if y else X
 
     def _tabular(self) -> TabularLearner:
@@ -122,28 +155,32 @@ class _IAIEstimator(BaseEstimator):
         self._check_params()
         self.learner_ = self._tabular()
         self.n_samples_seen_ = 0
-        self.scale_ = None  # (x mean, x std[, y mean, y std]) once set
+        self.scale_ = None  # (features' ColumnScale[, the target's]) once set
         self.state_ = None  # the learner's state once the scale is set
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # rows before that
 
     def _fit_rows(self, X: np.ndarray, y: np.ndarray) -> None:
         self._reset()
+        self._tally(y)
         self.scale_ = self._scale(X, y)
         order = np.random.default_rng(0).permutation(len(X))  # a table may come sorted
         self.state_ = self._read(X[order], y[order], self.scale_)
         self.n_samples_seen_ = len(X)
 
     def _stream(self, X: np.ndarray, y: np.ndarray) -> None:
-        self.n_samples_seen_ += len(X)
         if self.scale_ is not None:
-            self.state_ = self._read(X, y, self.scale_, self.state_)
+            self.state_ = self._read(X, y, self.scale_, self.state_)  # first: it may refuse
+            self._tally(y)
+            self.n_samples_seen_ += len(X)
             return
+        self._tally(y)
+        self.n_samples_seen_ += len(X)
         self._pending.append((X.copy(), y.copy()))  # the caller may reuse its buffers
         if self.n_samples_seen_ >= self.scaling_rows:
             X, y = self._pending_rows()
-            self._pending = []
             self.scale_ = self._scale(X, y)
             self.state_ = self._read(X, y, self.scale_)
+            self._pending = []
 
     def _pending_rows(self) -> tuple[np.ndarray, np.ndarray]:
         return tuple(np.concatenate(v) for v in zip(*self._pending, strict=True))
@@ -158,12 +195,12 @@ class _IAIEstimator(BaseEstimator):
         return self._read(X, y, scale), scale
 
     def _scale(self, X: np.ndarray, y: np.ndarray) -> tuple:
-        return (*_nan_stats(X), *self._target_scale(y))
+        return (column_scale(X), *self._target_scale(y))
 
     def _read(self, X: np.ndarray, y: np.ndarray, scale: tuple, state=None):
         """`state` (a fresh one if None) after reading rows X, y: in batches of batch_size
         rows, or in max_steps equal batches when there are more rows than that covers."""
-        x, t = _features(X, scale), self._targets(y, scale)
+        x, t = features(X, scale[0]), self._targets(y, scale)  # (1, n, d), (1, n)
         with torch.inference_mode():
             if state is None:
                 state = self.learner_.init(x[:, :1])
@@ -178,35 +215,24 @@ class _IAIEstimator(BaseEstimator):
         check_is_fitted(self, "n_samples_seen_")
         X = self._validate(X)
         state, scale = self._current()
-        x = _features(X, scale)
+        x = features(X, scale[0])
         with torch.inference_mode():
             return self.learner_.predict(state, x)[0], x, state, scale
 
 
-def _tensor(a: np.ndarray, dtype=np.float64) -> torch.Tensor:
-    """A tensor of `a`, copied only where it is read-only (torch warns on those, e.g. a
-    memmap) or of another dtype (int or float32 targets are read in float64)."""
-    return torch.from_numpy(np.require(a, dtype, ["W"]))
-
-
-def _features(X: np.ndarray, scale: tuple) -> torch.Tensor:
-    """(n, d) rows -> (1, n, d) as the learner reads them."""
-    return standardize(_tensor(X), scale[0], scale[1])[None]
-
-
-def _nan_stats(X: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-    """Column mean and std ignoring NaN, the std with n - 1 as the prior's (torch.std); a
-    column of one value (or none) gets std 0, which `standardize` reads as 1, whatever its
-    units: a feature in units of 10⁻⁹ is still a feature."""
-    seen = ~np.isnan(X)
-    count = seen.sum(0)
-    mean = np.where(count > 0, np.nansum(X, 0) / np.maximum(count, 1), 0.0)
-    var = np.where(seen, X - mean, 0.0) ** 2
-    std = np.sqrt(var.sum(0) / np.maximum(count - 1, 1))
-    constant = (count < 2) | (
-        np.nanmax(np.where(seen, X, -np.inf), 0) == np.nanmin(np.where(seen, X, np.inf), 0)
-    )
-    return torch.from_numpy(mean), torch.from_numpy(np.where(constant, 0.0, std))
+def _numeric_targets(y) -> None:
+    """Refuse regression targets that are not numbers by name, before numpy's conversion
+    ends in its own error: strings are labels (IAIClassifier), or numbers to convert first."""
+    if y is None:
+        return
+    a = np.asarray(y)
+    if a.dtype.kind in "US" or (
+        a.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in a.ravel())
+    ):
+        raise InvalidInput(
+            "IAIRegressor needs numeric targets; y holds strings: for class labels use "
+            "IAIClassifier, for numbers stored as text convert them first (y.astype(float))"
+        )
 
 
 class IAIRegressor(RegressorMixin, _IAIEstimator):
@@ -241,50 +267,88 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
 
     def predict(self, X, return_std: bool = False):
         out, x, state, scale = self._outputs(X)
-        y_mean, y_std = scale[2], scale[3]
-        mean = (out[:, 0] * y_std + y_mean).numpy()
-        if not return_std:
-            return mean
-        with torch.inference_mode():
-            std = self.learner_.predict_std(state, x)[0] * y_std
-        return mean, std.numpy()
+        mean = restore(out[:, 0].numpy(), scale[1])
+        if self._only is not None:  # every target so far one value: that value, exactly
+            mean = np.full(len(mean), self._only)
+        if return_std:
+            with torch.inference_mode():
+                std = restore(self.learner_.predict_std(state, x)[0].numpy(), scale[1], False)
+        if not np.all(np.isfinite(mean)) or (return_std and not np.all(np.isfinite(std))):
+            raise InvalidInput(  # kept from happening by TARGET_EXPONENT, so far as we know
+                "IAIRegressor's predictions pass float64's range; rescale y (divide it by a "
+                "power of ten) and the predictions back"
+            )
+        return (mean, std) if return_std else mean
 
-    def _target_scale(self, y: np.ndarray) -> tuple[float, float]:
-        """Mean and std (n - 1, as the prior's); 1 for targets of one value."""
-        std = float(y.std(ddof=1)) if len(y) > 1 and y.max() > y.min() else 1.0
-        return float(y.mean()), std
+    def _reset(self) -> None:
+        super()._reset()
+        self._only: float | None = None  # the one value every target so far equals, if any
+
+    def _tally(self, y: np.ndarray) -> None:
+        value = float(y[0]) if self.n_samples_seen_ == 0 else self._only
+        self._only = value if value is not None and np.all(y == value) else None
+
+    def _target_scale(self, y: np.ndarray) -> tuple[ColumnScale]:
+        return (column_scale(y[:, None].astype(np.float64)),)
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        return ((_tensor(y) - scale[2]) / scale[3])[None]
+        """Standardized; refused where a stream's later target lies so far from the rows
+        that set the scale that the learner's squares would overflow."""
+        z = targets(y, scale[1])
+        if z.abs().max() > TARGET_SPREAD:
+            raise InvalidInput(
+                f"y holds {y[z[0].abs().argmax()]:.3g}, more than {TARGET_SPREAD:.0e} standard "
+                f"deviations from the mean of the {self.scaling_rows} or more rows that set "
+                "the scale; rescale the stream, or set the scale on more varied rows "
+                "(scaling_rows)"
+            )
+        return z
+
+
+def _classes(y) -> np.ndarray:
+    """The sorted labels of y, after scikit-learn's checks: continuous targets and labels
+    that cannot be sorted together ("a" beside 2, which scikit-learn's own checks let
+    through to numpy's sort) are refused by name."""
+    y = np.asarray(y)
+    try:
+        classes = np.unique(y)
+    except TypeError as e:
+        kinds = sorted({type(v).__name__ for v in y.ravel()})
+        raise InvalidInput(
+            f"IAIClassifier needs labels of one sortable type; these mix {kinds} ({e}): "
+            "convert them first, e.g. y.astype(str)"
+        ) from e
+    check_classification_targets(y)
+    return classes
 
 
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
     """Classification by the shipped tabular learner (or the one at `learner`). Labels of
-    any type; at most 10 classes. Parameters as IAIRegressor's."""
+    any one sortable type; at most 10 classes. Parameters as IAIRegressor's; `class_count_`
+    holds the rows read per class (0: never predicted, see the module docstring)."""
 
     _shipped = "tabular-classification"
     _regression = False
 
     def fit(self, X, y):
         X, y = self._validate(X, y, reset=True)
-        check_classification_targets(y)
-        self._set_classes(np.unique(y))
+        self._set_classes(_classes(y))
         self._fit_rows(X, self._labels(y))
         return self
 
     def partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "n_samples_seen_")
         X, y = self._validate(X, y, reset=first)
-        check_classification_targets(y)
+        _classes(y)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            check_classification_targets(np.asarray(classes))
-            self._set_classes(np.unique(classes))
-        elif classes is not None and not np.array_equal(np.unique(classes), self.classes_):
+            self._set_classes(_classes(np.asarray(classes)))
+        elif classes is not None and not np.array_equal(_classes(classes), self.classes_):
             raise ValueError(
-                f"classes={np.unique(classes)!r} differs from the first call's {self.classes_!r}"
+                f"classes={_classes(classes)!r} differs from the first call's {self.classes_!r}"
             )
+        unique_labels(self.classes_, y)  # labels of another type than classes_: by name
         labels = self._labels(y)  # before _reset: a first call that fails here starts over
         if first:
             self._reset()
@@ -292,8 +356,11 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return self
 
     def predict_proba(self, X):
-        out = self._outputs(X)[0]
-        return out[:, : len(self.classes_)].softmax(-1).numpy()
+        out = self._outputs(X)[0][:, : len(self.classes_)]
+        # a class with no example yet: probability 0 (see the module docstring); every fit
+        # has read a row, so some class has one
+        unseen = torch.from_numpy(self.class_count_ == 0)
+        return out.masked_fill(unseen, -torch.inf).softmax(-1).numpy()
 
     def predict(self, X):
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists
@@ -318,8 +385,15 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
             )
         return index
 
+    def _reset(self) -> None:
+        super()._reset()
+        self.class_count_ = np.zeros(len(self.classes_))  # rows read per class
+
+    def _tally(self, y: np.ndarray) -> None:
+        self.class_count_ += np.bincount(y, minlength=len(self.classes_))
+
     def _target_scale(self, y: np.ndarray) -> tuple:
         return ()
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        return _tensor(y, np.int64)[None]
+        return torch.from_numpy(np.require(y, np.int64))[None]

@@ -6,13 +6,14 @@ a Gaussian prior on θ this is Bayesian linear regression on a linear-plus-RBF k
 strong small-data model; the update makes it learned and streaming.
 
 The update is the curvature-preconditioned step of `iai.learners.parametric`, per output c:
-θ_c ← θ_c + ρ ((S_c + diag(α_c) / n)⁻¹ (-ḡ_c) + Δ_c), S_c the running mean of the Gauss–Newton
-matrix, ḡ_c the batch's mean gradient, n the points seen. For least squares with fixed α
-this is recursive least squares: the exact posterior mean under the conjugate prior
-N(0, σ² diag(1/α)) (σ² the noise variance),
-batch after batch, in memory flat in n. What h_φ learns is α, the prior precision of each
-coordinate (amortized empirical Bayes: how much to trust the linear part, each lengthscale,
-the bias, given what the data show so far), and Δ, a correction of the step.
+θ_c ← θ_c + ρ ((S_c + diag(α_c) / n)⁻¹ (-ḡ_c) + w_n Δ_c), S_c the running mean of the
+Gauss–Newton matrix, ḡ_c the batch's mean gradient, n the points seen. For least squares
+with fixed α and Δ = 0 this is recursive least squares: the exact posterior mean under the
+conjugate prior N(0, σ² diag(1/α)) (σ² the noise variance), batch after batch, in memory
+flat in n. What h_φ learns is α, the prior precision of each coordinate (amortized
+empirical Bayes: how much to trust the linear part, each lengthscale, the bias, given what
+the data show so far), and Δ, a correction of the step, trusted in full (w_n = 1) only from
+n = B on, the batch size it was trained with: below, w_n = n / B (`TabularLearner.trust`).
 
 Any table width. h_φ is equivariant over features and over classes: one token per
 coordinate of θ (its group, value, gradient, curvature, the task's noise and class
@@ -198,10 +199,22 @@ class TabularLearner(PredictiveLearner):
         curvature = state.curvature + rho * (ggn - state.curvature)
         log_alpha, delta = self._update(state.theta, grad, curvature, noise, frequency, rho)
         move, chol = DampedSolve.apply(curvature, log_alpha.exp() / n, -grad)
-        theta = state.theta + rho * (move + delta)
+        theta = state.theta + rho * (move + self.trust(n) * delta)
         factor = chol * math.sqrt(n)  # of n S + diag α, the posterior precision
         factor = factor[:, :, :0, :0] if self.objective.categorical else factor
         return TabularState(theta, curvature, factor, noise, frequency, n, state.steps + 1)
+
+    def trust(self, n: int) -> float:
+        """The share of Δ a step after n points takes: min(1, n / B), B the batch size the
+        learner was trained with (1 for a learner built without one). Training's first step
+        always read B points, so h_φ never saw n < B, and it cannot tell: its inputs are
+        means over the batch and ρ = 1 at any first step. The solved move shrinks like n / α
+        there (the prior outweighs the data) while Δ keeps its size, so the correction
+        learned against the move at n = B outweighs the move itself at n ≪ B and reversed
+        the shipped classifier's first steps on 2 … 8 rows (issue 24, finding 1); scaled
+        by n / B it keeps the size relative to the move it was trained at."""
+        B = self.trained_batch_size
+        return 1.0 if B is None else min(1.0, n / B)
 
     def _update(self, theta, grad, curvature, noise, frequency, rho: float):
         """h_φ: per-coordinate log prior precision (T, C, P) and a step correction (T, C, P),
