@@ -12,12 +12,12 @@ from functools import partial
 from pathlib import Path
 
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from safetensors.torch import load_file, save_file
 
 import iai
-from common.probe.harness import Case
+from common.probe.harness import Case, generated
 
 SURFACE = "iai.load"
 BASE = "linreg-d8"  # a small committed checkpoint the crafted ones start from
@@ -250,14 +250,7 @@ def drawn(root: Path, tmp: Path, examples: int) -> list[Case]:
         st.builds(partial(partial, replace_value), st.sampled_from(keys), values),
     )
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
+    @generated(examples)
     @given(alterations)
     def one(alter):
         # may load only if the change is harmless; then it must predict as the intact one

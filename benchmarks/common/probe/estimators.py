@@ -8,13 +8,13 @@ from functools import partial
 from importlib import resources
 
 import numpy as np
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from common.probe.harness import Case
+from common.probe.harness import Case, generated
 from iai.sklearn import IAIClassifier, IAIRegressor
 
 SURFACE = "iai.sklearn"
@@ -214,14 +214,7 @@ def _random_table(spec):
 def drawn(examples: int) -> list[Case]:
     cases: list[Case] = []
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
+    @generated(examples)
     @given(TABLE)
     def one(spec):
         X, y = _random_table(spec)

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 import iai
-from common.probe.harness import Case
+from common.probe.harness import Case, generated
 
 CHECKPOINTS = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-tokens", "letters")
 SURFACE = "generative"
@@ -131,14 +131,7 @@ def drawn(root: Path, examples: int) -> list[Case]:
     learners = {name: iai.load(root / "checkpoints" / name) for name in CHECKPOINTS}
     cases: list[Case] = []
 
-    @settings(
-        max_examples=examples,
-        derandomize=True,
-        database=None,
-        phases=[Phase.generate],
-        suppress_health_check=list(HealthCheck),
-        deadline=None,
-    )
+    @generated(examples)
     @given(
         st.sampled_from(CHECKPOINTS),
         CONTEXT,

@@ -11,9 +11,24 @@ import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, Phase, settings
+
 from iai.errors import IAIError
 
 TIMEOUT_S = 60
+
+
+def generated(examples: int) -> settings:
+    """Hypothesis as a case generator, not a test: the same `examples` draws every run
+    (derandomized, no database), generated only (no shrinking: nothing fails in the body)."""
+    return settings(
+        max_examples=examples,
+        derandomize=True,
+        database=None,
+        phases=[Phase.generate],
+        suppress_health_check=list(HealthCheck),
+        deadline=None,
+    )
 
 
 class Hang(BaseException):
