@@ -40,6 +40,7 @@ from iai.models.clock import ClockEmbedding, step_clock
 from iai.models.decoder import LatentDecoder
 from iai.models.flow_ode import ADAPTIVE, FIXED, Solver, log_prob, transport
 from iai.models.heads import ZeroLinear
+from iai.models.precision import full_precision
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -245,7 +246,7 @@ class ExplicitFlow(FlowLearner):
             v = self.field(z1, torch.cat([xt, inputs], -1))
             return (v - (x1 - x0)).square().sum(-1).mean()
 
-        with torch.enable_grad():
+        with torch.enable_grad(), full_precision(z):  # a signal (iai.models.precision)
             return vmap(vmap(grad(one), in_dims=(None, 0)))(z, x)
 
     def _field(self, z: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:

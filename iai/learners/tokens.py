@@ -29,6 +29,7 @@ from torch import nn
 from iai.errors import InvalidInput
 from iai.learners.base import Origin, PredictiveLearner, check_config
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
+from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
 
 MIN_VARIANCE = 1e-4  # the regression head's floor: a finite NLL on any target
@@ -86,7 +87,8 @@ class TokensLearner(PredictiveLearner):
         def total(z: torch.Tensor) -> torch.Tensor:  # per task: the mean over its B points
             return self.loss(replace(state, z=z), x, y) * x.shape[0]
 
-        return torch.func.grad(total)(state.z.detach()).detach()
+        with full_precision(state.z):  # a signal (iai.models.precision)
+            return torch.func.grad(total)(state.z.detach()).detach()
 
     def _gaussian(self, state: TokensState, x_query: torch.Tensor):
         raw = self.reader(state.z, x_query)

@@ -26,6 +26,7 @@ from iai.learners.flow import (
     time_features,
 )
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
+from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
 
 
@@ -62,7 +63,8 @@ class TokensFlow(FlowLearner):
         def total(z: torch.Tensor) -> torch.Tensor:  # the tasks' mean losses, summed
             return self.loss(replace(state, z=z), rows) * T
 
-        return torch.func.grad(total)(state.z.detach()).detach()
+        with full_precision(state.z):  # a signal (iai.models.precision)
+            return torch.func.grad(total)(state.z.detach()).detach()
 
     def _field(self, state: TokensState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """v_γ at x (T, n, D), t (T, n, 1): each point's attention to its task's tokens."""

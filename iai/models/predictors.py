@@ -9,6 +9,7 @@ import torch
 from torch.func import grad, jacrev, vmap
 
 from iai.errors import InvalidConfig
+from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
 
 
@@ -97,7 +98,8 @@ def per_example_grads(
         return objective.loss(model(th, xi[None]), yi[None]).squeeze(0)
 
     per_point = vmap(grad(loss), in_dims=(None, 0, 0))
-    return vmap(per_point)(theta, x, y)
+    with full_precision(theta):  # a signal of the data (iai.models.precision)
+        return vmap(per_point)(theta, x, y)
 
 
 def batch_grad(
@@ -111,7 +113,8 @@ def batch_grad(
     def loss(th: torch.Tensor, xb: torch.Tensor, yb: torch.Tensor) -> torch.Tensor:
         return objective.loss(model(th, xb), yb).mean()
 
-    return vmap(grad(loss))(theta, x, y)
+    with full_precision(theta):
+        return vmap(grad(loss))(theta, x, y)
 
 
 def batch_ggn(
@@ -134,7 +137,8 @@ def batch_ggn(
         # through torch.jit on first use (seconds, and a deprecation warning)
         return jacrev(jacrev(lambda o: objective.loss(o[None], yi[None]).squeeze(0)))(out)
 
-    J = vmap(vmap(jacobian, in_dims=(None, 0)))(theta, x)  # (T, B, out, P)
-    H = vmap(vmap(loss_hessian))(apply(model, theta, x), y)  # (T, B, out, out)
-    HJ = torch.einsum("tboq,tbqp->tbop", H, J)
-    return torch.einsum("tbop,tboq->tpq", J, HJ) / x.shape[1]
+    with full_precision(theta):
+        J = vmap(vmap(jacobian, in_dims=(None, 0)))(theta, x)  # (T, B, out, P)
+        H = vmap(vmap(loss_hessian))(apply(model, theta, x), y)  # (T, B, out, out)
+        HJ = torch.einsum("tboq,tbqp->tbop", H, J)
+        return torch.einsum("tbop,tboq->tpq", J, HJ) / x.shape[1]

@@ -40,6 +40,7 @@ from torch import nn
 
 from iai.models.clock import ClockEmbedding, step_clock
 from iai.models.heads import ZeroLinear
+from iai.models.precision import full_precision
 from iai.models.predictors import apply, batch_ggn, batch_grad, per_example_grads
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
@@ -135,20 +136,28 @@ class ThetaUpdate(nn.Module):
             memory = memory + rho * (self.memory_head(h[:, :M]) - memory)
         curvature = state.curvature
         if self.cfg.curvature:
-            with torch.no_grad():  # a statistic of the data, not a path for gradients
-                ggn = batch_ggn(model, objective, theta, x, y)
-            curvature = curvature + rho * (ggn - curvature)
-            damping = self.damping(theta.new_tensor([math.log(rho)])).exp()
-            eye = torch.eye(delta.shape[1], dtype=delta.dtype, device=delta.device)
-            if grads is None:  # the data signal alone: the gradient is still the step's base
-                mean_grad = batch_grad(model, objective, theta, x, y)
-            else:
-                mean_grad = grads.mean(1)
-            delta = torch.linalg.solve(curvature + damping * eye, delta - mean_grad)
+            curvature, delta = self._preconditioned(model, objective, state, x, y, delta, grads)
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
         return ParametricState(
             theta + rho * delta, past, memory, curvature, state.seen + B, state.steps + 1
         )
+
+    def _preconditioned(self, model, objective, state, x, y, delta, grads):
+        """The running Gauss–Newton matrix S and the step (S + λ I)⁻¹ (Δ - ḡ), in float32
+        whatever the run's precision (`iai.models.precision`): recursive least squares."""
+        theta, rho = state.theta, step_clock(state.seen, x.shape[1])
+        with torch.no_grad():  # a statistic of the data, not a path for gradients
+            ggn = batch_ggn(model, objective, theta, x, y)
+        with full_precision(theta):
+            curvature = state.curvature + rho * (ggn - state.curvature)
+            damping = self.damping(theta.new_tensor([math.log(rho)])).exp()
+            eye = torch.eye(delta.shape[1], dtype=theta.dtype, device=delta.device)
+            if grads is None:  # the data signal alone: the gradient is still the step's base
+                mean_grad = batch_grad(model, objective, theta, x, y)
+            else:
+                mean_grad = grads.mean(1)
+            step = delta.to(theta.dtype) - mean_grad
+            return curvature, torch.linalg.solve(curvature + damping * eye, step)
 
     def _chunks(self, v: torch.Tensor) -> torch.Tensor:
         """(…, P) -> (…, chunks, chunk), zero-padded at the end."""

@@ -34,6 +34,11 @@ class TrainConfig:
     # cuda: each process trains on its own GPU (LOCAL_RANK) and torchrun's group uses NCCL;
     # tasks are still drawn on the CPU, so a seed gives the same tasks on either device
     device: Literal["cpu", "cuda"] = "cpu"
+    # bfloat16: the forward pass under torch.autocast (the networks' matrix products in
+    # bfloat16; gradients, curvature, solves and losses in float32: iai.models.precision).
+    # float32 by default: every committed checkpoint was trained so, and its recipe must
+    # train the same weights (benchmarks/results/precision/ has the speed and quality)
+    precision: Literal["float32", "bfloat16"] = "float32"
 
     def __post_init__(self) -> None:
         positive = [

@@ -21,12 +21,13 @@ def greedy_losses(
     (unless not `greedy`: then every loss reaches back through the whole rollout)."""
     B, xq, yq = batch_size, tasks.x_query, tasks.y_query
     state = learner.init(xq)
-    losses = [learner.loss(state, xq, yq)]
+    # float32 whatever the run's precision: the losses are summed and logged
+    losses = [learner.loss(state, xq, yq).float()]
     for k in range(steps):
         xb = tasks.x_train[:, k * B : (k + 1) * B]
         yb = None if tasks.y_train is None else tasks.y_train[:, k * B : (k + 1) * B]
         state = learner.step(state.detach() if greedy else state, xb, yb)
-        losses.append(learner.loss(state, xq, yq))
+        losses.append(learner.loss(state, xq, yq).float())
     return torch.stack(losses)
 
 

@@ -182,7 +182,8 @@ class Trainer:
             else checked_draw(self.prior, n_shard, N, Q, self.rng[f"tasks.{s}"], when)
             for s in self.proc.shards
         ]
-        losses = self.objective(Tasks.concat(shards).to(self.proc.device))  # (K + 1,)
+        with self.precision():
+            losses = self.objective(Tasks.concat(shards).to(self.proc.device))  # (K + 1,)
         self.opt.zero_grad(set_to_none=True)
         losses.mean().backward()  # DDP averages over processes: equal shards, the global mean
         grad_norm = torch.nn.utils.clip_grad_norm_(self.objective.parameters(), t.grad_clip)
@@ -192,6 +193,11 @@ class Trainer:
         if stepped:
             self.opt.step()
         return losses.detach(), grad_norm, stepped
+
+    def precision(self) -> torch.autocast:
+        """The forward pass's precision (`train.precision`; the backward follows it)."""
+        bf16 = self.cfg.train.precision == "bfloat16"
+        return torch.autocast(self.proc.device.type, dtype=torch.bfloat16, enabled=bf16)
 
     def log(self, it: int, losses: torch.Tensor, grad_norm: torch.Tensor, bar: tqdm) -> None:
         """The metrics line of iteration `it` (losses averaged over every process), appended

@@ -1,0 +1,118 @@
+"""bfloat16 against float32 training (`train.precision`), side by side in one process.
+
+speed: each committed recipe's training iterations in both precisions, interleaved round by
+round (`iai.training.loop.iterations`, as `iai train` runs them) so that a noisy machine
+slows both alike; iterations per second and the ratio. quality: configs/linreg-d8.toml
+trained the same number of iterations from the same seed in both precisions, interleaved;
+the greedy loss over the last iterations and the evaluation against the exact posterior
+(fresh tasks, no SGD / Adam references) after it. One thread throughout.
+
+    OMP_NUM_THREADS=1 python benchmarks/precision.py > benchmarks/results/precision/precision.md
+    python benchmarks/precision.py --iterations 20 --rounds 2   # a quick rehearsal
+"""
+
+import argparse
+import time
+
+import torch
+
+from common.command import markdown_header
+from iai.config import load_config
+from iai.evaluation.config import EvalConfig
+from iai.evaluation.evaluate import evaluate
+from iai.experiment import build
+from iai.training.loop import iterations
+
+RECIPES = (  # (config, rounds): the tabular recipe takes ~13 s an iteration on one thread
+    ("configs/linreg-d8.toml", 12),
+    ("configs/linreg-d8-memory.toml", 12),
+    ("configs/linreg-d8-implicit.toml", 12),
+    ("configs/linreg-d8-explicit.toml", 12),
+    ("configs/linreg-d8-cnp.toml", 12),
+    ("configs/generative/gmm-2d.toml", 12),
+    ("configs/generative/gmm-2d-explicit.toml", 12),
+    ("configs/gp-tokens.toml", 12),
+    ("configs/tabular/regression.toml", 3),
+)
+PRECISIONS = ("float32", "bfloat16")
+WARMUP = 2
+
+
+def runs(path: str, total: int) -> dict:
+    """Both precisions' training iterations of `path`, each with its own learner and streams."""
+    out = {}
+    for precision in PRECISIONS:
+        cfg = load_config(path, [f"train.iterations={total}", f"train.precision={precision}"])
+        learner, prior = build(cfg)
+        out[precision] = (learner, iterations(cfg, learner, prior))
+    return out
+
+
+def speed(rounds_scale: float) -> list[str]:
+    lines = ["## Speed", "", "| recipe | float32 it/s | bfloat16 it/s | bfloat16 / float32 |"]
+    lines.append("|---|---:|---:|---:|")
+    for path, rounds in RECIPES:
+        rounds = max(1, round(rounds * rounds_scale))
+        its = runs(path, WARMUP + rounds)
+        seconds = dict.fromkeys(its, 0.0)
+        for r in range(WARMUP + rounds):
+            for precision, (_, run) in its.items():
+                clock = time.perf_counter()
+                next(run)
+                if r >= WARMUP:
+                    seconds[precision] += time.perf_counter() - clock
+        rate = {p: rounds / s for p, s in seconds.items()}
+        lines.append(
+            f"| {path} | {rate['float32']:.3g} | {rate['bfloat16']:.3g} | "
+            f"{rate['bfloat16'] / rate['float32']:.2f} |"
+        )
+    return lines
+
+
+def quality(total: int, tasks: int) -> list[str]:
+    path = "configs/linreg-d8.toml"
+    its = runs(path, total)
+    losses = {p: [] for p in its}
+    for _ in range(total):
+        for precision, (_, run) in its.items():
+            losses[precision].append(next(run).mean().item())
+    tail = max(1, total // 5)
+    lines = [
+        f"## Quality: {path}, {total} iterations from one seed in each precision",
+        "",
+        f"Mean greedy loss over the last {tail} iterations; evaluation on {tasks} fresh tasks "
+        "(eval.seed, no SGD / Adam references): MSE after steps 1, 4 and 8, and its ratio to the "
+        "exact posterior's.",
+        "",
+        "| precision | loss | MSE step 1 | step 4 | step 8 | step 8 / Bayes |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    cfg = EvalConfig(tasks=tasks, steps=8, ood=(), baselines=False)
+    for precision, (learner, _) in its.items():
+        learner.eval()
+        result = evaluate(learner, cfg, progress=False)
+        iai, bayes = result.methods["iai"]["mse"].mean, result.methods["bayes"]["mse"].mean
+        loss = sum(losses[precision][-tail:]) / tail
+        lines.append(
+            f"| {precision} | {loss:.4f} | {iai[1]:.4f} | {iai[4]:.4f} | {iai[8]:.4f} | "
+            f"{iai[8] / bayes[8]:.3f} |"
+        )
+    return lines
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--iterations", type=int, default=300, help="the quality run's length")
+    p.add_argument("--rounds", type=float, default=1.0, help="scales the speed rounds")
+    p.add_argument("--tasks", type=int, default=1000, help="the quality evaluation's tasks")
+    args = p.parse_args()
+    torch.set_num_threads(1)
+    print(markdown_header())
+    print("\n# bfloat16 against float32 training\n")
+    print(f"torch {torch.__version__}, one thread, {torch.backends.cpu.get_cpu_capability()}\n")
+    print("\n".join(speed(args.rounds)), "\n")
+    print("\n".join(quality(args.iterations, args.tasks)))
+
+
+if __name__ == "__main__":
+    main()
