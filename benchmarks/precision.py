@@ -8,7 +8,8 @@ the greedy loss over the last iterations and the evaluation against the exact po
 (fresh tasks, no SGD / Adam references) after it. One thread throughout.
 
     OMP_NUM_THREADS=1 python benchmarks/precision.py > benchmarks/results/precision/precision.md
-    python benchmarks/precision.py --iterations 20 --rounds 2   # a quick rehearsal
+    python benchmarks/precision.py --iterations 20 --rounds 0.2   # a quick rehearsal
+    python benchmarks/precision.py --device cuda                  # on a GPU (benchmarks/gpu.sh)
 """
 
 import argparse
@@ -38,29 +39,37 @@ PRECISIONS = ("float32", "bfloat16")
 WARMUP = 2
 
 
-def runs(path: str, total: int) -> dict:
+def runs(path: str, total: int, device: str) -> dict:
     """Both precisions' training iterations of `path`, each with its own learner and streams."""
     out = {}
     for precision in PRECISIONS:
-        cfg = load_config(path, [f"train.iterations={total}", f"train.precision={precision}"])
+        sets = [f"train.iterations={total}", f"train.precision={precision}"]
+        cfg = load_config(path, [*sets, f"train.device={device}"])
         learner, prior = build(cfg)
-        out[precision] = (learner, iterations(cfg, learner, prior))
+        out[precision] = (learner, iterations(cfg, learner.to(device), prior))
     return out
 
 
-def speed(rounds_scale: float) -> list[str]:
+def timed(run, device: str) -> float:
+    """Seconds of one training iteration (on a GPU, until its kernels are done)."""
+    clock = time.perf_counter()
+    next(run)
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - clock
+
+
+def speed(rounds_scale: float, device: str) -> list[str]:
     lines = ["## Speed", "", "| recipe | float32 it/s | bfloat16 it/s | bfloat16 / float32 |"]
     lines.append("|---|---:|---:|---:|")
     for path, rounds in RECIPES:
         rounds = max(1, round(rounds * rounds_scale))
-        its = runs(path, WARMUP + rounds)
+        its = runs(path, WARMUP + rounds, device)
         seconds = dict.fromkeys(its, 0.0)
         for r in range(WARMUP + rounds):
             for precision, (_, run) in its.items():
-                clock = time.perf_counter()
-                next(run)
-                if r >= WARMUP:
-                    seconds[precision] += time.perf_counter() - clock
+                s = timed(run, device)
+                seconds[precision] += s if r >= WARMUP else 0.0
         rate = {p: rounds / s for p, s in seconds.items()}
         lines.append(
             f"| {path} | {rate['float32']:.3g} | {rate['bfloat16']:.3g} | "
@@ -69,9 +78,9 @@ def speed(rounds_scale: float) -> list[str]:
     return lines
 
 
-def quality(total: int, tasks: int) -> list[str]:
+def quality(total: int, tasks: int, device: str) -> list[str]:
     path = "configs/linreg-d8.toml"
-    its = runs(path, total)
+    its = runs(path, total, device)
     losses = {p: [] for p in its}
     for _ in range(total):
         for precision, (_, run) in its.items():
@@ -89,7 +98,7 @@ def quality(total: int, tasks: int) -> list[str]:
     ]
     cfg = EvalConfig(tasks=tasks, steps=8, ood=(), baselines=False)
     for precision, (learner, _) in its.items():
-        learner.eval()
+        learner.cpu().eval()  # evaluated where the references are computed
         result = evaluate(learner, cfg, progress=False)
         iai, bayes = result.methods["iai"]["mse"].mean, result.methods["bayes"]["mse"].mean
         loss = sum(losses[precision][-tail:]) / tail
@@ -105,13 +114,19 @@ def main() -> None:
     p.add_argument("--iterations", type=int, default=300, help="the quality run's length")
     p.add_argument("--rounds", type=float, default=1.0, help="scales the speed rounds")
     p.add_argument("--tasks", type=int, default=1000, help="the quality evaluation's tasks")
+    p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     args = p.parse_args()
     torch.set_num_threads(1)
+    where = (
+        torch.cuda.get_device_name()
+        if args.device == "cuda"
+        else f"one thread, {torch.backends.cpu.get_cpu_capability()}"
+    )
     print(markdown_header())
     print("\n# bfloat16 against float32 training\n")
-    print(f"torch {torch.__version__}, one thread, {torch.backends.cpu.get_cpu_capability()}\n")
-    print("\n".join(speed(args.rounds)), "\n")
-    print("\n".join(quality(args.iterations, args.tasks)))
+    print(f"torch {torch.__version__}, {where}\n")
+    print("\n".join(speed(args.rounds, args.device)), "\n")
+    print("\n".join(quality(args.iterations, args.tasks, args.device)))
 
 
 if __name__ == "__main__":

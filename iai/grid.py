@@ -218,7 +218,8 @@ def _run_cell(grid, cfg, run: Path, method: str, task: str, sweep: str, progress
     if run.exists():  # a cell stopped mid-way starts over
         shutil.rmtree(run)
     clock = time.process_time()
-    learner = train(cfg, run, progress=progress)
+    # evaluated on the CPU, where the references are computed, whatever train.device
+    learner = train(cfg, run, progress=progress).cpu()
     train_cpu = time.process_time() - clock
     variants = ["id", *(variants_of(make_prior(cfg.task)) if grid.ood else ())]
     clock = time.process_time()
