@@ -18,6 +18,7 @@ from iai.errors import (
     TrainingStopped,
 )
 from iai.generative import log_prob_steps, sample_steps
+from iai.orders import order_steps
 
 __all__ = [
     "CheckpointError",
@@ -30,6 +31,7 @@ __all__ = [
     "adapt",
     "load",
     "log_prob_steps",
+    "order_steps",
     "predict",
     "predict_steps",
     "sample_steps",

@@ -15,6 +15,7 @@ import torch
 
 from iai.errors import IAIError, InputWarning, InvalidInput
 from iai.learners import GenerativeLearner, Learner, PredictiveLearner
+from iai.learners.order import OrderLearner
 
 
 def check_prior(prior) -> None:
@@ -167,6 +168,11 @@ def predictive(learner: Learner, call: str) -> None:
     """InvalidInput unless `learner` is a learner that predicts: a generative one has samples
     to give, not predictions."""
     loaded(learner, call)
+    if isinstance(learner, OrderLearner):  # its outputs are leaf logits, not predictions
+        raise InvalidInput(
+            f"{call} is for learners that predict targets; this one orders a causal model's "
+            "variables: use iai.order_steps"
+        )
     if not isinstance(learner, PredictiveLearner):
         raise InvalidInput(
             f"{call} is for learners that predict targets; this one was trained on a density "

@@ -35,6 +35,8 @@ DIMS = {"digits": 64, "gaussian_mixtures": 2, "letters": 2}
 BAG = {"name": "linear_regression", "dim": 8, **BAG_DEFAULTS}
 # keys a family gained after the bag (an old table lacks them: they read as their defaults)
 LATER = {"min_lengthscale", "max_lengthscale"}
+LATER |= {"graphs", "mechanisms", "noises", "min_parents", "max_parents"}  # the SCM family
+LATER |= {"noise_low", "noise_high", "mlp_width", "standardize"}
 
 
 def own(name: str) -> TaskConfig:

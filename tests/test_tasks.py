@@ -11,7 +11,15 @@ from iai.tasks.config import INPUT_SHIFTS
 # the predictive families with a dimension and a weight prior (the density families, 2-D
 # samples without targets, are tested in test_generative.py and test_letters.py; the tables,
 # whose width varies from call to call and which have no shifted variants, in test_tabular.py)
-OTHERS = {"digits", "gaussian_mixtures", "letters", "tabular_regression", "tabular_classification"}
+# samples of causal models, with graphs for targets, in test_scm.py
+OTHERS = {
+    "digits",
+    "gaussian_mixtures",
+    "letters",
+    "tabular_regression",
+    "tabular_classification",
+    "scm",
+}
 SYNTHETIC = sorted(set(TASKS) - OTHERS)
 
 T, N, Q, D, C = 5, 7, 6, 3, 4

@@ -12,6 +12,7 @@ from iai.learners.implicit import ImplicitConfig, ImplicitLearner
 from iai.learners.maml import MAMLConfig, MAMLLearner
 from iai.learners.mixture import MixtureConfig, MixtureLearner
 from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
+from iai.learners.order import OrderConfig, OrderLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.learners.tabular import TabularConfig, TabularLearner
 from iai.learners.tokens import TokensConfig, TokensLearner
@@ -42,6 +43,8 @@ LEARNERS = {
     "tokens": (TokensConfig, TokensLearner),
     # any table width (up to the prior's dim): the model behind iai.sklearn
     "tabular": (TabularConfig, TabularLearner),
+    # samples of a causal model in, leaf logits of its variables out (task.name = "scm")
+    "order": (OrderConfig, OrderLearner),
     # generative: samples of a density task in, samples and densities out
     "flow": (FlowConfig, flow_learner),
     "mixture": (MixtureConfig, MixtureLearner),

@@ -28,6 +28,7 @@ from iai.tasks.mlp import (
     NonlinearRegressionConfig,
 )
 from iai.tasks.objective import objective_of
+from iai.tasks.scm import SCM, SCMConfig
 from iai.tasks.tabular import Tabular, TabularClassificationConfig, TabularRegressionConfig
 
 # task.name -> (its config dataclass, the `Family` built from it)
@@ -44,6 +45,8 @@ TASKS.update(
         # tables of 1 … task.dim features (and 2 … task.classes classes): iai.sklearn's prior
         "tabular_regression": (TabularRegressionConfig, Tabular),
         "tabular_classification": (TabularClassificationConfig, Tabular),
+        # structural causal models: samples in, the causal order out (kind "order")
+        "scm": (SCMConfig, SCM),
     }
 )
 

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from iai.errors import InvalidInput
+from iai.tasks.order import Order
 
 # (x_train (T, N, D), y_train (T, N), x_query (T, Q, D)) -> predictions (T, Q) in the public form
 Reference = Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
@@ -200,7 +201,12 @@ def _as_tensor(name: str, y, shape: tuple[int, ...]) -> torch.Tensor:
 
 
 # kind -> objective class: how a prior's `kind` string becomes its objective
-OBJECTIVES = {"regression": Regression, "classification": Classification, "density": Density}
+OBJECTIVES = {
+    "regression": Regression,
+    "classification": Classification,
+    "density": Density,
+    "order": Order,  # leaf logits of a causal graph's variables (iai.tasks.order)
+}
 
 
 def objective_of(prior) -> Objective:

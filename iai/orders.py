@@ -1,0 +1,96 @@
+"""The public call of order learners: causal orders of variables after chosen steps.
+
+An order learner (learner.kind 'order', trained on task.name 'scm') reads a data set's
+samples (T, N, d) batch_size at a time, in the mini-batches of `iai.rollout.minibatches`
+(the last one smaller if B does not divide N), and after step k holds leaf logits for the
+d variables; the order is the variables by increasing leaf logit, roots first
+(`iai.tasks.order.Order.prediction`). Only the current state is held, so a stream of any
+length is read in flat memory.
+"""
+
+import operator
+from collections.abc import Sequence
+
+import torch
+
+import iai.inputs as inputs
+from iai.errors import InvalidInput
+from iai.learners.order import OrderLearner
+from iai.rollout import minibatches
+
+MAX_VARIABLES = 1024  # the pair statistics grow as d²: far beyond any trained d (10)
+
+
+def order_steps(
+    learner,
+    samples,
+    *,
+    batch_size: int | None = 64,
+    steps: Sequence[int] = (1, 10),
+) -> torch.Tensor:
+    """Orders after k mini-batches for each k in `steps`: samples (T, N, d) -> (len(steps),
+    T, d) int64, each row a permutation of 0 … d − 1 with the roots first.
+
+    d may be any number of variables from 2 (the learner is equivariant over variables);
+    `steps` must lie in 0 … ⌈N / batch_size⌉ (step 0 is the learner before any sample: every
+    variable alike, so the identity); batch_size None is the trained one. The same call gives
+    the same orders."""
+    inputs.loaded(learner, "iai.order_steps")
+    if not isinstance(learner, OrderLearner):
+        raise InvalidInput(
+            "iai.order_steps is for order learners (learner.kind 'order', trained on "
+            f"task.name 'scm'); this one is a {type(learner).__name__}"
+        )
+    x = _samples(samples)
+    B = inputs.batch_size_of(learner, batch_size)
+    wanted = _steps(steps, -(-x.shape[1] // B), B, x.shape[1])
+    with torch.inference_mode():
+        state = learner.init(x[:, :0])
+        at = {0: state.value}
+        for k, (xb, _) in enumerate(minibatches(x, None, B), 1):
+            if k > max(wanted):
+                break
+            state = learner.step(state, xb)
+            at[k] = state.value
+        logits = torch.stack([at[k] for k in wanted])  # (S, T, d)
+    if not torch.isfinite(logits).all():
+        inputs.refuse_non_finite("the leaf logits are", {"samples": inputs.largest(x)})
+    return learner.objective.prediction(logits)
+
+
+def _samples(samples) -> torch.Tensor:
+    """Samples as a float tensor (T, N, d) with T, N ≥ 1 and 2 ≤ d ≤ MAX_VARIABLES, finite,
+    or InvalidInput naming the problem."""
+    x = inputs.as_tensor("samples", samples)
+    if x.dim() != 3:
+        hint = " (for one data set add the task axis in front: samples[None])" * (x.dim() == 2)
+        raise InvalidInput(
+            f"samples must have 3 dimensions (tasks, samples, variables), got shape "
+            f"{tuple(x.shape)}{hint}"
+        )
+    if x.dtype == torch.bool or x.is_complex():
+        raise InvalidInput(f"samples must hold real numbers, got {x.dtype}")
+    x = inputs.in_range("samples", x).to(torch.get_default_dtype())
+    T, N, d = x.shape
+    if T == 0 or N == 0:
+        raise InvalidInput(f"samples has no {'tasks' if T == 0 else 'samples'} (shape {(T, N, d)})")
+    if not 2 <= d <= MAX_VARIABLES:
+        raise InvalidInput(f"samples has {d} variables; an order needs 2 to {MAX_VARIABLES}")
+    if not torch.isfinite(x).all():
+        raise InvalidInput("samples contains NaN or inf")
+    return x
+
+
+def _steps(steps, K: int, B: int, N: int) -> list[int]:
+    try:
+        wanted = [operator.index(k) for k in steps]
+    except TypeError:
+        raise InvalidInput(f"steps must be a list of integers, got {steps!r}") from None
+    if not wanted:
+        raise InvalidInput("steps is empty: name at least one step")
+    bad = [k for k in wanted if not 0 <= k <= K]
+    if bad:
+        raise InvalidInput(
+            f"steps {bad} lie outside 0 … {K}: {N} samples in mini-batches of {B} make {K} steps"
+        )
+    return wanted
