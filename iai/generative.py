@@ -9,7 +9,6 @@ memory whatever N (the implicit flow's state is the context it has read: see
 `iai.learners.flow`).
 """
 
-import operator
 from collections.abc import Sequence
 
 import torch
@@ -113,7 +112,7 @@ def _states(
     if n_tasks is not None and x.shape[0] != n_tasks:
         raise InvalidInput(f"x_eval has {n_tasks} tasks; x_context has {x.shape[0]}")
     K = -(-x.shape[1] // B)
-    wanted = list(range(K + 1)) if steps is None else _steps(steps, K, B, x.shape[1])
+    wanted = list(range(K + 1)) if steps is None else inputs.steps_within(steps, K, B, x.shape[1])
     with torch.no_grad():
         # no queries to refine: the state is what the learner keeps of the samples read
         state = learner.init(x.new_zeros(x.shape[0], 0, 2 * learner.dim + 1))
@@ -125,18 +124,3 @@ def _states(
             if k in wanted:
                 at[k] = state
     return [at[k] for k in wanted]
-
-
-def _steps(steps, K: int, B: int, N: int) -> list[int]:
-    try:
-        wanted = [operator.index(k) for k in steps]
-    except TypeError:
-        raise InvalidInput(f"steps must be a list of integers, got {steps!r}") from None
-    if not wanted:
-        raise InvalidInput("steps is empty: name at least one step")
-    bad = [k for k in wanted if not 0 <= k <= K]
-    if bad:
-        raise InvalidInput(
-            f"steps {bad} lie outside 0 … {K}: {N} samples in mini-batches of {B} make {K} steps"
-        )
-    return wanted

@@ -367,3 +367,19 @@ def warn_if_unlike_prior(
             InputWarning,
             stacklevel=stacklevel,
         )
+
+
+def steps_within(steps, K: int, B: int, N: int) -> list[int]:
+    """`steps` as a non-empty list of ints in 0 … K (K mini-batches of B from N points)."""
+    try:
+        wanted = [operator.index(k) for k in steps]
+    except TypeError:
+        raise InvalidInput(f"steps must be a list of integers, got {steps!r}") from None
+    if not wanted:
+        raise InvalidInput("steps is empty: name at least one step")
+    bad = [k for k in wanted if not 0 <= k <= K]
+    if bad:
+        raise InvalidInput(
+            f"steps {bad} lie outside 0 … {K}: {N} samples in mini-batches of {B} make {K} steps"
+        )
+    return wanted

@@ -8,7 +8,6 @@ d variables; the order is the variables by increasing leaf logit, roots first
 length is read in flat memory.
 """
 
-import operator
 from collections.abc import Sequence
 
 import torch
@@ -43,7 +42,7 @@ def order_steps(
         )
     x = _samples(samples)
     B = inputs.batch_size_of(learner, batch_size)
-    wanted = _steps(steps, -(-x.shape[1] // B), B, x.shape[1])
+    wanted = inputs.steps_within(steps, -(-x.shape[1] // B), B, x.shape[1])
     with torch.inference_mode():
         state = learner.init(x[:, :0])
         at = {0: state.value}
@@ -79,18 +78,3 @@ def _samples(samples) -> torch.Tensor:
     if not torch.isfinite(x).all():
         raise InvalidInput("samples contains NaN or inf")
     return x
-
-
-def _steps(steps, K: int, B: int, N: int) -> list[int]:
-    try:
-        wanted = [operator.index(k) for k in steps]
-    except TypeError:
-        raise InvalidInput(f"steps must be a list of integers, got {steps!r}") from None
-    if not wanted:
-        raise InvalidInput("steps is empty: name at least one step")
-    bad = [k for k in wanted if not 0 <= k <= K]
-    if bad:
-        raise InvalidInput(
-            f"steps {bad} lie outside 0 … {K}: {N} samples in mini-batches of {B} make {K} steps"
-        )
-    return wanted
