@@ -212,24 +212,39 @@ def targets(learner: Learner, name: str, y, x: torch.Tensor) -> torch.Tensor:
     return learner.objective.targets(name, y, tuple(x.shape[:2]))
 
 
-def features(learner: Learner, name: str, x) -> torch.Tensor:
+def real_sets(
+    name: str, x, axes: tuple[str, str, str] = ("tasks", "points", "features"), hint: str = ""
+):
+    """`x` as a finite tensor (T, N, ·) of the default dtype with T, N ≥ 1, or InvalidInput
+    naming the problem: what every call that reads sets of points (features, samples) checks.
+    `hint`: what to say to 2-dimensional input (default: add the task axis)."""
     t = as_tensor(name, x)
     if t.dim() != 3:
-        hint = (
-            f"; for a single task add the task axis in front ({name}[None], shape "
-            f"(1, {t.shape[0]}, {t.shape[1]}))"
-            if t.dim() == 2
-            else ""
-        )
+        if t.dim() == 2:
+            hint = hint or (
+                f"; for a single task add the task axis in front ({name}[None], shape "
+                f"(1, {t.shape[0]}, {t.shape[1]}))"
+            )
+        else:
+            hint = ""
         raise InvalidInput(
-            f"{name} must have 3 dimensions (tasks, points, features), got shape "
-            f"{tuple(t.shape)}{hint}"
+            f"{name} must have 3 dimensions ({', '.join(axes)}), got shape {tuple(t.shape)}{hint}"
         )
     if t.dtype == torch.bool or t.is_complex():
         raise InvalidInput(f"{name} must hold real numbers, got {t.dtype}")
     t = in_range(name, t).to(torch.get_default_dtype())
     if not torch.isfinite(t).all():
         raise InvalidInput(f"{name} contains NaN or inf")
+    if t.shape[0] == 0:
+        raise InvalidInput(f"{name} has no {axes[0]} (shape {tuple(t.shape)})")
+    if t.shape[1] == 0:
+        raise InvalidInput(f"{name} has no {axes[1]} (shape {tuple(t.shape)})")
+    return t
+
+
+def features(learner: Learner, name: str, x) -> torch.Tensor:
+    """`real_sets` of as many features as the learner takes."""
+    t = real_sets(name, x)
     if learner.variable_dim:  # any width up to dim (the tabular learner)
         if not 1 <= t.shape[-1] <= learner.dim:
             raise InvalidInput(
@@ -237,10 +252,6 @@ def features(learner: Learner, name: str, x) -> torch.Tensor:
             )
     elif t.shape[-1] != learner.dim:
         raise InvalidInput(f"{name} has {t.shape[-1]} features; this learner takes {learner.dim}")
-    if t.shape[0] == 0:
-        raise InvalidInput(f"{name} has no tasks (shape {tuple(t.shape)})")
-    if t.shape[1] == 0:
-        raise InvalidInput(f"{name} has no points")
     return t
 
 

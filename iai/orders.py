@@ -58,23 +58,12 @@ def order_steps(
 
 
 def _samples(samples) -> torch.Tensor:
-    """Samples as a float tensor (T, N, d) with T, N ≥ 1 and 2 ≤ d ≤ MAX_VARIABLES, finite,
+    """Samples as a finite float tensor (T, N, d) with T, N ≥ 1 and 2 ≤ d ≤ MAX_VARIABLES,
     or InvalidInput naming the problem."""
-    x = inputs.as_tensor("samples", samples)
-    if x.dim() != 3:
-        hint = " (for one data set add the task axis in front: samples[None])" * (x.dim() == 2)
+    one = " (for one data set add the task axis in front: samples[None])"
+    x = inputs.real_sets("samples", samples, ("tasks", "samples", "variables"), one)
+    if not 2 <= x.shape[-1] <= MAX_VARIABLES:
         raise InvalidInput(
-            f"samples must have 3 dimensions (tasks, samples, variables), got shape "
-            f"{tuple(x.shape)}{hint}"
+            f"samples has {x.shape[-1]} variables; an order needs 2 to {MAX_VARIABLES}"
         )
-    if x.dtype == torch.bool or x.is_complex():
-        raise InvalidInput(f"samples must hold real numbers, got {x.dtype}")
-    x = inputs.in_range("samples", x).to(torch.get_default_dtype())
-    T, N, d = x.shape
-    if T == 0 or N == 0:
-        raise InvalidInput(f"samples has no {'tasks' if T == 0 else 'samples'} (shape {(T, N, d)})")
-    if not 2 <= d <= MAX_VARIABLES:
-        raise InvalidInput(f"samples has {d} variables; an order needs 2 to {MAX_VARIABLES}")
-    if not torch.isfinite(x).all():
-        raise InvalidInput("samples contains NaN or inf")
     return x
