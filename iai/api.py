@@ -54,7 +54,6 @@ def load(directory: str | Path, *, model=None) -> Learner:
             f"model= is for learners trained with a model of your own; {str(directory)!r} "
             "uses a shipped one (its learner.model is not 'custom')"
         )
-    check_weights(directory)  # the header alone first: its memory is freed before the build's
     try:
         cfg = from_dict(config)
         shape, _ = build(cfg, signature=signature, model=model, meta=True)

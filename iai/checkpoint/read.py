@@ -156,9 +156,9 @@ def _listed(names: list[str]) -> str:
     return str(names) if len(names) <= 10 else f"{str(names[:10])[:-1]}, … {len(names)} in all]"
 
 
-def check_weights(directory: Path, learner: Learner | None = None) -> None:
-    """Check model.safetensors from its header alone: a bounded header whose tensors fill the
-    file, of float dtypes; and with `learner` (which may be on the `meta` device) the step
+def check_weights(directory: Path, learner: Learner) -> None:
+    """Check model.safetensors from its header alone against `learner` (which may be on the
+    `meta` device): a bounded header whose tensors fill the file, of float dtypes, the step
     config.json records, the same names, shapes and dtypes (`_check_dtype`), and the learner
     no larger than what the file declares."""
     _read(Path(directory), lambda path, config: _weights(path, config, learner, False), FILES[1])
@@ -172,14 +172,12 @@ def load_weights(directory: Path, learner: Learner) -> None:
     _read(Path(directory), lambda path, config: _weights(path, config, learner, True), FILES[1])
 
 
-def _weights(path: Path, config: Path, learner: Learner | None, load: bool) -> None:
+def _weights(path: Path, config: Path, learner: Learner, load: bool) -> None:
     """`check_weights` (load False) or `load_weights` on the file at `path`: one descriptor
     from the header's check to the last tensor read."""
     with opened(path) as (f, size):
         header = read_header(f, path, size, FLOATS, _header_bound(learner))
         version = _check_format(path, header.metadata.get("format", "1"))
-        if learner is None:
-            return
         _check_step(path, header.metadata, config, required=False)
         names = _check_header(path, header, version, learner)
         if not load:
@@ -194,13 +192,11 @@ def _weights(path: Path, config: Path, learner: Learner | None, load: bool) -> N
                 target.copy_(t)
 
 
-def _header_bound(learner: Learner | None) -> int:
-    """The most bytes the header of `learner`'s weights can take: an entry is its name and
-    under 128 bytes of dtype, shape and offsets, beside 64 KiB for the metadata. Parsing
-    JSON takes ~10 times its size, so a header padded with tensors the learner does not
-    have is refused unread; without a learner, HEADER_LIMIT."""
-    if learner is None:
-        return HEADER_LIMIT
+def _header_bound(learner: Learner) -> int:
+    """The most bytes the header of `learner`'s weights can take (at most HEADER_LIMIT): an
+    entry is its name and under 128 bytes of dtype, shape and offsets, beside 64 KiB for the
+    metadata. Parsing JSON takes ~10 times its size, so a header padded with tensors the
+    learner does not have is refused unread."""
     names = learner.state_dict()
     return min(HEADER_LIMIT, (64 << 10) + sum(len(name.encode()) + 128 for name in names))
 
