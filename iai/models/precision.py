@@ -1,7 +1,7 @@
 """What stays in float32 when a run trains in bfloat16 (`train.precision = "bfloat16"`).
 
 Under `torch.autocast` the networks' matrix products run in bfloat16 (on this project's CPU,
-AMX units give them about 3 × the float32 rate). What is not a network's feature but a
+its AMX units run them). What is not a network's feature but a
 quantity of the data or of the fixed model is kept in float32, since bfloat16's 8 bits of
 mantissa would change what it means: per-example and batch gradients, Gauss–Newton curvature
 and the solve that uses it (recursive least squares is exact only in full precision), the

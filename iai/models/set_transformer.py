@@ -7,10 +7,10 @@ from torch import nn
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
     """`scaled_dot_product_attention` of (T, heads, S, W / heads) tensors, in float32 where
-    autocast would run it in bfloat16 on the CPU: there the fused kernel's backward took 13 ×
-    as long in bfloat16 as in float32 (885 against 66 ms an iteration of configs/linreg-d8.toml,
-    one thread), while the projections around it gain 3 × from bfloat16; attention is a small
-    share of a step's FLOPs, and its softmax is the more exact for it."""
+    autocast would run it in bfloat16 on the CPU: there its fused kernels took 8.4 × as long in
+    bfloat16 as in float32, most of a bfloat16 iteration of configs/linreg-d8.toml
+    (benchmarks/results/precision/attention.md), while attention is a small share of a step's
+    FLOPs; its softmax is the more exact for it."""
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
         with torch.autocast("cpu", enabled=False):
             return F.scaled_dot_product_attention(q.float(), k.float(), v.float())
