@@ -149,6 +149,29 @@ def test_direct_lingam_recovers_a_non_gaussian_linear_order():
     assert d_top.mean() < 0.1
 
 
+def test_topological_order_puts_every_parent_first():
+    from iai.evaluation.order_baselines import _topological
+
+    A = torch.zeros(5, 5, dtype=torch.bool)
+    for i, j in ((3, 0), (0, 4), (3, 1), (1, 4), (2, 1)):
+        A[i, j] = True
+    place = _topological(A).argsort()  # place[v]: the position of variable v
+    assert all(place[i] < place[j] for i, j in A.nonzero().tolist())
+
+
+def test_ges_orders_linear_gaussian_scms_better_than_chance():
+    pytest.importorskip("causallearn")
+    from iai.evaluation.order_baselines import ges_order
+
+    cfg = TaskConfig(name="scm", dim=6, mechanisms=("linear",), noises=("gaussian",))
+    prior = make_prior(cfg)
+    t = prior.sample(12, 2000, 0, generator=torch.Generator().manual_seed(3))
+    orders = ges_order(t.x_train)
+    assert torch.equal(orders.sort(-1).values, torch.arange(6).expand(12, 6))
+    obj = prior_objective(prior)
+    assert obj.task_metrics(obj.outputs(orders), t.y_query)["d_top"].mean() < 0.35
+
+
 def test_the_config_trains_saves_loads_and_resumes(tmp_path):
     out = tmp_path / "run"
     trained = iai.train(CONFIG, out, overrides=TINY, progress=False, threads=1)

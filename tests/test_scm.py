@@ -65,7 +65,7 @@ def test_standardized_samples_have_zero_mean_unit_std_and_raw_ones_grow_along_th
 @pytest.mark.parametrize("kind", range(len(NOISES)))
 def test_unit_noise_has_unit_variance_and_its_kurtosis(kind):
     e = unit_noise(torch.tensor([kind]), (1, 200_000, 1), torch.Generator().manual_seed(0))
-    kurtosis = {"gaussian": 3.0, "laplace": 6.0, "uniform": 1.8}[NOISES[kind]]
+    kurtosis = {"gaussian": 3.0, "laplace": 6.0, "uniform": 1.8, "gumbel": 5.4}[NOISES[kind]]
     assert e.var().item() == pytest.approx(1.0, abs=0.02)
     assert e.pow(4).mean().item() == pytest.approx(kurtosis, rel=0.06)
 
@@ -77,6 +77,7 @@ def test_config_checks_and_variants():
         TaskConfig(name="scm", min_parents=3.0, max_parents=1.0)
     cfg = TaskConfig(name="scm")
     assert shifted(cfg, "scale_free").graphs == ("sf",) and shifted(cfg, "double_dim").dim == 20
+    assert shifted(cfg, "skewed_noise").noises == ("gumbel",)
     assert make_prior(cfg).kind == "order" and make_prior(cfg).out_dim == 10
 
 

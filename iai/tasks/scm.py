@@ -3,7 +3,7 @@
 A task is one SCM x_j = f_j(x_pa(j)) + σ_j ε_j over a random DAG (issue 25; the simulated
 priors of FiP, Scetbon et al. 2024): Erdős–Rényi or scale-free (Barabási–Albert) graphs with
 1–3 expected parents per node, linear mechanisms (weights ±U[0.5, 2]) or random one-layer
-tanh networks, Gaussian, Laplace or uniform noise of unit variance scaled by σ_j ~
+tanh networks, Gaussian, Laplace, uniform or Gumbel (skewed) noise of unit variance scaled by σ_j ~
 U[noise_low, noise_high]. Each task draws its graph family, mechanism and noise from the
 config's tuples, uniformly.
 
@@ -16,6 +16,7 @@ topological order (roots first). The objective (`iai.tasks.order`) reads the adj
 the query targets y_query; the samples have no targets (y_train None).
 """
 
+import math
 from dataclasses import dataclass, replace
 from typing import Literal
 
@@ -27,7 +28,8 @@ from iai.tasks.config import TaskConfig, at_least, positive
 
 GRAPHS = ("er", "sf")
 MECHANISMS = ("linear", "nonlinear")
-NOISES = ("gaussian", "laplace", "uniform")
+EULER_GAMMA = 0.5772156649015329  # the standard Gumbel's mean
+NOISES = ("gaussian", "laplace", "uniform", "gumbel")
 
 
 @dataclass(frozen=True)
@@ -47,7 +49,7 @@ class SCMConfig(TaskConfig):
     standardize: bool = True
     shifts = {
         "scale_free": lambda c: replace(c, graphs=("sf",)),
-        "uniform_noise": lambda c: replace(c, noises=("uniform",)),
+        "skewed_noise": lambda c: replace(c, noises=("gumbel",)),
         "raw": lambda c: replace(c, standardize=not c.standardize),
         "double_dim": lambda c: replace(c, dim=2 * c.dim),
     }
@@ -100,15 +102,19 @@ def scale_free(parents: torch.Tensor, d: int, generator: torch.Generator) -> tor
 
 
 def unit_noise(kinds: torch.Tensor, shape: tuple[int, ...], generator: torch.Generator):
-    """Noise of mean 0 and variance 1, Gaussian, Laplace or uniform by each task's kind
-    (T,) (indices into NOISES): -> `shape` (T, N, d)."""
+    """Noise of mean 0 and variance 1, Gaussian, Laplace, uniform or Gumbel by each task's
+    kind (T,) (indices into NOISES): -> `shape` (T, N, d). The Gumbel draw reuses the
+    Laplace one's uniform, so adding it left every other kind's stream as it was."""
     g = torch.randn(shape, generator=generator)
     u = torch.rand(shape, generator=generator)
     e = torch.rand(shape, generator=generator).clamp_min(1e-12)
     laplace = torch.where(u < 0.5, -1.0, 1.0) * -e.log() / 2**0.5
     uniform = (2 * u - 1) * 3**0.5
+    gumbel = (-(-e.log()).clamp_min(1e-12).log() - EULER_GAMMA) * 6**0.5 / math.pi
     k = kinds[:, None, None]
-    return torch.where(k == 0, g, torch.where(k == 1, laplace, uniform))
+    return torch.where(
+        k == 0, g, torch.where(k == 1, laplace, torch.where(k == 2, uniform, gumbel))
+    )
 
 
 class SCM(Family):

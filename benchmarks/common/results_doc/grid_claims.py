@@ -17,6 +17,7 @@ from common.results_doc.cells import (
 )
 from common.results_doc.generative_claims import generative_claims
 from common.results_doc.memory_claims import memory_claims
+from common.results_doc.order_claims import order_claims
 from common.results_doc.tokens_claims import generative_tokens_claims, tokens_claims
 from iai.grid import Cell
 
@@ -212,4 +213,4 @@ def claims(grid: list[Cell] | None) -> list[tuple[str, str, str]]:
     out += signal_claims()
     out.append(implicit_state_claim(load("ablation-implicit-state")))
     out += memory_claims() + tokens_claims()
-    return out + generative_claims() + generative_tokens_claims()
+    return out + generative_claims() + generative_tokens_claims() + order_claims()
