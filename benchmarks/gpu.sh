@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared GPU run (issue 22; ../shared/GPU.md), under 10 minutes on one H200:
+#  0. the throughput table on the GPU: benchmarks/throughput.py --device cuda (FLOPs per
+#     iteration and the fraction of the card's measured matmul peak, MFU in bfloat16);
 #  1. the precision table on the GPU: benchmarks/precision.py --device cuda (float32 and
 #     bfloat16 iterations/s of every committed recipe, and linreg-d8's quality in both);
 #  2. the grid's learned cells at ten times the CPU budget, in bfloat16
@@ -17,6 +19,7 @@ grid=configs/grid/gpu-10x.toml
 if [ -n "${GPU_REHEARSAL:-}" ]; then
   out=${OUT_DIR:-benchmarks/results/gpu-rehearsal}
   precision_args=(--iterations 4 --rounds 0.1 --tasks 20)
+  throughput_args=(--rounds 0.1 configs/linreg-d8.toml)
   tmp=$(mktemp -d)
   cp configs/grid/base.toml "$tmp/"
   sed -e 's/"train.tasks=640", "train.device=cuda",/"train.tasks=4", "train.iterations=3", "train.warmup=1", "eval.tasks=10", "eval.steps=3",/' \
@@ -29,6 +32,7 @@ if [ -n "${GPU_REHEARSAL:-}" ]; then
 else
   out=${OUT_DIR:-benchmarks/results/gpu}
   precision_args=(--device cuda)
+  throughput_args=(--device cuda --rounds 0.5)
   runs=runs/gpu-10x
 fi
 header="bash benchmarks/gpu.sh${GPU_REHEARSAL:+ (GPU_REHEARSAL=1)}"
@@ -44,14 +48,20 @@ card=$("$PYTHON" -c 'import torch; print(torch.__version__, torch.cuda.get_devic
 echo "gpu.sh on: $card" >&2
 start=$(date +%s)
 status=0
-timeout "${PRECISION_LIMIT_S:-240}" "$PYTHON" benchmarks/precision.py "${precision_args[@]}" \
-  > "$out/precision.md.partial" || status=$?
-mv "$out/precision.md.partial" "$out/precision.md"
+timeout "${THROUGHPUT_LIMIT_S:-120}" "$PYTHON" benchmarks/throughput.py "${throughput_args[@]}" \
+  > "$out/throughput.md.partial" || status=$?
+mv "$out/throughput.md.partial" "$out/throughput.md"
 { echo "Command: $header"
-  echo "precision: $(( $(date +%s) - start )) s wall, exit $status; $card"; } > "$out/time.txt"
+  echo "throughput: $(( $(date +%s) - start )) s wall, exit $status; $card"; } > "$out/time.txt"
 start=$(date +%s)
 status=0
-timeout "${GRID_LIMIT_S:-300}" "$PYTHON" -m iai.cli grid "$grid" --out "$runs" --quiet \
+timeout "${PRECISION_LIMIT_S:-180}" "$PYTHON" benchmarks/precision.py "${precision_args[@]}" \
+  > "$out/precision.md.partial" || status=$?
+mv "$out/precision.md.partial" "$out/precision.md"
+echo "precision: $(( $(date +%s) - start )) s wall, exit $status; $card" >> "$out/time.txt"
+start=$(date +%s)
+status=0
+timeout "${GRID_LIMIT_S:-270}" "$PYTHON" -m iai.cli grid "$grid" --out "$runs" --quiet \
   > /dev/null || status=$?
 echo "grid: $(( $(date +%s) - start )) s wall, exit $status (124: cut short; run again to finish)" >> "$out/time.txt"
 if [ -f "$runs/grid.md" ]; then

@@ -18,23 +18,13 @@ import time
 import torch
 
 from common.command import markdown_header
+from common.recipes import RECIPES
 from iai.config import load_config
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.evaluate import evaluate
 from iai.experiment import build
 from iai.training.loop import iterations
 
-RECIPES = (  # (config, rounds): the tabular recipe takes ~13 s an iteration on one thread
-    ("configs/linreg-d8.toml", 12),
-    ("configs/linreg-d8-memory.toml", 12),
-    ("configs/linreg-d8-implicit.toml", 12),
-    ("configs/linreg-d8-explicit.toml", 12),
-    ("configs/linreg-d8-cnp.toml", 12),
-    ("configs/generative/gmm-2d.toml", 12),
-    ("configs/generative/gmm-2d-explicit.toml", 12),
-    ("configs/gp-tokens.toml", 12),
-    ("configs/tabular/regression.toml", 3),
-)
 PRECISIONS = ("float32", "bfloat16")
 WARMUP = 2
 

@@ -2,14 +2,18 @@
 default and iai's default, alone and as two jobs at once, side by side in one run:
 
     .venv/bin/python benchmarks/threads.py > benchmarks/results/threads/threads.md
+    python benchmarks/threads.py --recipe configs/linreg-d8.toml --iterations 20 --rounds 3 \
+        --modes '1,iai default,2 passive' > benchmarks/results/threads/threads-linreg-d8.md
 
-Each training is a fresh process (`iai.train(..., threads=N)`, OMP_NUM_THREADS unset, so
-torch's default is its own) timed around the call; modes are interleaved round by round, each
-round led by the next mode, so that a noisy machine slows them alike. "two at once" starts two
+`--recipe` trains a committed config for `--iterations` instead of the tiny one. Each
+training is a fresh process (`iai.train(..., threads=N)`, OMP_NUM_THREADS unset, so torch's
+default is its own) timed around the call; modes are interleaved round by round, each round
+led by the next mode, so that a noisy machine slows them alike. "two at once" starts two
 processes of the same mode together, as when several jobs share the machine. The weights'
 digest shows which thread counts train the same bits.
 """
 
+import argparse
 import hashlib
 import json
 import os
@@ -19,6 +23,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+from common.command import markdown_header
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIG = ROOT / "configs" / "demo.toml"
@@ -35,30 +41,48 @@ TINY = [
     "train.log_every=10",
     "train.checkpoint_every=1000",
 ]
-MODES = ("1", "2", "torch default", "iai default")
+MODES = ("1", "2", "torch default", "iai default", "2 passive")
+# "2 passive": two threads whose OpenMP workers sleep when idle (OMP_WAIT_POLICY=PASSIVE, read
+# as the runtime starts) instead of spinning, the spin being what two jobs at once fight over
+PASSIVE = {"2 passive": "PASSIVE"}
 ROUNDS = 5
 
 
-def worker(mode: str) -> None:
-    """Train TINY once with the mode's threads; print its seconds and the weights' digest."""
+def overrides(recipe: str | None, iterations: int) -> list[str]:
+    if recipe is None:
+        return TINY
+    return [f"train.iterations={iterations}", "train.checkpoint_every=1000", "train.log_every=10"]
+
+
+def worker(mode: str, recipe: str | None, iterations: int) -> None:
+    """Train once with the mode's threads; print its seconds and the weights' digest."""
     import torch
 
     import iai
 
-    threads = {"1": 1, "2": 2, "torch default": torch.get_num_threads(), "iai default": None}
+    threads = {
+        "1": 1,
+        "2": 2,
+        "torch default": torch.get_num_threads(),
+        "iai default": None,
+        "2 passive": 2,
+    }
     with tempfile.TemporaryDirectory() as out:
         clock = time.perf_counter()
-        learner = iai.train(CONFIG, out, overrides=TINY, progress=False, threads=threads[mode])
+        config, sets = recipe or CONFIG, overrides(recipe, iterations)
+        learner = iai.train(config, out, overrides=sets, progress=False, threads=threads[mode])
         seconds = time.perf_counter() - clock
     state = learner.state_dict()
     digest = hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state)))
     print(json.dumps({"seconds": seconds, "digest": digest.hexdigest()[:12]}))
 
 
-def run(mode: str, jobs: int) -> list[dict]:
+def run(mode: str, jobs: int, args) -> list[dict]:
     """`jobs` trainings of `mode` started together; each one's result."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    args = [sys.executable, __file__, "--worker", mode]
+    if mode in PASSIVE:
+        env["OMP_WAIT_POLICY"] = PASSIVE[mode]
+    args = [sys.executable, __file__, "--worker", mode, args.recipe or "", str(args.iterations)]
     pipe = subprocess.PIPE
     procs = [subprocess.Popen(args, env=env, stdout=pipe, text=True) for _ in range(jobs)]
     return [json.loads(p.communicate()[0]) for p in procs]
@@ -84,43 +108,57 @@ def machine() -> list[str]:
 
 
 def main() -> None:
-    results = {(m, j): [] for j in (1, 2) for m in MODES}
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--recipe", help="a committed config to train instead of the tiny one")
+    p.add_argument("--iterations", type=int, default=20, help="the recipe's iterations")
+    p.add_argument("--rounds", type=int, default=ROUNDS)
+    p.add_argument("--modes", default=",".join(MODES), help="comma-separated, of " + str(MODES))
+    args = p.parse_args()
+    modes = tuple(m.strip() for m in args.modes.split(","))
+    if "1" not in modes or not set(modes) <= set(MODES):
+        p.error(f"--modes must include 1 and name only {MODES}, got {args.modes!r}")
+    results = {(m, j): [] for j in (1, 2) for m in modes}
     load_before = os.getloadavg()
-    for r in range(ROUNDS):
+    for r in range(args.rounds):
         for jobs in (1, 2):
-            for mode in MODES[r % len(MODES) :] + MODES[: r % len(MODES)]:  # each leads a round
-                results[mode, jobs] += run(mode, jobs)
+            for mode in modes[r % len(modes) :] + modes[: r % len(modes)]:  # each leads a round
+                results[mode, jobs] += run(mode, jobs, args)
     load_after = os.getloadavg()
     seconds = {key: statistics.median(r["seconds"] for r in rs) for key, rs in results.items()}
+    what = (
+        f"{args.recipe} for {args.iterations} iterations"
+        if args.recipe
+        else f"A tiny training ({CONFIG.name} with {' '.join(TINY)})"
+    )
     lines = [
-        "<!-- python benchmarks/threads.py -->",
+        markdown_header(),
         "# Training threads",
         "",
-        "    .venv/bin/python benchmarks/threads.py > benchmarks/results/threads/threads.md",
-        "",
-        f"A tiny training ({CONFIG.name} with {' '.join(TINY)}), each a fresh process; median "
-        f"seconds of {ROUNDS} rounds (two at once: median over both jobs of every round). "
-        "On this machine torch's default is 2 threads, so rows 2 and torch default run the "
-        "same count: the gap between them is the shared machine's noise.",
+        f"{what}, each a fresh process; median seconds of {args.rounds} rounds (two at once: "
+        "median over both jobs of every round). On this machine torch's default is 2 threads, "
+        "so rows 2 and torch default run the same count: the gap between them is the shared "
+        "machine's noise. Throughput of one of two jobs at once: one job alone on one thread "
+        "over it.",
         "",
         *machine(),
         f"- load average (1 min) {load_before[0]:.2f} before, {load_after[0]:.2f} after",
         "",
-        "| threads | alone s | vs 1 thread | two at once s | vs 1 thread | weights |",
-        "|---|---|---|---|---|---|",
+        "| threads | alone s | vs 1 thread | two at once s | vs 1 thread | throughput of one "
+        "of two, vs alone on 1 thread | weights |",
+        "|---|---|---|---|---|---|---|",
     ]
-    for mode in MODES:
+    for mode in modes:
         alone, two = seconds[mode, 1], seconds[mode, 2]
         digests = sorted({r["digest"] for key in ((mode, 1), (mode, 2)) for r in results[key]})
         lines.append(
             f"| {mode} | {alone:.2f} | {alone / seconds['1', 1]:.2f}x | {two:.2f} | "
-            f"{two / seconds['1', 2]:.2f}x | {', '.join(digests)} |"
+            f"{two / seconds['1', 2]:.2f}x | {seconds['1', 1] / two:.2f} | {', '.join(digests)} |"
         )
     print("\n".join(lines))
 
 
 if __name__ == "__main__":
     if sys.argv[1:2] == ["--worker"]:
-        worker(sys.argv[2])
+        worker(sys.argv[2], sys.argv[3] or None, int(sys.argv[4]))
     else:
         main()

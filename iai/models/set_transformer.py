@@ -56,7 +56,7 @@ class SetTransformer(nn.Module):
     """
 
     # False: every token goes through every block and the outputs are sliced afterwards. The
-    # result is the same; it is kept so benchmarks/throughput.py can measure what the skip saves.
+    # result is the same; it is kept so benchmarks/skip_unread.py can measure what the skip saves.
     skip_unread: bool = True
 
     def __init__(self, width: int, depth: int, heads: int) -> None:
