@@ -46,11 +46,14 @@ def done(device: str) -> None:
         torch.cuda.synchronize()
 
 
+# n and repetitions of the peak's n x n matmul: a GPU's peak a smaller product does not reach
+PEAK_SIZE = {"cpu": (2048, 4), "cuda": (8192, 20)}
+
+
 def matmul_peak(precision: str, threads: int, device: str, repeats: int = 5) -> float:
-    """GFLOP/s of the best of `repeats` timings of n x n matmuls at `threads` threads (n =
-    2048 on a CPU, 8192 on a GPU, whose peak a smaller product does not reach)."""
+    """GFLOP/s of the best of `repeats` timings of PEAK_SIZE matmuls at `threads` threads."""
     torch.set_num_threads(threads)
-    n, reps = (8192, 20) if device == "cuda" else (2048, 4)
+    n, reps = PEAK_SIZE[device]
     a = torch.randn(n, n, generator=torch.Generator().manual_seed(0))
     a = a.to(device=device, dtype=DTYPES[precision])
     b = a.T.contiguous()
@@ -128,7 +131,7 @@ def main() -> None:
         print(f"{torch.cuda.get_device_name()}; threads: the host's, for the task streams.\n")
     else:
         print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {all_threads} CPUs.\n")
-    print("| precision | threads | 2048² matmul GFLOP/s |\n|---|---:|---:|")
+    print(f"| precision | threads | {PEAK_SIZE[args.device][0]}² matmul GFLOP/s |\n|---|---:|---:|")
     for (pr, t), g in peak.items():
         print(f"| {pr} | {t} | {g:.0f} |")
     print(

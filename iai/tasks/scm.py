@@ -111,10 +111,8 @@ def unit_noise(kinds: torch.Tensor, shape: tuple[int, ...], generator: torch.Gen
     laplace = torch.where(u < 0.5, -1.0, 1.0) * -e.log() / 2**0.5
     uniform = (2 * u - 1) * 3**0.5
     gumbel = (-(-e.log()).clamp_min(1e-12).log() - EULER_GAMMA) * 6**0.5 / math.pi
-    k = kinds[:, None, None]
-    return torch.where(
-        k == 0, g, torch.where(k == 1, laplace, torch.where(k == 2, uniform, gumbel))
-    )
+    every = torch.stack([g, laplace, uniform, gumbel])  # (len(NOISES), T, N, d)
+    return every[kinds, torch.arange(len(kinds))]
 
 
 class SCM(Family):
