@@ -13,12 +13,11 @@ the greedy loss over the last iterations and the evaluation against the exact po
 """
 
 import argparse
-import time
 
 import torch
 
 from common.command import markdown_header
-from common.recipes import RECIPES
+from common.recipes import RECIPES, WARMUP, interleaved_rates
 from iai.config import load_config
 from iai.evaluation.config import EvalConfig
 from iai.evaluation.evaluate import evaluate
@@ -26,7 +25,6 @@ from iai.experiment import build
 from iai.training.loop import iterations
 
 PRECISIONS = ("float32", "bfloat16")
-WARMUP = 2
 
 
 def runs(path: str, total: int, device: str) -> dict:
@@ -40,27 +38,13 @@ def runs(path: str, total: int, device: str) -> dict:
     return out
 
 
-def timed(run, device: str) -> float:
-    """Seconds of one training iteration (on a GPU, until its kernels are done)."""
-    clock = time.perf_counter()
-    next(run)
-    if device == "cuda":
-        torch.cuda.synchronize()
-    return time.perf_counter() - clock
-
-
 def speed(rounds_scale: float, device: str) -> list[str]:
     lines = ["## Speed", "", "| recipe | float32 it/s | bfloat16 it/s | bfloat16 / float32 |"]
     lines.append("|---|---:|---:|---:|")
     for path, rounds in RECIPES:
         rounds = max(1, round(rounds * rounds_scale))
         its = runs(path, WARMUP + rounds, device)
-        seconds = dict.fromkeys(its, 0.0)
-        for r in range(WARMUP + rounds):
-            for precision, (_, run) in its.items():
-                s = timed(run, device)
-                seconds[precision] += s if r >= WARMUP else 0.0
-        rate = {p: rounds / s for p, s in seconds.items()}
+        rate = interleaved_rates({p: run for p, (_, run) in its.items()}, rounds, device)
         lines.append(
             f"| {path} | {rate['float32']:.3g} | {rate['bfloat16']:.3g} | "
             f"{rate['bfloat16'] / rate['float32']:.2f} |"

@@ -29,21 +29,14 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from common.command import markdown_header
-from common.recipes import RECIPES
+from common.recipes import RECIPES, WARMUP, done, interleaved_rates
 from iai.config import load_config
 from iai.experiment import build
 from iai.training.loop import iterations
 
-WARMUP = 2
 LATER = (("configs/scm-order.toml", 12),)  # recipes newer than precision.py's table
 PRECISIONS = ("float32", "bfloat16")
 DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
-
-
-def done(device: str) -> None:
-    """Wait for the device's queued kernels (a GPU runs them after the call returns)."""
-    if device == "cuda":
-        torch.cuda.synchronize()
 
 
 # n and repetitions of the peak's n x n matmul: a GPU's peak a smaller product does not reach
@@ -103,16 +96,7 @@ def variants(path: str, total: int, thread_counts: list[int], device: str) -> di
 def measure(path: str, rounds: int, thread_counts: list[int], device: str) -> dict:
     """(precision, threads) -> iterations per second of `path`, interleaved."""
     runs = variants(path, WARMUP + rounds, thread_counts, device)
-    seconds = dict.fromkeys(runs, 0.0)
-    for r in range(WARMUP + rounds):
-        for (precision, threads), run in runs.items():
-            torch.set_num_threads(threads)
-            clock = time.perf_counter()
-            next(run)
-            done(device)
-            if r >= WARMUP:
-                seconds[precision, threads] += time.perf_counter() - clock
-    return {key: rounds / s for key, s in seconds.items()}
+    return interleaved_rates(runs, rounds, device, threads={key: key[1] for key in runs})
 
 
 def main() -> None:
