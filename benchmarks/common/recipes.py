@@ -1,6 +1,7 @@
 """The committed recipes a speed benchmark trains, one per learner kind and objective, with how
-many timed rounds each gets (the tabular recipe takes ~13 s an iteration on one thread), and
-timing their training iterations side by side."""
+many timed rounds each gets (fewer for the tabular recipe, the slowest by far: see
+benchmarks/results/throughput/throughput.md), and timing their training iterations side by
+side."""
 
 import time
 
