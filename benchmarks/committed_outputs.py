@@ -27,6 +27,7 @@ ONE_STEP = (
     "linreg-d8-cnp",
     "gmm-2d-onestep",
     "gp-tokens-onestep",
+    "gp-tokens-onestep-nofloor",
     "gp-icl",
 )
 

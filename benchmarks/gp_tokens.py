@@ -28,10 +28,12 @@ OUT = ROOT / "benchmarks" / "results" / "gp-tokens"
 B, STEPS, TASKS, QUERIES = 16, (1, 2, 3, 4, 5, 6, 7, 8, 16, 32, 64), 100, 32
 LEARNERS = {  # name -> (checkpoint, reads k batches in one step)
     "tokens": ("gp-tokens", False),
-    "tokens, pooled attention": ("gp-tokens-pooled", False),
-    "tokens, 3 × the budget": ("gp-tokens-3x", False),
-    "tokens, 64 latents": ("gp-tokens-m64", False),
     "tokens, one step": ("gp-tokens-onestep", True),
+    "tokens, no floor": ("gp-tokens-nofloor", False),
+    "tokens, no floor, pooled attention": ("gp-tokens-pooled", False),
+    "tokens, no floor, 3 × the budget": ("gp-tokens-3x", False),
+    "tokens, no floor, 64 latents": ("gp-tokens-m64", False),
+    "tokens, no floor, one step": ("gp-tokens-onestep-nofloor", True),
     "parametric IAI (MLP f, both)": ("gp-parametric", False),
     "learned optimizer (MLP f, grad)": ("gp-optimizer", False),
     "ICL (one step)": ("gp-icl", True),

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Trains checkpoints/gp-tokens and the learners compared with it at the same budget (issue 21):
-# the tokens learner with CMANP's pooled attention, the one-step tokens learner, parametric IAI
-# with an MLP f, the learned optimizer, ICL; all on configs/gp-tokens.toml's task and training
-# table, two at a time on one thread each.
+# the one-step tokens learner, parametric IAI with an MLP f, the learned optimizer, ICL; all on
+# configs/gp-tokens.toml's task and training table, two at a time on one thread each.
 #   bash benchmarks/gp_tokens.sh [extra --set overrides for every run]
+# The tokens learners without the exact floor (learner.basis=0), as trained before it existed:
+#   GP_TOKENS_NOFLOOR=1 bash benchmarks/gp_tokens.sh   (gp-tokens-nofloor, -pooled: CMANP's
+#     pooled attention, -onestep-nofloor)
 #   GP_TOKENS_LONG=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-3x: 3,000 iterations)
 #   GP_TOKENS_LATENTS=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-m64: 64 latents)
 # then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
@@ -28,17 +30,23 @@ run() {  # name, then --set overrides
 extra=("$@")
 jobs_=(
   "gp-tokens"
-  "gp-tokens-pooled learner.pooled=true"
   "gp-tokens-onestep ${one_step[*]}"
   'gp-parametric learner={kind="parametric",model="mlp",signal="both",width=64,depth=3}'
   'gp-optimizer learner={kind="parametric",model="mlp",signal="grad",width=64,depth=3}'
   "gp-icl learner={kind=\"implicit\",width=64,depth=3} ${one_step[*]}"
 )
-if [ "${GP_TOKENS_LONG:-}" = 1 ]; then  # the tokens learner at three times the budget alone
-  jobs_=("gp-tokens-3x train.iterations=3000")
+if [ "${GP_TOKENS_NOFLOOR:-}" = 1 ]; then
+  jobs_=(
+    "gp-tokens-nofloor learner.basis=0"
+    "gp-tokens-pooled learner.basis=0 learner.pooled=true"
+    "gp-tokens-onestep-nofloor learner.basis=0 ${one_step[*]}"
+  )
 fi
-if [ "${GP_TOKENS_LATENTS:-}" = 1 ]; then  # four times the latents at the same budget
-  jobs_=("gp-tokens-m64 learner.latents=64")
+if [ "${GP_TOKENS_LONG:-}" = 1 ]; then  # without the floor, three times the budget alone
+  jobs_=("gp-tokens-3x learner.basis=0 train.iterations=3000")
+fi
+if [ "${GP_TOKENS_LATENTS:-}" = 1 ]; then  # without the floor, four times the latents
+  jobs_=("gp-tokens-m64 learner.basis=0 learner.latents=64")
 fi
 for job in "${jobs_[@]}"; do
   read -ra words <<< "$job"

@@ -83,10 +83,12 @@ GENERATIVE = {
 # issue 21's GP learners: configs/gp-tokens.toml's task, each trained for it (gp_tokens.sh)
 GP = {
     "gp-tokens": 16,
+    "gp-tokens-onestep": 128,
+    "gp-tokens-nofloor": 16,
     "gp-tokens-pooled": 16,
     "gp-tokens-3x": 16,
     "gp-tokens-m64": 16,
-    "gp-tokens-onestep": 128,
+    "gp-tokens-onestep-nofloor": 128,
     "gp-parametric": 16,
     "gp-optimizer": 16,
     "gp-icl": 128,

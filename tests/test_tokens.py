@@ -12,7 +12,8 @@ import iai
 from iai.config import load_config
 from iai.errors import InvalidInput
 from iai.experiment import build
-from iai.learners.tokens import TokensState
+from iai.learners.tokens import MIN_VARIANCE, TokensState
+from iai.models.feature_bayes import BayesStats
 from iai.models.latent_tokens import PooledAttention
 from iai.training.loop import train
 
@@ -72,11 +73,29 @@ def test_the_running_pool_is_the_exact_attention_over_every_point_read_in_any_or
         torch.testing.assert_close(running.read(), want, rtol=1e-5, atol=1e-6)
 
 
-def test_an_untrained_learner_is_its_prior(make_cfg):
-    learner, prior = build(make_cfg(SMALL))  # the zero-initialised head: Δ = 0
+def test_an_untrained_learner_without_a_floor_is_its_prior(make_cfg):
+    learner, prior = build(make_cfg(SMALL, "learner.basis=0"))  # the zero head: Δ = 0
     tasks = prior.sample(2, 48, 6, generator=torch.Generator().manual_seed(1))
     preds = iai.predict_steps(learner, tasks.x_train, tasks.y_train, tasks.x_query, batch_size=16)
     assert all(torch.equal(preds[k], preds[0]) for k in range(1, 4))
+
+
+@pytest.mark.parametrize("task", ["linear_regression", "linear_classification"])
+def test_an_untrained_learner_with_a_floor_predicts_the_floor_alone(make_cfg, task):
+    """The reader's correction starts at 0: before training the prediction is the exact
+    Bayesian floor's (regression: its mean and variance; classes: its scaled scores)."""
+    learner, prior = build(make_cfg(SMALL, f"task.name={task!r}"))
+    tasks = prior.sample(2, 48, 6, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        state = iai.adapt(learner, tasks.x_train, tasks.y_train, batch_size=16)
+        out = learner.predict(state, tasks.x_query)
+        mean, var = learner.floor.predict(state.stats, tasks.x_query)
+        std = None if learner.objective.categorical else learner.predict_std(state, tasks.x_query)
+    if learner.objective.categorical:
+        torch.testing.assert_close(out, learner.log_temperature.exp() * mean)
+    else:
+        torch.testing.assert_close(out, mean)
+        torch.testing.assert_close(std.square(), var + MIN_VARIANCE)
 
 
 def test_regression_has_a_gaussian_head_and_classification_logits(make_cfg):
@@ -105,7 +124,9 @@ def test_the_grad_signal_is_each_tasks_mean_loss_gradient(make_cfg):
     got = learner._latent_grad(state, tasks.x_train, tasks.y_train)
     for t in range(3):  # a task's own mean loss, by autograd
         z = state.z[t : t + 1].detach().requires_grad_(True)
-        loss = learner.loss(TokensState(z), tasks.x_train[t : t + 1], tasks.y_train[t : t + 1])
+        stats = BayesStats(**{k: v[t : t + 1] for k, v in vars(state.stats).items()})
+        alone = TokensState(z, stats=stats)
+        loss = learner.loss(alone, tasks.x_train[t : t + 1], tasks.y_train[t : t + 1])
         (want,) = torch.autograd.grad(loss, z)
         torch.testing.assert_close(got[t : t + 1], want, rtol=1e-4, atol=1e-6)
 

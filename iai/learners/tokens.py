@@ -16,6 +16,14 @@ loss (a token's share of it, (M, W)), and the point tokens x and y alone; `both`
 The prediction f_γ(x, z): each query attends to the latents, then a head from the objective: a
 Gaussian mean and variance for regression, trained by the negative log-likelihood (so
 `predict_std` exists), logits for classification.
+
+The floor (`basis` > 0). Beside the tokens the state carries the exact sums of Bayesian linear
+regression on learned Fourier features in `banks` bandwidths mixed by their evidence
+(`iai.models.feature_bayes`): regression on the target, classification on its one-hot code.
+Its predictive mean and variance (classes: scores, scaled to logits) are what the prediction
+starts from; the query reads them beside x and the tokens add a correction that starts at 0.
+Why: the update alone never learned to write the data into the latents (docs/tokens.md); the
+sums hold them from the first step, and the tokens learn what the sums miss.
 """
 
 import math
@@ -26,8 +34,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from iai.errors import InvalidInput
-from iai.learners.base import Origin, PredictiveLearner, check_config
+from iai.errors import InvalidConfig, InvalidInput
+from iai.learners.base import MAX_SIZE, Origin, PredictiveLearner, check_config
+from iai.models.feature_bayes import FeatureBayes
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
 from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
@@ -45,9 +54,15 @@ class TokensConfig:
     heads: int = 4
     signal: Literal["data", "grad", "both"] = "data"
     pooled: bool = False  # the latents also read CMANP's exact running pooled attention
+    basis: int = 48  # Fourier features per bank of the exact Bayesian floor; 0: no floor
+    banks: int = 8  # bandwidths of the floor, mixed by their evidence
 
     def __post_init__(self) -> None:
-        check_config(self, ("latents", "width", "depth", "decoder_depth", "heads"))
+        check_config(self, ("latents", "width", "depth", "decoder_depth", "heads", "banks"))
+        if not 0 <= self.basis <= MAX_SIZE:
+            raise InvalidConfig(
+                f"learner.basis = {self.basis!r}; must be from 0 (no floor) to {MAX_SIZE}"
+            )
 
 
 class TokensLearner(PredictiveLearner):
@@ -63,10 +78,19 @@ class TokensLearner(PredictiveLearner):
         point_in = dim + C + (2 * C if cfg.signal != "grad" else 0)
         self.embed_point = embedding(point_in, W)
         self.embed_grad = nn.Linear(W, W) if cfg.signal != "data" else None
-        self.reader = TokenReader(dim, W, cfg.decoder_depth, cfg.heads, 2 if self.gaussian else C)
+        floor = cfg.basis > 0
+        self.floor = FeatureBayes(dim, C, cfg.basis, cfg.banks) if floor else None
+        read = dim + (0 if self.floor is None else 2 if self.gaussian else C)
+        out = 2 if self.gaussian else C
+        self.reader = TokenReader(read, W, cfg.decoder_depth, cfg.heads, out, floor)
+        # classification: the floor's one-hot scores times this are its logits
+        self.log_temperature = nn.Parameter(torch.tensor(math.log(5.0))) if floor else None
 
     def init(self, x_query: torch.Tensor) -> TokensState:
-        return self.update.init(x_query.shape[0])
+        state = self.update.init(x_query.shape[0])
+        if self.floor is None:
+            return state
+        return replace(state, stats=self.floor.start(x_query.shape[0], x_query))
 
     def step(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> TokensState:
         """One mini-batch x (T, B, D), y (T, B) -> the next latents."""
@@ -77,7 +101,10 @@ class TokensLearner(PredictiveLearner):
         grad = None
         if self.embed_grad is not None:
             grad = self.embed_grad(self._latent_grad(state, x, y))
-        return self.update(state, self.embed_point(torch.cat(feats, -1)), grad)
+        new = self.update(state, self.embed_point(torch.cat(feats, -1)), grad)
+        if self.floor is None:
+            return new
+        return replace(new, stats=self.floor.add(state.stats, x, feats[1]))
 
     def _latent_grad(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """∇z of the batch's mean loss per task, (T, M, W), at a copy of z outside the graph (a
@@ -90,27 +117,36 @@ class TokensLearner(PredictiveLearner):
         with full_precision(state.z):  # a signal (iai.models.precision)
             return torch.func.grad(total)(state.z.detach()).detach()
 
-    def _gaussian(self, state: TokensState, x_query: torch.Tensor):
-        raw = self.reader(state.z, x_query)
-        return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE  # (T, Q, 1), (T, Q)
+    def _head(self, state: TokensState, x_query: torch.Tensor):
+        """Regression: the mean (T, Q, 1) and variance (T, Q); classification: logits (T, Q, C)
+        and None."""
+        if self.floor is None:
+            raw = self.reader(state.z, x_query)
+            if not self.gaussian:
+                return raw, None
+            return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE
+        mean, var = self.floor.predict(state.stats, x_query)
+        if not self.gaussian:
+            raw = self.reader(state.z, torch.cat([x_query, mean], -1))
+            return self.log_temperature.exp() * mean + raw, None
+        raw = self.reader(state.z, torch.cat([x_query, mean, var.log()[..., None]], -1))
+        return mean + raw[..., :1], var * raw[..., 1].exp() + MIN_VARIANCE
 
     def predict(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
-        if self.gaussian:
-            return self._gaussian(state, x_query)[0]
-        return self.reader(state.z, x_query)
+        return self._head(state, x_query)[0]
 
     def predict_std(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
         """The predictive standard deviation (T, Q) of the regression head."""
         if not self.gaussian:
             raise InvalidInput("a tokens learner for classification has logits, not a spread")
-        return self._gaussian(state, x_query)[1].sqrt()
+        return self._head(state, x_query)[1].sqrt()
 
     def loss(self, state: TokensState, x_query: torch.Tensor, y_query: torch.Tensor):
         """Regression: the Gaussian negative log-likelihood per target (nats); classification:
         the objective's cross-entropy."""
         if not self.gaussian:
             return super().loss(state, x_query, y_query)
-        mean, var = self._gaussian(state, x_query)
+        mean, var = self._head(state, x_query)
         nll = 0.5 * (
             var.log() + (y_query - mean.squeeze(-1)).square() / var + math.log(2 * math.pi)
         )

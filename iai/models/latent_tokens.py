@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from iai.models.clock import ClockEmbedding, step_clock
+from iai.models.feature_bayes import BayesStats
 from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 
@@ -76,10 +77,12 @@ class TokensState:
     z: torch.Tensor  # (T, M, W)
     seen: int = 0
     pool: Pool | None = None  # with `pooled`: the running attention over the points read
+    stats: BayesStats | None = None  # with a feature basis: its exact sums (iai.learners.tokens)
 
     def detach(self) -> "TokensState":
         pool = None if self.pool is None else self.pool.detach()
-        return replace(self, z=self.z.detach(), pool=pool)
+        stats = None if self.stats is None else self.stats.detach()
+        return replace(self, z=self.z.detach(), pool=pool, stats=stats)
 
 
 class TokenUpdate(nn.Module):
@@ -112,7 +115,8 @@ class TokenUpdate(nn.Module):
             pool = self.pool.add(pool, points)
             latents = latents + self.pool.out(pool.read())
         h = self.net(torch.cat([latents, points], 1), read=slice(0, M))  # (T, M, W)
-        return TokensState(z + rho * self.head(h), state.seen + points.shape[1], pool)
+        z = z + rho * self.head(h)
+        return replace(state, z=z, seen=state.seen + points.shape[1], pool=pool)
 
 
 def embedding(inputs: int, width: int) -> nn.Sequential:
@@ -124,13 +128,19 @@ def embedding(inputs: int, width: int) -> nn.Sequential:
 
 class TokenReader(nn.Module):
     """f_γ's body: each query (T, Q, inputs) attends to the latents in cross-attention blocks
-    (queries do not see each other) and a linear head reads it, (T, Q, out)."""
+    (queries do not see each other) and a linear head reads it, (T, Q, out); with `correction`
+    the head starts at zero, the reader then a correction to what the query already carries."""
 
-    def __init__(self, inputs: int, width: int, depth: int, heads: int, out: int) -> None:
+    def __init__(
+        self, inputs: int, width: int, depth: int, heads: int, out: int, correction: bool = False
+    ) -> None:
         super().__init__()
         self.embed_query = embedding(inputs, width)
         self.decoder = SetTransformer(width, depth, heads)
         self.out = nn.Linear(width, out)
+        if correction:
+            nn.init.zeros_(self.out.weight)
+            nn.init.zeros_(self.out.bias)
 
     def forward(self, z: torch.Tensor, queries: torch.Tensor) -> torch.Tensor:
         M = z.shape[1]
