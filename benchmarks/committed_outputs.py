@@ -32,8 +32,12 @@ ONE_STEP = (
 )
 
 
+ORDER = ("scm-order", "scm-order-onestep")  # order causal variables: no targets, no samples
+
+
 def directories() -> list[Path]:
-    return sorted((ROOT / "checkpoints").iterdir()) + sorted((ROOT / "iai/pretrained").iterdir())
+    dirs = sorted((ROOT / "checkpoints").iterdir()) + sorted((ROOT / "iai/pretrained").iterdir())
+    return [d for d in dirs if d.name not in ORDER]
 
 
 def outputs(d: Path) -> dict[str, torch.Tensor]:
