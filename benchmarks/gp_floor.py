@@ -69,6 +69,12 @@ def main() -> None:
     prior = variant_prior(learner.config.task, "id")
     g = torch.Generator().manual_seed(2026)  # gp_tokens.py's tasks: 64 steps drawn, 8 read
     tasks = prior.sample(TASKS, 64 * B, QUERIES, generator=g)
+    floor = learner.floor
+    learned = (
+        f"checkpoints/gp-tokens' floor as trained: noise {floor.log_noise.exp().item():.3f}; "
+        "prior of the scales 4⁻³ … 4³: "
+        + ", ".join(f"{p:.2f}" for p in floor.log_scale_prior.softmax(0).tolist())
+    )
     rows = {"checkpoints/gp-tokens": learner_mse(learner, tasks)}
     with torch.no_grad():
         learner.reader.out.weight.zero_()
@@ -82,6 +88,7 @@ def main() -> None:
     print("# The exact floor set to the GP prior by hand, beside the trained learner\n")
     print(__doc__.split("\n\n", 2)[2].strip() + "\n")
     print(f"MSE over the exact Bayes predictive mean's, {TASKS} fresh tasks, {QUERIES} queries.\n")
+    print(learned + ".\n")
     print("| learner | " + " | ".join(f"k={k}" for k in range(1, STEPS + 1)) + " |")
     print("|---|" + "---|" * STEPS)
     for name, mse in rows.items():
