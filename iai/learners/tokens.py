@@ -125,7 +125,7 @@ class TokensLearner(PredictiveLearner):
             if not self.gaussian:
                 return raw, None
             return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE
-        mean, var = self.floor.predict(state.stats, x_query)
+        mean, var = self.floor.predict(state.stats, x_query, spread=self.gaussian)
         if not self.gaussian:
             raw = self.reader(state.z, torch.cat([x_query, mean], -1))
             return self.log_temperature.exp() * mean + raw, None

@@ -120,18 +120,23 @@ class FeatureBayes(nn.Module):
             scale = (joint * a).sum(-1) / bank.clamp_min(torch.finfo(bank.dtype).tiny)
             return BayesStats(gram, moment, energy, count, w, L, bank, scale)
 
-    def predict(self, stats: BayesStats, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def predict(
+        self, stats: BayesStats, x: torch.Tensor, spread: bool = True
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The banks' mixture at queries x (T, Q, D): mean (T, Q, C) and the variance (T, Q)
-        of its first output (moment-matched; the only output in regression), float32."""
+        of its first output (moment-matched; the only output in regression), float32; without
+        `spread` the variance is None and its solve skipped (classification reads the mean)."""
         with full_precision(x):
-            noise = self.log_noise.double().exp()
             phi = self.features(x)  # (T, Q, E, P)
             means = torch.einsum("tqep,tepc->tqec", phi, stats.weights)
-            v = torch.linalg.solve_triangular(stats.factor, phi.permute(0, 2, 3, 1), upper=False)
-            var = (noise + v.square().sum(-2).transpose(1, 2)) * stats.scale[:, None]  # (T, Q, E)
             p = stats.bank[:, None]  # (T, 1, E)
             mean = (p[..., None] * means).sum(2)
-            second = (p * (var + means[..., 0].square())).sum(-1)
-            spread = (second - mean[..., 0].square()).clamp_min(noise * 1e-3)
             dtype = torch.get_default_dtype()
-            return mean.to(dtype), spread.to(dtype)
+            if not spread:
+                return mean.to(dtype), None
+            noise = self.log_noise.double().exp()
+            v = torch.linalg.solve_triangular(stats.factor, phi.permute(0, 2, 3, 1), upper=False)
+            var = (noise + v.square().sum(-2).transpose(1, 2)) * stats.scale[:, None]  # (T, Q, E)
+            second = (p * (var + means[..., 0].square())).sum(-1)
+            var = (second - mean[..., 0].square()).clamp_min(noise * 1e-3)
+            return mean.to(dtype), var.to(dtype)
