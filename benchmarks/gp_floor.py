@@ -18,7 +18,7 @@ import torch
 
 import iai
 from common.command import markdown_header
-from iai.models.feature_bayes import SCALES, FeatureBayes
+from iai.models.feature_bayes import GAIN, SCALES, FeatureBayes
 from iai.tasks import variant_prior
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,10 +38,11 @@ def oracle(features: int, banks: int, quasi: bool) -> FeatureBayes:
         else:
             freq = torch.randn(banks, 1, features)
         floor.freq.copy_(freq / scales[:, None, None])
-        floor.log_precision[:, features:] = 30.0  # the linear and constant features off
-        floor.log_noise.fill_(math.log(0.05))
-        floor.log_scale_prior.fill_(-30.0)
-        floor.log_scale_prior[int((SCALES == 1).nonzero())] = 0.0  # amplitude 1, as the prior
+        # the hyperparameters are offsets from their initial values over GAIN
+        floor.precision_offset[:, features:] = 30.0 / GAIN  # linear and constant features off
+        floor.noise_offset.fill_((math.log(0.05) - floor.log_noise.item()) / GAIN)
+        floor.scale_logits.fill_(-30.0 / GAIN)
+        floor.scale_logits[int((SCALES == 1).nonzero())] = 0.0  # amplitude 1, as the prior
     return floor
 
 

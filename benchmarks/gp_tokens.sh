@@ -8,6 +8,8 @@
 #     pooled attention, -onestep-nofloor)
 #   GP_TOKENS_LONG=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-3x: 3,000 iterations)
 #   GP_TOKENS_LATENTS=1 bash benchmarks/gp_tokens.sh   (checkpoints/gp-tokens-m64: 64 latents)
+# Some of the default runs only, by name (the others' recipes unchanged, their weights kept):
+#   GP_TOKENS_ONLY="gp-tokens gp-tokens-onestep" bash benchmarks/gp_tokens.sh
 # then: OMP_NUM_THREADS=1 python benchmarks/gp_tokens.py > benchmarks/results/gp-tokens/gp-tokens.md
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,6 +52,9 @@ if [ "${GP_TOKENS_LATENTS:-}" = 1 ]; then  # without the floor, four times the l
 fi
 for job in "${jobs_[@]}"; do
   read -ra words <<< "$job"
+  if [ -n "${GP_TOKENS_ONLY:-}" ] && [[ " $GP_TOKENS_ONLY " != *" ${words[0]} "* ]]; then
+    continue
+  fi
   while [ "$(jobs -rp | wc -l)" -ge 2 ]; do wait -n; done
   run "${words[@]}" ${extra[@]+"${extra[@]}"} &
 done

@@ -8,17 +8,17 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from iai.models.feature_bayes import SCALES, FeatureBayes
+from iai.models.feature_bayes import GAIN, SCALES, FeatureBayes
 
 
 def _floor(dim: int, outputs: int, seed: int) -> FeatureBayes:
     torch.manual_seed(seed)
     floor = FeatureBayes(dim, outputs, basis=6, banks=3).double()
     with torch.no_grad():  # away from the initial values, so each parameter is exercised
-        floor.log_precision.add_(torch.randn_like(floor.log_precision))
-        floor.log_noise.fill_(-1.3)
-        floor.log_bank_prior.copy_(torch.randn(3))
-        floor.log_scale_prior.copy_(torch.randn(len(SCALES)))
+        floor.precision_offset.add_(torch.randn_like(floor.precision_offset) / GAIN)
+        floor.noise_offset.fill_(-0.1)
+        floor.bank_logits.copy_(torch.randn(3) / GAIN)
+        floor.scale_logits.copy_(torch.randn(len(SCALES)) / GAIN)
     return floor
 
 
