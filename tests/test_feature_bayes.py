@@ -3,6 +3,8 @@ learned Fourier features in banks mixed by their evidence, checked against the s
 written in function space (a Gaussian process with the banks' kernels and an exact marginal
 likelihood per bank), for any batching and order of the points."""
 
+import math
+
 import pytest
 import torch
 from hypothesis import given, settings
@@ -104,3 +106,16 @@ def test_a_long_stream_of_one_function_is_read_to_its_noise(n):
         mean, var = floor.predict(stats, xq)
     assert (mean[0, :, 0] - torch.sin(2 * xq[0, :, 0])).abs().max() < 0.05
     assert torch.isfinite(var).all() and (var > 0).all()
+
+
+def test_the_hyperparameters_start_at_their_documented_values_and_move_by_gain():
+    """Noise 0.1, cos features' precision basis / 2, linear and constant ones 1, uniform
+    priors; a change of the stored offset moves the log value GAIN times as far."""
+    floor = FeatureBayes(2, 1, basis=8, banks=3)
+    assert floor.log_noise.exp().item() == pytest.approx(0.1)
+    torch.testing.assert_close(floor.log_precision[:, :8].exp(), torch.full((3, 8), 4.0))
+    torch.testing.assert_close(floor.log_precision[:, 8:].exp(), torch.ones(3, 3))
+    assert torch.equal(floor.log_bank_prior, torch.zeros(3))
+    with torch.no_grad():
+        floor.noise_offset.add_(0.1)
+    assert floor.log_noise.item() == pytest.approx(math.log(0.1) + 0.1 * GAIN)
