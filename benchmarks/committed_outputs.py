@@ -4,6 +4,8 @@ nothing: `tests/test_committed.py` compares the package's outputs today with the
     python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors
     python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors --add
         (adds the learners committed since, keeping every saved output as it is)
+    python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors --add \
+        --retrained gp-tokens,gp-tokens-onestep   (and writes anew those retrained since)
 
 Covers checkpoints/* and the pretrained tabular learners (iai/pretrained/*): predictions after
 each step for predictive learners; samples (fixed generator) and log densities after steps 0,
@@ -68,8 +70,9 @@ def outputs(d: Path) -> dict[str, torch.Tensor]:
     return {f"{name}.{k}": v.contiguous() for k, v in out.items()}
 
 
-def main(path: str, add: bool) -> None:
+def main(path: str, add: bool, retrained: set[str]) -> None:
     saved = load_file(path) if add else {}
+    saved = {k: v for k, v in saved.items() if k.split(".")[0] not in retrained}
     for d in directories():
         if add and f"{d.name}.batch_size" in saved:
             continue
@@ -79,4 +82,6 @@ def main(path: str, add: bool) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], "--add" in sys.argv[2:])
+    args = sys.argv[2:]
+    names = args[args.index("--retrained") + 1].split(",") if "--retrained" in args else []
+    main(sys.argv[1], "--add" in args, set(names))
