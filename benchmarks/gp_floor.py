@@ -71,8 +71,12 @@ def main() -> None:
     g = torch.Generator().manual_seed(2026)  # gp_tokens.py's tasks: 64 steps drawn, 8 read
     tasks = prior.sample(TASKS, 64 * B, QUERIES, generator=g)
     floor = learner.floor
+    lin, const = floor.log_precision.detach()[:, -2:].unbind(1)  # (E,) each, 1-D inputs
+    (lin_lo, lin_hi), (const_lo, const_hi) = lin.aminmax(), const.aminmax()
     learned = (
         f"checkpoints/gp-tokens' floor as trained: noise {floor.log_noise.exp().item():.3f}; "
+        f"log prior precision of the linear feature {lin_lo:.2f} … {lin_hi:.2f}, of the "
+        f"constant {const_lo:.2f} … {const_hi:.2f} over the banks (0 at first); "
         "prior of the scales 4⁻³ … 4³: "
         + ", ".join(f"{p:.2f}" for p in floor.log_scale_prior.softmax(0).tolist())
     )
