@@ -13,7 +13,12 @@ from common.results_doc.memory_claims import against
 # their sweep)
 BUDGETS = {
     "tokens": ("tokens learner", "", "full", ""),
-    "tokens-750": ("tokens learner", "train.iterations=750", "memory-parametric", "train.iterations=750"),
+    "tokens-750": (
+        "tokens learner",
+        "train.iterations=750",
+        "memory-parametric",
+        "train.iterations=750",
+    ),  # fmt: skip
     "tokens-nofloor": ("tokens learner without its floor", "", "full", ""),
     "tokens-nofloor-750": (
         "tokens learner without its floor",
