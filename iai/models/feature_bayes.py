@@ -35,7 +35,7 @@ SCALES = 4.0 ** torch.arange(-3, 4, dtype=torch.float64)
 # Adam moves a parameter about lr per step whatever its gradient's size: at a recipe's 250–1,000
 # steps and lr ≤ 1e-3 these log-scale hyperparameters moved less than one unit, where a task
 # prior may need several (GP tasks have no linear trend, so their linear features' prior
-# precision must rise well above its initial 1: checkpoints/gp-tokens was 1.27 × exact Bayes's
+# precision must rise well above its initial 1: checkpoints/gp-tokens was 1.26 × exact Bayes's
 # MSE at step 1 with it near 1, 1.05 × with the gain; benchmarks/results/gp-tokens/floor.md). So
 # each is stored as its offset from its initial value over GAIN: a step moves it GAIN times as
 # far, and weight decay pulls it toward its initial value rather than toward 1.
