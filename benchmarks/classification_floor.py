@@ -5,7 +5,10 @@ learned optimizer. Here, on the same prior at step 10 (160 points), side by side
 tasks: least squares on the code (ridge), logistic regression fit to convergence on all points
 (not flat in memory), and one pass of online Laplace updates over mini-batches of 16 (a Newton
 step per batch in information form: flat memory, the form a logistic floor could take), with
-the prior's own variance.
+the prior's own variance. Then the token learner's two floors as they start (untrained
+features, the grid's floor of 4 banks of 32), on all three classification tasks of the grid:
+least squares on the code and the online Laplace floor (`iai.models.feature_laplace`) at
+several inverse curvatures σ², which is how its initial σ² was chosen.
 
     OMP_NUM_THREADS=1 python benchmarks/classification_floor.py \
         > benchmarks/results/grid/classification-floor.md
@@ -13,10 +16,14 @@ the prior's own variance.
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from sklearn.linear_model import LogisticRegression, RidgeClassifier
 
 from common.command import markdown_header
-from iai.tasks import variant_prior
+from iai.models.feature_bayes import FeatureBayes
+from iai.models.feature_laplace import FeatureLaplace
+from iai.models.fourier_basis import GAIN
+from iai.tasks import DigitsConfig, NonlinearClassificationConfig, variant_prior
 from iai.tasks.mlp import LinearClassificationConfig
 
 TASKS, POINTS, QUERIES, B = 500, 160, 64, 16
@@ -34,6 +41,40 @@ def online_laplace(x: np.ndarray, y: np.ndarray, passes: int) -> np.ndarray:
             precision = precision + (xb.T * (p * (1 - p))) @ xb
             mean = mean + np.linalg.solve(precision, xb.T @ (yb - p))
     return mean
+
+
+TASKS_CONFIGS = {  # the grid's (iai/grid.py)
+    "linear classification": LinearClassificationConfig(dim=8, classes=2),
+    "nonlinear classification": NonlinearClassificationConfig(dim=8, classes=2),
+    "digits": DigitsConfig(dim=64, classes=5),
+}
+NOISES = (2.0, 4.0, 10.0, 20.0)
+
+
+def floors_as_they_start(cfg) -> dict[str, float]:
+    """Error % at 160 points of each floor as it starts, on 500 tasks of `cfg`'s prior."""
+    tasks = variant_prior(cfg, "id").sample(
+        TASKS, POINTS, QUERIES, generator=torch.Generator().manual_seed(0)
+    )
+    code = F.one_hot(tasks.y_train, cfg.classes).float()
+    torch.manual_seed(0)  # the same features for every floor
+    floors = {"least squares on the code": FeatureBayes(cfg.dim, cfg.classes, 32, 4)}
+    for noise in NOISES:
+        torch.manual_seed(0)
+        floor = FeatureLaplace(cfg.dim, cfg.classes, 32, 4)
+        with torch.no_grad():
+            floor.noise_offset.fill_((np.log(noise) - floor.noise_init) / GAIN)
+        floors[f"online Laplace, σ² = {noise:g}"] = floor
+    errors = {}
+    for name, floor in floors.items():
+        with torch.no_grad():
+            stats = floor.start(TASKS, tasks.x_train)
+            for rows in torch.arange(POINTS).split(B):
+                stats = floor.add(stats, tasks.x_train[:, rows], code[:, rows])
+            out = floor.predict(stats, tasks.x_query)
+        out = out[0] if isinstance(out, tuple) else out
+        errors[name] = 100 * (out.argmax(-1) != tasks.y_query).float().mean().item()
+    return errors
 
 
 def main() -> None:
@@ -69,6 +110,12 @@ def main() -> None:
     for name, errs in methods.items():
         e = 100 * np.array(errs)
         print(f"| {name} | {e.mean():.2f} | {e.std(ddof=1) / np.sqrt(len(e)):.2f} |")
+    print("\n## The token learner's floors as they start, error % at 160 points\n")
+    table = {task: floors_as_they_start(cfg) for task, cfg in TASKS_CONFIGS.items()}
+    print("| floor | " + " | ".join(table) + " |")
+    print("|---" * (len(table) + 1) + "|")
+    for name in next(iter(table.values())):
+        print(f"| {name} | " + " | ".join(f"{t[name]:.2f}" for t in table.values()) + " |")
 
 
 if __name__ == "__main__":

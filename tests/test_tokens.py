@@ -83,19 +83,20 @@ def test_an_untrained_learner_without_a_floor_is_its_prior(make_cfg):
 @pytest.mark.parametrize("task", ["linear_regression", "linear_classification"])
 def test_an_untrained_learner_with_a_floor_predicts_the_floor_alone(make_cfg, task):
     """The reader's correction starts at 0: before training the prediction is the exact
-    Bayesian floor's (regression: its mean and variance; classes: its scaled scores)."""
+    floor's (regression: its mean and variance; classes: its log-probabilities)."""
     learner, prior = build(make_cfg(SMALL, f"task.name={task!r}"))
     tasks = prior.sample(2, 48, 6, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         state = iai.adapt(learner, tasks.x_train, tasks.y_train, batch_size=16)
         out = learner.predict(state, tasks.x_query)
-        mean, var = learner.floor.predict(state.stats, tasks.x_query)
+        floor = learner.floor.predict(state.stats, tasks.x_query)
         std = None if learner.objective.categorical else learner.predict_std(state, tasks.x_query)
-    if learner.objective.categorical:
-        torch.testing.assert_close(out, learner.log_temperature.exp() * mean)
+    if learner.objective.categorical:  # log-probabilities, temperature 1
+        torch.testing.assert_close(out, learner.log_temperature.exp() * floor)
+        torch.testing.assert_close(out.exp().sum(-1), torch.ones(2, 6))
     else:
-        torch.testing.assert_close(out, mean)
-        torch.testing.assert_close(std.square(), var + MIN_VARIANCE)
+        torch.testing.assert_close(out, floor[0])
+        torch.testing.assert_close(std.square(), floor[1] + MIN_VARIANCE)
 
 
 def test_regression_has_a_gaussian_head_and_classification_logits(make_cfg):

@@ -17,11 +17,12 @@ The prediction f_γ(x, z): each query attends to the latents, then a head from t
 Gaussian mean and variance for regression, trained by the negative log-likelihood (so
 `predict_std` exists), logits for classification.
 
-The floor (`basis` > 0). Beside the tokens the state carries the exact sums of Bayesian linear
-regression on learned Fourier features in `banks` bandwidths mixed by their evidence
-(`iai.models.feature_bayes`): regression on the target, classification on its one-hot code.
-Its predictive mean and variance (classes: scores, scaled to logits) are what the prediction
-starts from; the query reads them beside x and the tokens add a correction that starts at 0.
+The floor (`basis` > 0). Beside the tokens the state carries an exact posterior on learned
+Fourier features in `banks` bandwidths mixed by their evidence: for regression Bayesian linear
+regression's sums (`iai.models.feature_bayes`), for classes online Laplace softmax regression
+(`iai.models.feature_laplace`). Its predictive mean and variance (classes: log-probabilities,
+times a learned temperature) are what the prediction starts from; the query reads them beside
+x and the tokens add a correction that starts at 0.
 Why: the update alone never learned to write the data into the latents (docs/tokens.md); the
 sums hold them from the first step, and the tokens learn what the sums miss.
 """
@@ -37,6 +38,7 @@ from torch import nn
 from iai.errors import InvalidConfig, InvalidInput
 from iai.learners.base import MAX_SIZE, Origin, PredictiveLearner, check_config
 from iai.models.feature_bayes import FeatureBayes
+from iai.models.feature_laplace import FeatureLaplace
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
 from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
@@ -79,12 +81,13 @@ class TokensLearner(PredictiveLearner):
         self.embed_point = embedding(point_in, W)
         self.embed_grad = nn.Linear(W, W) if cfg.signal != "data" else None
         floor = cfg.basis > 0
-        self.floor = FeatureBayes(dim, C, cfg.basis, cfg.banks) if floor else None
+        kind = FeatureBayes if self.gaussian else FeatureLaplace
+        self.floor = kind(dim, C, cfg.basis, cfg.banks) if floor else None
         read = dim + (0 if self.floor is None else 2 if self.gaussian else C)
         out = 2 if self.gaussian else C
         self.reader = TokenReader(read, W, cfg.decoder_depth, cfg.heads, out, floor)
-        # classification: the floor's one-hot scores times this are its logits
-        self.log_temperature = nn.Parameter(torch.tensor(math.log(5.0))) if floor else None
+        # classification: the floor's log-probabilities times this are its logits
+        self.log_temperature = nn.Parameter(torch.zeros(())) if floor else None
 
     def init(self, x_query: torch.Tensor) -> TokensState:
         state = self.update.init(x_query.shape[0])
@@ -125,10 +128,11 @@ class TokensLearner(PredictiveLearner):
             if not self.gaussian:
                 return raw, None
             return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE
-        mean, var = self.floor.predict(state.stats, x_query, spread=self.gaussian)
         if not self.gaussian:
-            raw = self.reader(state.z, torch.cat([x_query, mean], -1))
-            return self.log_temperature.exp() * mean + raw, None
+            logp = self.floor.predict(state.stats, x_query)
+            raw = self.reader(state.z, torch.cat([x_query, logp], -1))
+            return self.log_temperature.exp() * logp + raw, None
+        mean, var = self.floor.predict(state.stats, x_query)
         raw = self.reader(state.z, torch.cat([x_query, mean, var.log()[..., None]], -1))
         return mean + raw[..., :1], var * raw[..., 1].exp() + MIN_VARIANCE
 

@@ -22,6 +22,7 @@ from torch import nn
 
 from iai.models.clock import ClockEmbedding, step_clock
 from iai.models.feature_bayes import BayesStats
+from iai.models.feature_laplace import LaplaceStats
 from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 
@@ -77,7 +78,8 @@ class TokensState:
     z: torch.Tensor  # (T, M, W)
     seen: int = 0
     pool: Pool | None = None  # with `pooled`: the running attention over the points read
-    stats: BayesStats | None = None  # with a feature basis: its exact sums (iai.learners.tokens)
+    # with a floor: its posterior (iai.learners.tokens)
+    stats: BayesStats | LaplaceStats | None = None
 
     def detach(self) -> "TokensState":
         pool = None if self.pool is None else self.pool.detach()
