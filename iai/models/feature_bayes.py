@@ -77,11 +77,8 @@ class FeatureBayes(FourierBasis):
         """The statistics after a batch x (T, B, D) with targets y (T, B, C)."""
         with full_precision(x):
             phi, y = self.features(x).permute(0, 2, 1, 3), y.double()  # (T, E, B, P)
-            T, E, B, P = phi.shape
-            flat = phi.reshape(T * E, B, P)  # fused into the sums: one pass over each
-            gram = torch.baddbmm(stats.gram.reshape(T * E, P, P), flat.mT, flat)
             return self._posterior(
-                gram.view(T, E, P, P),
+                self.accumulate(stats.gram, phi),
                 stats.moment + phi.mT @ y[:, None],
                 stats.energy + y.square().sum(1),
                 stats.count + x.shape[1],
@@ -91,7 +88,7 @@ class FeatureBayes(FourierBasis):
         with full_precision(gram):
             noise = self.log_noise.double().exp()
             log_prec = self.log_precision.double()
-            L = torch.linalg.cholesky(self.precision(gram))
+            L = self.factor(gram)
             rhs = moment / noise
             w = torch.cholesky_solve(rhs, L)  # (T, E, P, C)
             C = self.outputs

@@ -63,25 +63,19 @@ class FeatureLaplace(FourierBasis):
         zeros = like.new_zeros((), dtype=torch.float64)
         gram = zeros.expand(tasks, E, P, P)
         weights = zeros.expand(tasks, E, P, self.classes)
-        return self._stats(gram, weights, self._factor(gram), zeros.expand(tasks, E))
+        return self._stats(gram, weights, self.factor(gram), zeros.expand(tasks, E))
 
     def add(self, stats: LaplaceStats, x: torch.Tensor, y: torch.Tensor) -> LaplaceStats:
         """The posterior after a batch x (T, B, D) with one-hot labels y (T, B, C): one bounded
         Newton step from the current mean."""
         with full_precision(x):
             phi, y = self.features(x).permute(0, 2, 1, 3), y.double()[:, None]  # (T, E, B, P)
-            T, E, B, P = phi.shape
             logp = (phi @ stats.weights).log_softmax(-1)  # (T, E, B, C), before the batch
             evidence = stats.evidence + (logp * y).sum((-2, -1))
-            flat = phi.reshape(T * E, B, P)
-            gram = torch.baddbmm(stats.gram.reshape(T * E, P, P), flat.mT, flat).view(T, E, P, P)
-            factor = self._factor(gram)
+            gram = self.accumulate(stats.gram, phi)
+            factor = self.factor(gram)
             step = torch.cholesky_solve(phi.mT @ (y - logp.exp()), factor)
             return self._stats(gram, stats.weights + step, factor, evidence)
-
-    def _factor(self, gram: torch.Tensor) -> torch.Tensor:
-        with full_precision(gram):
-            return torch.linalg.cholesky(self.precision(gram))
 
     def _stats(self, gram, weights, factor, evidence) -> LaplaceStats:
         bank = (evidence + self.log_bank_prior.double().log_softmax(0)).softmax(-1)

@@ -13,6 +13,8 @@ import math
 import torch
 from torch import nn
 
+from iai.models.precision import full_precision
+
 # Adam moves a parameter about lr per step whatever its gradient's size: at a recipe's 250–1,000
 # steps and lr ≤ 1e-3 these log-scale hyperparameters moved less than one unit, where a task
 # prior may need several (GP tasks have no linear trend, so their linear features' prior
@@ -66,8 +68,17 @@ class FourierBasis(nn.Module):
         lin = x[:, :, None].expand(-1, -1, cos.shape[2], -1)
         return torch.cat([cos, lin, torch.ones_like(lin[..., :1])], -1)
 
-    def precision(self, gram: torch.Tensor) -> torch.Tensor:
-        """Σ φφᵀ (T, E, P, P) -> the posterior precision Λ₀ + Σ φφᵀ / σ², float64."""
-        precision = gram / self.log_noise.double().exp()
-        precision.diagonal(dim1=-2, dim2=-1).add_(self.log_precision.double().exp())  # in place
-        return precision
+    def accumulate(self, gram: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
+        """Σ φφᵀ (T, E, P, P) plus a batch's φ (T, E, B, P): one fused pass, float64."""
+        T, E, B, P = phi.shape
+        flat = phi.reshape(T * E, B, P)
+        return torch.baddbmm(gram.reshape(T * E, P, P), flat.mT, flat).view(T, E, P, P)
+
+    def factor(self, gram: torch.Tensor) -> torch.Tensor:
+        """Σ φφᵀ (T, E, P, P) -> the lower Cholesky factor of the posterior precision
+        Λ₀ + Σ φφᵀ / σ², float64."""
+        with full_precision(gram):
+            precision = gram / self.log_noise.double().exp()
+            diagonal = precision.diagonal(dim1=-2, dim2=-1)
+            diagonal.add_(self.log_precision.double().exp())  # in place: one pass less
+            return torch.linalg.cholesky(precision)
