@@ -36,9 +36,9 @@ class TrainConfig:
     device: Literal["cpu", "cuda"] = "cpu"
     # bfloat16: the forward pass under torch.autocast (the networks' matrix products in
     # bfloat16; gradients, curvature, solves and losses in float32: iai.models.precision).
-    # float32 by default: every committed checkpoint was trained so, and its recipe must
-    # train the same weights (benchmarks/results/precision/ has the speed and quality)
-    precision: Literal["float32", "bfloat16"] = "float32"
+    # auto: bfloat16 where the device multiplies in it, else float32 (iai.training.precision,
+    # measured there); the checkpoint records which
+    precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
     def __post_init__(self) -> None:
         positive = [

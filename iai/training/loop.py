@@ -10,13 +10,14 @@ from pathlib import Path
 import torch
 import torch.distributed as dist
 
-from iai.checkpoint import save_learner
+from iai.checkpoint import read_config, save_learner
 from iai.checkpoint.lock import RunLock
 from iai.config import ExperimentConfig, to_dict
 from iai.errors import CheckpointError
 from iai.experiment import build, prior_signature
 from iai.learners import Learner
 from iai.models.set_transformer import SetTransformer
+from iai.training.precision import resolved
 from iai.training.threads import using_threads
 from iai.training.trainer import Process, Trainer, join
 
@@ -81,6 +82,7 @@ def owning(out: Path, proc: Process, create: bool = True) -> Iterator[None]:
 
 def _run(cfg, out, resume, progress, prior, model, proc) -> Learner:
     """`train`'s work, by the process that owns `out` (or one of its torchrun group)."""
+    cfg = resolved(cfg, proc.device, read_config(out)[0] if resume else None)
     learner, prior = build(cfg, prior, model=model)
     learner.to(proc.device)
     if cfg.train.compile:

@@ -14,6 +14,7 @@ from iai.checkpoint import read_config
 from iai.checkpoint.lock import reason
 from iai.config import from_dict, to_dict
 from iai.errors import CheckpointError, InvalidConfig
+from iai.training.precision import BEFORE_THE_SETTING
 
 # Keys a resumed run may change: how long it trains and how often it writes, and how it is
 # evaluated afterwards. Anything else would make the resumed run a different experiment.
@@ -25,6 +26,7 @@ def check_same_experiment(out: Path, config: dict) -> None:
     """Refuse to resume `out` with a config that differs from its saved one in a key outside
     RESUMABLE_CHANGES, naming every such key with both values."""
     saved, _, _ = read_config(out)
+    saved.setdefault("train", {}).setdefault("precision", BEFORE_THE_SETTING)
     # through the dataclasses, so a setting added since the run was saved reads as its
     # default rather than as a change
     try:

@@ -28,6 +28,7 @@ from iai.tasks import Tasks
 from iai.training import runlog
 from iai.training.config import learning_rate
 from iai.training.greedy import GreedyObjective
+from iai.training.precision import resolved
 from iai.training.signals import StopSignals
 
 
@@ -69,6 +70,7 @@ class Trainer:
         out: Path | None = None,
         progress: bool = False,
     ) -> None:
+        cfg = resolved(cfg, proc.device)  # a new run's "auto" (`train` resolves a resumed one's)
         t = cfg.train
         self.cfg, self.learner, self.prior, self.proc = cfg, learner, prior, proc
         self.config, self.signature = to_dict(cfg), prior_signature(prior)
