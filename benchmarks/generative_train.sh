@@ -12,7 +12,7 @@ for name in "$@"; do
   rm -rf "runs/$name"
   echo "Command: bash benchmarks/generative_train.sh $name" > "$out/train-time-$name.txt"
   /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-$name.txt" \
-    .venv/bin/iai train "configs/generative/$name.toml" --out "runs/$name" --quiet
+    .venv/bin/iai train "configs/generative/$name.toml" --out "runs/$name" --quiet --set train.precision=float32
   mkdir -p "checkpoints/$name"
   cp "runs/$name/model.safetensors" "runs/$name/config.json" "checkpoints/$name/"
   cp "runs/$name/metrics.jsonl" "$out/metrics-$name.jsonl"

@@ -23,7 +23,7 @@ run() {  # name, then --set overrides
   rm -rf "runs/$name"
   { echo "Command: bash benchmarks/gp_tokens.sh ($name)"
     /usr/bin/time -f "%e s wall, %U s user" env OMP_NUM_THREADS=1 .venv/bin/iai train \
-      configs/gp-tokens.toml --out "runs/$name" --threads 1 --quiet "${args[@]}"
+      configs/gp-tokens.toml --out "runs/$name" --threads 1 --quiet --set train.precision=float32 "${args[@]}"
   } > "$out/train-$name.txt" 2>&1
   mkdir -p "checkpoints/$name"  # the weights and the config; the run's history stays in runs/
   cp -L "runs/$name/model.safetensors" "runs/$name/config.json" "checkpoints/$name/"

@@ -10,7 +10,7 @@ export OMP_NUM_THREADS=1
 out=benchmarks/results/linreg-d8
 mkdir -p "$out" checkpoints/linreg-d8
 if [ "${1:-}" != "--no-train" ]; then
-  .venv/bin/iai train configs/linreg-d8.toml --out runs/linreg-d8 --quiet
+  .venv/bin/iai train configs/linreg-d8.toml --out runs/linreg-d8 --quiet --set train.precision=float32
   cp runs/linreg-d8/model.safetensors runs/linreg-d8/config.json checkpoints/linreg-d8/
   cp runs/linreg-d8/metrics.jsonl "$out/metrics.jsonl"
 fi

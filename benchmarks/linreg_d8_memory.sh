@@ -17,7 +17,7 @@ if [ "${1:-}" != "--no-train" ]; then
   rm -rf runs/linreg-d8-memory
   echo "Command: bash benchmarks/linreg_d8_memory.sh" > "$out/train-time-linreg-d8-memory.txt"
   /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-linreg-d8-memory.txt" \
-    .venv/bin/iai train configs/linreg-d8-memory.toml --out runs/linreg-d8-memory --quiet
+    .venv/bin/iai train configs/linreg-d8-memory.toml --out runs/linreg-d8-memory --quiet --set train.precision=float32
   cp runs/linreg-d8-memory/model.safetensors runs/linreg-d8-memory/config.json \
     checkpoints/linreg-d8-memory/
   cp runs/linreg-d8-memory/metrics.jsonl "$out/metrics-linreg-d8-memory.jsonl"

@@ -14,7 +14,7 @@ echo "Command: bash benchmarks/memory_ablation.sh" > "$out/train-time.txt"
 for m in 0 1 4 16; do
   rm -rf "runs/memory-ablation/m$m"
   /usr/bin/time -f "memory=$m: %e s wall, %U s user" -a -o "$out/train-time.txt" \
-    .venv/bin/iai train configs/linreg-d8-tokens.toml --out "runs/memory-ablation/m$m" --quiet \
+    .venv/bin/iai train configs/linreg-d8-tokens.toml --out "runs/memory-ablation/m$m" --quiet --set train.precision=float32 \
     --set learner.memory=$m
 done
 .venv/bin/python benchmarks/memory_row.py runs/memory-ablation/m{0,1,4,16} --out "$out" > /dev/null

@@ -11,7 +11,7 @@ for name in "${@:-nonlinear-regression gp-regression linear-classification}"; do
     mkdir -p "$out"
     echo "Command: bash benchmarks/tasks.sh $cfg" > "$out/train-time.txt"
     /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time.txt" \
-      .venv/bin/iai train "configs/$cfg.toml" --out "runs/$cfg" --quiet
+      .venv/bin/iai train "configs/$cfg.toml" --out "runs/$cfg" --quiet --set train.precision=float32
     cp "runs/$cfg/metrics.jsonl" "$out/metrics.jsonl"
     { echo "<!-- bash benchmarks/tasks.sh $cfg -->"; .venv/bin/iai eval "runs/$cfg" --out "$out"; } \
       > "$out/eval-stdout.md"

@@ -13,7 +13,7 @@ one() {
   rm -rf "runs/linreg-d8-$1"
   echo "Command: bash benchmarks/taxonomy_row.sh $1" > "$out/train-time-$1.txt"
   /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-$1.txt" \
-    .venv/bin/iai train "configs/linreg-d8-$1.toml" --out "runs/linreg-d8-$1" --quiet
+    .venv/bin/iai train "configs/linreg-d8-$1.toml" --out "runs/linreg-d8-$1" --quiet --set train.precision=float32
   mkdir -p "checkpoints/linreg-d8-$1"
   cp "runs/linreg-d8-$1/model.safetensors" "runs/linreg-d8-$1/config.json" \
     "checkpoints/linreg-d8-$1/"

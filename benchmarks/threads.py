@@ -4,6 +4,8 @@ default and iai's default, alone and as two jobs at once, side by side in one ru
     .venv/bin/python benchmarks/threads.py > benchmarks/results/threads/threads.md
     python benchmarks/threads.py --recipe configs/linreg-d8.toml --iterations 20 --rounds 3 \
         --modes '1,iai default,2 passive' > benchmarks/results/threads/threads-linreg-d8.md
+    python benchmarks/threads.py --recipe configs/linreg-d8.toml --iterations 30 --rounds 3 \
+        --modes '1,2,2 passive,2 short spin' > benchmarks/results/threads/threads-wait.md
 
 `--recipe` trains a committed config for `--iterations` instead of the tiny one. Each
 training is a fresh process (`iai.train(..., threads=N)`, OMP_NUM_THREADS unset, so torch's
@@ -41,10 +43,11 @@ TINY = [
     "train.log_every=10",
     "train.checkpoint_every=1000",
 ]
-MODES = ("1", "2", "torch default", "iai default", "2 passive")
+MODES = ("1", "2", "torch default", "iai default", "2 passive", "2 short spin")
 # "2 passive": two threads whose OpenMP workers sleep when idle (OMP_WAIT_POLICY=PASSIVE, read
 # as the runtime starts) instead of spinning, the spin being what two jobs at once fight over
-PASSIVE = {"2 passive": "PASSIVE"}
+# "2 short spin": workers that spin 3,000 rounds (GNU OpenMP's default is 300,000) and then sleep
+WAIT = {"2 passive": {"OMP_WAIT_POLICY": "PASSIVE"}, "2 short spin": {"GOMP_SPINCOUNT": "3000"}}
 ROUNDS = 5
 
 
@@ -66,6 +69,7 @@ def worker(mode: str, recipe: str | None, iterations: int) -> None:
         "torch default": torch.get_num_threads(),
         "iai default": None,
         "2 passive": 2,
+        "2 short spin": 2,
     }
     with tempfile.TemporaryDirectory() as out:
         clock = time.perf_counter()
@@ -80,8 +84,7 @@ def worker(mode: str, recipe: str | None, iterations: int) -> None:
 def run(mode: str, jobs: int, args) -> list[dict]:
     """`jobs` trainings of `mode` started together; each one's result."""
     env = {k: v for k, v in os.environ.items() if k not in ("OMP_NUM_THREADS", "MKL_NUM_THREADS")}
-    if mode in PASSIVE:
-        env["OMP_WAIT_POLICY"] = PASSIVE[mode]
+    env.update(WAIT.get(mode, {}))
     args = [sys.executable, __file__, "--worker", mode, args.recipe or "", str(args.iterations)]
     pipe = subprocess.PIPE
     procs = [subprocess.Popen(args, env=env, stdout=pipe, text=True) for _ in range(jobs)]

@@ -33,6 +33,8 @@ from common.recipes import RECIPES, WARMUP, done, interleaved_rates
 from iai.config import load_config
 from iai.experiment import build
 from iai.training.loop import iterations
+from iai.training.precision import device_precision
+from iai.training.threads import default_threads
 
 LATER = (("configs/scm-order.toml", 12),)  # recipes newer than precision.py's table
 PRECISIONS = ("float32", "bfloat16")
@@ -115,6 +117,11 @@ def main() -> None:
         print(f"{torch.cuda.get_device_name()}; threads: the host's, for the task streams.\n")
     else:
         print(f"CPU capability {torch.backends.cpu.get_cpu_capability()}, {all_threads} CPUs.\n")
+    own = device_precision(torch.device(args.device))
+    print(
+        f'iai\'s defaults here: `train.precision = "auto"` trains in {own}, on '
+        f"{default_threads()} thread(s).\n"
+    )
     print(f"| precision | threads | {PEAK_SIZE[args.device][0]}² matmul GFLOP/s |\n|---|---:|---:|")
     for (pr, t), g in peak.items():
         print(f"| {pr} | {t} | {g:.0f} |")

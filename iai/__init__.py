@@ -7,9 +7,6 @@ Shapes, everywhere: T tasks, N points, B mini-batch, K steps, Q queries, D featu
 P parameters of the fixed model, C classes, W width of a network.
 """
 
-# first, before anything imports torch: OpenMP reads its wait policy once, as torch loads it
-import iai.openmp  # noqa: F401, I001
-
 from iai.api import adapt, load, predict, predict_steps, stream, train
 from iai.errors import (
     CheckpointError,

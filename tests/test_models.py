@@ -6,7 +6,15 @@ import torch
 import torch.nn.functional as F
 
 from iai import InvalidConfig
-from iai.models.predictors import LinearModel, MLPModel, apply, make_model, per_example_grads
+from iai.models.decoder import LatentDecoder
+from iai.models.predictors import (
+    LinearModel,
+    MLPModel,
+    apply,
+    make_model,
+    outputs_and_grads,
+    per_example_grads,
+)
 from iai.tasks import TaskConfig
 from iai.tasks.mlp import mlp_outputs
 from iai.tasks.objective import make_objective
@@ -46,6 +54,27 @@ def test_per_example_grads_equal_a_loop_of_autograd(model_name, kind):
             (expected,) = torch.autograd.grad(loss, th)
             torch.testing.assert_close(got[t, i], expected, rtol=1e-5, atol=1e-6)
     assert got.abs().sum() > 0
+
+
+def test_one_pass_gives_the_outputs_and_gradients_of_two_and_backpropagates_alike():
+    """The `both` signal's single pass through a learned decoder: the same outputs, per-example
+    gradients, and gradients of the decoder's own weights through both, as apply and
+    per_example_grads give them separately."""
+    objective = make_objective("classification", C)
+    decoder = LatentDecoder(D, 6, C, 8, 2, True)
+    g = torch.Generator().manual_seed(4)
+    z, x = torch.randn(T, 6, generator=g), torch.randn(T, B, D, generator=g)
+    y = torch.randint(0, C, (T, B), generator=g)
+    weights = list(decoder.parameters())
+    out, grads = outputs_and_grads(decoder, objective, z, x, y)
+    one = torch.autograd.grad((out.square().sum() + grads.square().sum()), weights)
+    out2, grads2 = apply(decoder, z, x), per_example_grads(decoder, objective, z, x, y)
+    two = torch.autograd.grad((out2.square().sum() + grads2.square().sum()), weights)
+    torch.testing.assert_close(out, out2)
+    torch.testing.assert_close(grads, grads2)
+    for a, b in zip(one, two, strict=True):
+        torch.testing.assert_close(a, b)
+    assert all(a.abs().sum() > 0 for a in one)
 
 
 @pytest.mark.parametrize("model_name,kind", CASES)

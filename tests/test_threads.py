@@ -1,5 +1,4 @@
-"""Training's CPU threads: a default that uses every core where idle threads sleep (and leaves
-one free where they spin), follows OMP_NUM_THREADS, the
+"""Training's CPU threads: a default that leaves a core free and follows OMP_NUM_THREADS, the
 count given to `iai.train` / `iai train --threads` used while it trains, and the caller's
 count back afterwards, also when training fails."""
 
@@ -19,36 +18,29 @@ from iai.training.threads import MAX_DEFAULT, default_threads, using_threads
 from iai.training.trainer import Trainer
 
 
-@pytest.mark.parametrize("passive", [True, False])
 @pytest.mark.parametrize(
     "cpus,torch_threads,expected",
     [(1, 1, 1), (2, 2, 1), (3, 3, 2), (64, 64, MAX_DEFAULT), (2, 32, 1), (64, 1, 1), (8, 2, 2)],
 )
-def test_default_lowers_torchs_count_to_the_allowed_cpus_up_to_a_cap(
-    monkeypatch, cpus, torch_threads, expected, passive
+def test_default_lowers_torchs_count_to_leave_one_allowed_cpu_free_up_to_a_cap(
+    monkeypatch, cpus, torch_threads, expected
 ):
-    """`expected` where idle threads spin: one allowed CPU left free; where they sleep
-    (PASSIVE), every allowed CPU used. (2, 32): torch counting a container host's cores
-    where this process may use 2; (64, 1) and (8, 2): a caller's lower count is kept."""
+    """(2, 32): torch counting a container host's cores where this process may use 2;
+    (64, 1) and (8, 2): a caller's lower count is kept."""
     monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cpus)))
     monkeypatch.setattr(torch, "get_num_threads", lambda: torch_threads)
-    monkeypatch.setattr(iai.openmp, "PASSIVE", passive)
-    if passive:
-        expected = min(cpus, torch_threads, MAX_DEFAULT)
     assert default_threads() == expected
 
 
 def test_default_follows_omp_num_threads_as_torch_read_it():
-    """1 thread asked for on a machine whose default without the variable is 2 or more (iai
-    imported first, so idle threads sleep and every one of its 2 or more CPUs is used)."""
+    """2 threads asked for on a machine whose default without the variable is 1 (any machine
+    has 2 CPUs or more: torch caps the variable at the machine's count)."""
     assert len(os.sched_getaffinity(0)) >= 2
     code = "from iai.training.threads import default_threads; print(default_threads())"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    for threads, want in (("1", "1"), ("", str(min(len(os.sched_getaffinity(0)), MAX_DEFAULT)))):
-        env["OMP_NUM_THREADS"] = threads
-        done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-        assert done.stdout.split() == [want], done.stderr
+    env = {**os.environ, "OMP_NUM_THREADS": "2"}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert done.stdout.split() == ["2"], done.stderr
 
 
 def test_using_threads_restores_the_callers_count_even_after_an_error():
@@ -101,24 +93,3 @@ def test_cli_refuses_zero_threads_naming_the_option(tmp_path, capsys):
     assert main(args) == 2
     assert "threads must be a whole number ≥ 1, got 0" in capsys.readouterr().err
     assert not (tmp_path / "model.safetensors").exists()
-
-
-@pytest.mark.parametrize(
-    "code,policy,passive",
-    [
-        ("import iai", "PASSIVE", True),  # iai first: it chooses the policy torch then reads
-        ("import torch, iai", "unset", False),  # torch first: too late, and iai says so
-    ],
-)
-def test_openmp_threads_sleep_when_iai_is_imported_before_torch(code, policy, passive):
-    code += "; import os; print(os.environ.get('OMP_WAIT_POLICY', 'unset'), iai.openmp.PASSIVE)"
-    env = {k: v for k, v in os.environ.items() if k != "OMP_WAIT_POLICY"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert done.stdout.split() == [policy, str(passive)], done.stderr
-
-
-def test_a_callers_wait_policy_is_kept():
-    code = "import iai, os; print(os.environ['OMP_WAIT_POLICY'], iai.openmp.PASSIVE)"
-    env = {**os.environ, "OMP_WAIT_POLICY": "ACTIVE"}
-    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
-    assert done.stdout.split() == ["ACTIVE", "False"], done.stderr

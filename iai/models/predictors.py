@@ -93,13 +93,23 @@ def per_example_grads(
     model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
 ) -> torch.Tensor:
     """∇θ of each example's loss: θ (T, P), x (T, B, D), y (T, B) -> (T, B, P)."""
+    return outputs_and_grads(model, objective, theta, x, y)[1]
 
-    def loss(th: torch.Tensor, xi: torch.Tensor, yi: torch.Tensor) -> torch.Tensor:
-        return objective.loss(model(th, xi[None]), yi[None]).squeeze(0)
 
-    per_point = vmap(grad(loss), in_dims=(None, 0, 0))
+def outputs_and_grads(
+    model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """f(x; θ) (T, B, out) and each example's ∇θ loss (T, B, P) from one forward pass of the
+    model: the `both` signal reads the two, and a learned decoder's pass is not free."""
+
+    def loss(th: torch.Tensor, xi: torch.Tensor, yi: torch.Tensor):
+        out = model(th, xi[None])
+        return objective.loss(out, yi[None]).squeeze(0), out.squeeze(0)
+
+    per_point = vmap(grad(loss, has_aux=True), in_dims=(None, 0, 0))
     with full_precision(theta):  # a signal of the data (iai.models.precision)
-        return vmap(per_point)(theta, x, y)
+        grads, out = vmap(per_point)(theta, x, y)
+    return out, grads
 
 
 def batch_grad(

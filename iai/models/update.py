@@ -41,7 +41,7 @@ from torch import nn
 from iai.models.clock import ClockEmbedding, step_clock
 from iai.models.heads import ZeroLinear
 from iai.models.precision import full_precision
-from iai.models.predictors import apply, batch_ggn, batch_grad, per_example_grads
+from iai.models.predictors import apply, batch_ggn, batch_grad, outputs_and_grads
 from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
@@ -190,11 +190,13 @@ class ThetaUpdate(nn.Module):
         self, model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Point tokens (T, B, W) and, with the `grad` signal, per-example gradients (T, B, P)."""
-        feats, grads = [], None
-        if self.cfg.signal in ("data", "both"):
+        signal, feats, grads = self.cfg.signal, [], None
+        if signal == "data":
             out = apply(model, theta, x)  # (T, B, out)
+        else:  # one forward pass gives both (T, B, out), (T, B, P)
+            out, grads = outputs_and_grads(model, objective, theta, x, y)
+        if signal in ("data", "both"):
             feats += [x, objective.target_features(y), out, objective.residual(out, y)]
-        if self.cfg.signal in ("grad", "both"):
-            grads = per_example_grads(model, objective, theta, x, y)  # (T, B, P)
+        if grads is not None:
             feats.append(grads)
         return self.embed_point(torch.cat(feats, -1)) + self.kind_code[1], grads

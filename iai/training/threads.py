@@ -1,16 +1,14 @@
 """How many CPU threads torch uses while a run trains, and putting the caller's count back.
 
 Why not torch's own default (one thread per core): the learners' tensors are small, so every
-operator is a short OpenMP region whose threads wait for each other at its end, and an idle
-OpenMP thread spins by default. Two jobs whose threads spin on the same cores take each other's
-time slices: on the 2-core machine this project is measured on, two 2-thread jobs at once took
-1.5x to 11x as long as two 1-thread jobs (benchmarks/results/threads/: threads.md,
-threads-busy.md). With OMP_WAIT_POLICY=PASSIVE, which `iai.openmp` sets when iai is imported
-before torch, idle threads sleep instead, and every core can be used: the default is then all
-the CPUs this process may run on; where threads spin, all but one, leaving a core to the rest
-of the machine. It is never chosen from the load of the moment: the thread count changes the
-order of float sums (1 and 2 threads train other weights), so the same command must get the
-same count to give the same numbers.
+operator is a short OpenMP region whose threads wait for each other at its end, and a thread
+that is not running stalls it. On the 2-core machine this project is measured on, a second
+thread never made a tiny training faster: 1.03x as long as one thread when the machine was
+quiet, 2.2x while other jobs held the cores, and two 2-thread jobs at once took 1.5x to 11x
+as long as two 1-thread jobs (benchmarks/results/threads/: threads.md, threads-busy.md).
+The default leaves one core to the rest of the machine. It is never chosen from the load of
+the moment: the thread count changes the order of float sums (1 and 2 threads train other
+weights), so the same command must get the same count to give the same numbers.
 """
 
 import os
@@ -19,7 +17,6 @@ from contextlib import contextmanager
 
 import torch
 
-import iai.openmp
 from iai.errors import InvalidInput
 
 # A cap on the default for many-core machines. Not measured: the machines this was measured
@@ -31,14 +28,12 @@ OVERSUBSCRIBED = 4  # threads per usable CPU beyond which a count is refused
 def default_threads() -> int:
     """torch's count as it stands when OMP_NUM_THREADS says it (torchrun sets it to 1 for each
     of several processes on one machine). Otherwise torch's count lowered, never raised, to
-    the CPUs this process may run on (`os.sched_getaffinity`; torch's own default counts the
-    machine's cores, which in a container can be many more), all but one of them where idle
-    threads spin (`iai.openmp.PASSIVE` false), and to MAX_DEFAULT: a caller's
-    `torch.set_num_threads(1)` stays 1."""
+    all but one of the CPUs this process may run on (`os.sched_getaffinity`; torch's own
+    default counts the machine's cores, which in a container can be many more) and to
+    MAX_DEFAULT: a caller's `torch.set_num_threads(1)` stays 1."""
     if os.environ.get("OMP_NUM_THREADS"):
         return torch.get_num_threads()  # torch read the variable when it started
-    spare = 0 if iai.openmp.PASSIVE else 1
-    return max(1, min(torch.get_num_threads(), usable_cpus() - spare, MAX_DEFAULT))
+    return max(1, min(torch.get_num_threads(), usable_cpus() - 1, MAX_DEFAULT))
 
 
 def usable_cpus() -> int:
