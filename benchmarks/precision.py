@@ -10,6 +10,8 @@ the greedy loss over the last iterations and the evaluation against the exact po
     OMP_NUM_THREADS=1 python benchmarks/precision.py > benchmarks/results/precision/precision.md
     python benchmarks/precision.py --iterations 20 --rounds 0.2   # a quick rehearsal
     python benchmarks/precision.py --device cuda                  # on a GPU (benchmarks/gpu.sh)
+    OMP_NUM_THREADS=1 python benchmarks/precision.py configs/demo-quick.toml configs/demo.toml \
+        --quality > benchmarks/results/precision/small.md           # small networks, speed only
 """
 
 import argparse
@@ -38,10 +40,10 @@ def runs(path: str, total: int, device: str) -> dict:
     return out
 
 
-def speed(rounds_scale: float, device: str) -> list[str]:
+def speed(recipes, rounds_scale: float, device: str) -> list[str]:
     lines = ["## Speed", "", "| recipe | float32 it/s | bfloat16 it/s | bfloat16 / float32 |"]
     lines.append("|---|---:|---:|---:|")
-    for path, rounds in RECIPES:
+    for path, rounds in recipes:
         rounds = max(1, round(rounds * rounds_scale))
         its = runs(path, WARMUP + rounds, device)
         rate = interleaved_rates({p: run for p, (_, run) in its.items()}, rounds, device)
@@ -88,11 +90,12 @@ def quality(path: str, total: int, tasks: int, device: str) -> list[str]:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("configs", nargs="*", help="the speed runs' recipes (default: RECIPES)")
     p.add_argument("--iterations", type=int, default=300, help="the quality run's length")
     p.add_argument("--rounds", type=float, default=1.0, help="scales the speed rounds")
     p.add_argument("--tasks", type=int, default=1000, help="the quality evaluation's tasks")
     p.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    p.add_argument("--quality", nargs="+", default=QUALITY, help="the quality runs' recipes")
+    p.add_argument("--quality", nargs="*", default=QUALITY, help="the quality runs' recipes")
     p.add_argument("--no-speed", action="store_true", help="the quality runs only")
     args = p.parse_args()
     torch.set_num_threads(1)
@@ -105,7 +108,8 @@ def main() -> None:
     print("\n# bfloat16 against float32 training\n")
     print(f"torch {torch.__version__}, {where}\n")
     if not args.no_speed:
-        print("\n".join(speed(args.rounds, args.device)), "\n")
+        recipes = [(c, 12) for c in args.configs] or RECIPES
+        print("\n".join(speed(recipes, args.rounds, args.device)), "\n")
     for path in args.quality:
         print("\n".join(quality(path, args.iterations, args.tasks, args.device)), "\n")
 

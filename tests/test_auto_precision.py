@@ -11,7 +11,7 @@ import iai.training.precision
 from iai.checkpoint import read_config
 from iai.config import load_config
 from iai.training.loop import train
-from iai.training.precision import device_precision
+from iai.training.precision import MIN_WIDTH, device_precision
 
 SHORT = [*TINY, "train.iterations=2", "train.checkpoint_every=1"]
 
@@ -22,17 +22,20 @@ def test_a_cpu_trains_in_bfloat16_only_with_amx(monkeypatch, amx, want):
     assert device_precision(torch.device("cpu")) == want
 
 
-def test_auto_is_recorded_as_the_precision_it_trained_in(monkeypatch, tmp_path):
+@pytest.mark.parametrize("width,want", [(MIN_WIDTH, "bfloat16"), (MIN_WIDTH // 2, "float32")])
+def test_auto_is_recorded_as_the_precision_it_trained_in(monkeypatch, tmp_path, width, want):
+    """bfloat16 only for networks wide enough to gain from it, on a device that has it."""
     monkeypatch.setattr(iai.training.precision, "device_precision", lambda device: "bfloat16")
-    train(load_config(DEMO, SHORT), tmp_path / "run", progress=False)
-    assert read_config(tmp_path / "run")[0]["train"]["precision"] == "bfloat16"
+    train(load_config(DEMO, [*SHORT, f"learner.width={width}"]), tmp_path / "run", progress=False)
+    assert read_config(tmp_path / "run")[0]["train"]["precision"] == want
 
 
 @pytest.mark.parametrize("saved", ["float32", None])  # None: saved before the setting existed
 def test_a_resumed_auto_run_keeps_its_own_precision(monkeypatch, tmp_path, saved):
     run = tmp_path / "run"
     monkeypatch.setattr(iai.training.precision, "device_precision", lambda device: "float32")
-    train(load_config(DEMO, SHORT), run, progress=False)
+    sets = [*SHORT, f"learner.width={MIN_WIDTH}"]  # wide enough for "auto" to choose
+    train(load_config(DEMO, sets), run, progress=False)
     if saved is None:  # as an older iai wrote it
         doc = json.loads((run / "config.json").read_text())
         del doc["config"]["train"]["precision"]
@@ -40,7 +43,7 @@ def test_a_resumed_auto_run_keeps_its_own_precision(monkeypatch, tmp_path, saved
         (run / "config.json").write_text(json.dumps(doc))
     # the same config on a machine whose "auto" would now be bfloat16
     monkeypatch.setattr(iai.training.precision, "device_precision", lambda device: "bfloat16")
-    longer = load_config(DEMO, [*SHORT, "train.iterations=3"])
+    longer = load_config(DEMO, [*sets, "train.iterations=3"])
     train(longer, run, resume=True, progress=False)
     assert read_config(run)[0]["train"]["precision"] == "float32"
 

@@ -36,8 +36,8 @@ class TrainConfig:
     device: Literal["cpu", "cuda"] = "cpu"
     # bfloat16: the forward pass under torch.autocast (the networks' matrix products in
     # bfloat16; gradients, curvature, solves and losses in float32: iai.models.precision).
-    # auto: bfloat16 where the device multiplies in it, else float32 (iai.training.precision,
-    # measured there); the checkpoint records which
+    # auto: bfloat16 where the device multiplies in it and the networks are 64 wide or more,
+    # else float32 (iai.training.precision, measured there); the checkpoint records which
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
 
     def __post_init__(self) -> None:
