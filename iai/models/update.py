@@ -190,12 +190,12 @@ class ThetaUpdate(nn.Module):
         self, model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Point tokens (T, B, W) and, with the `grad` signal, per-example gradients (T, B, P)."""
-        signal, feats, grads = self.cfg.signal, [], None
-        if signal == "data":
-            out = apply(model, theta, x)  # (T, B, out)
+        if self.cfg.signal == "data":
+            out, grads = apply(model, theta, x), None  # (T, B, out)
         else:  # one forward pass gives both (T, B, out), (T, B, P)
             out, grads = outputs_and_grads(model, objective, theta, x, y)
-        if signal in ("data", "both"):
+        feats = []
+        if self.cfg.signal in ("data", "both"):
             feats += [x, objective.target_features(y), out, objective.residual(out, y)]
         if grads is not None:
             feats.append(grads)

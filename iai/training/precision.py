@@ -7,7 +7,7 @@ flow 1.32x, none slower, and 600 iterations of linreg-d8 reached float32's loss 
 fourth digit (benchmarks/results/precision/precision.md). Where matmuls have no bfloat16 units
 (a CPU without AMX, a GPU before Ampere) it is emulated, so float32 stays: not measured here.
 Why only from width 64: the small matrices of narrower networks gain nothing from AMX and pay
-autocast's casts; configs/demo-quick.toml (width 32) trained 0.89x as fast in bfloat16, the
+autocast's casts; configs/demo-quick.toml (width 32) trained 0.88x as fast in bfloat16, the
 width-64 implicit learner 1.49x (benchmarks/results/precision/small.md, precision.md).
 The choice is a property of the device and the config, never of the moment, so the same
 command on the same machine trains the same weights; the resolved value is what the
