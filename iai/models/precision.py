@@ -6,9 +6,9 @@ quantity of the data or of the fixed model is kept in float32, since bfloat16's 
 mantissa would change what it means: per-example and batch gradients, Gauss–Newton curvature
 and the solve that uses it (recursive least squares is exact only in full precision), the
 ∇z signals of the token and flow learners, and attention's softmax on the CPU
-(`iai.models.set_transformer.attention`, also for speed). Losses are taken in float32 by
-promotion (targets are float32) and by autocast's own float32 list (log-softmax, norms); the
-tabular learner solves in float64 throughout.
+(`iai.models.set_transformer.attention`; its two products run in bfloat16). Losses are taken
+in float32 by promotion (targets are float32) and by autocast's own float32 list
+(log-softmax, norms); the tabular learner solves in float64 throughout.
 """
 
 import torch

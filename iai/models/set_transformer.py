@@ -6,14 +6,15 @@ from torch import nn
 
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """`scaled_dot_product_attention` of (T, heads, S, W / heads) tensors, in float32 where
-    autocast would run it in bfloat16 on the CPU: there its fused kernels took 8.4 × as long in
-    bfloat16 as in float32, most of a bfloat16 iteration of configs/linreg-d8.toml
-    (benchmarks/results/precision/attention.md), while attention is a small share of a step's
-    FLOPs; its softmax is the more exact for it."""
+    """`scaled_dot_product_attention` of (T, heads, S, W / heads) tensors; where autocast runs
+    bfloat16 on the CPU, written out instead, its two products in bfloat16 and its softmax in
+    float32. There SDPA's fused bfloat16 kernels took 8.4 × as long as float32's, most of a
+    bfloat16 iteration of configs/linreg-d8.toml (benchmarks/results/precision/attention.md),
+    and SDPA on float32 copies trained linreg-d8 0.93 × as fast as this, to the same loss
+    and evaluation (bf16-attention.md)."""
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
-        with torch.autocast("cpu", enabled=False):
-            return F.scaled_dot_product_attention(q.float(), k.float(), v.float())
+        scores = (q @ k.transpose(-1, -2)).float() * q.shape[-1] ** -0.5
+        return scores.softmax(-1).to(v.dtype) @ v
     return F.scaled_dot_product_attention(q, k, v)
 
 
