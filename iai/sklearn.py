@@ -28,10 +28,6 @@ need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/
 sparse input, as such an encoder gives, is read densely.
 """
 
-import os
-from importlib import resources
-from pathlib import Path
-
 import numpy as np
 import scipy.sparse as sp
 import torch
@@ -39,52 +35,19 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
 from sklearn.utils.multiclass import check_classification_targets, unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from iai.api import load
 from iai.errors import InvalidInput
-from iai.learners.tabular import TabularLearner
-from iai.sklearn_scaling import (
-    ColumnScale,
-    column_scale,
-    features,
-    representable,
-    restore,
-    targets,
-)
+from iai.learners.base import PredictiveLearner
+from iai.sklearn_learners import column_limit, load_learner, output_codes
+from iai.sklearn_learners import rows as read_rows
+from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.tasks.objective import Classification, Regression
 
-# the most rows one step reads when max_steps spreads a large call: a step's memory grows
-# with its rows (the Gauss–Newton terms, classes × rows × coordinates), the call's must not
+# the most rows one step reads when max_steps spreads a large call (and one prediction call
+# predicts at a time): a step's memory grows with its rows, the call's must not
 ROWS_CAP = 1024
-# loaded learners by path; each brings its limits (its prior's dim and classes: 100 and 10
-# for the shipped ones)
-_LEARNERS: dict[str, torch.nn.Module] = {}
 # the farthest a standardized target may lie from 0: later rows of a stream are standardized
 # by the first ones, and the learner squares residuals
 TARGET_SPREAD = 1e8
-
-
-def _learner(path: str | os.PathLike | None, name: str, objective: type) -> TabularLearner:
-    """The learner at `path`, or the shipped one `name`, in float64, loaded once per process;
-    a ValueError unless it is a tabular learner of `objective` (Regression or Classification)."""
-    if path is None:
-        path = str(resources.files("iai") / "pretrained" / name)
-    elif isinstance(path, str | os.PathLike):
-        path = os.fspath(path)
-    else:  # checked at fit, as scikit-learn checks parameters
-        raise TypeError(
-            f"learner must be None (the shipped learner) or the path of a checkpoint "
-            f"directory (str or os.PathLike), got {type(path).__name__} {path!r}"
-        )
-    if path not in _LEARNERS:
-        _LEARNERS[path] = load(Path(path)).double()
-    learner = _LEARNERS[path]
-    if not isinstance(learner, TabularLearner) or not isinstance(learner.objective, objective):
-        found = learner.config.learner.kind, learner.objective.kind
-        raise ValueError(
-            f"learner={path!r} is a {found[0]} learner for {found[1]}; this estimator needs a "
-            f"tabular learner for {objective.kind} (learner.kind = 'tabular', configs/tabular/)"
-        )
-    return learner
 
 
 class _IAIEstimator(BaseEstimator):
@@ -133,7 +96,7 @@ class _IAIEstimator(BaseEstimator):
             **numeric,
         )
         X = out[0] if y else out
-        limit = self._tabular().dim
+        limit = column_limit(self._tabular())
         if X.shape[1] > limit:
             raise ValueError(
                 f"{type(self).__name__} handles at most {limit} features (the range its "
@@ -147,9 +110,9 @@ class _IAIEstimator(BaseEstimator):
             representable(out[1])
         return (X, out[1]) if y else X
 
-    def _tabular(self) -> TabularLearner:
+    def _tabular(self) -> PredictiveLearner:
         objective = Regression if self._regression else Classification
-        return _learner(self.learner, self._shipped, objective)
+        return load_learner(self.learner, self._shipped, objective)
 
     def _reset(self) -> None:
         self._check_params()
@@ -200,7 +163,9 @@ class _IAIEstimator(BaseEstimator):
     def _read(self, X: np.ndarray, y: np.ndarray, scale: tuple, state=None):
         """`state` (a fresh one if None) after reading rows X, y: in batches of batch_size
         rows, or in max_steps equal batches when there are more rows than that covers."""
-        x, t = features(X, scale[0]), self._targets(y, scale)  # (1, n, d), (1, n)
+        t = self._targets(y, scale)  # (R, n): R tasks, 1 but for a classifier's codings
+        x = read_rows(self.learner_, X, scale[0]).expand(len(t), -1, -1)  # (R, n, d)
+        t = t.to(x.dtype) if t.is_floating_point() else t  # float32 for the foundation model
         with torch.inference_mode():
             if state is None:
                 state = self.learner_.init(x[:, :1])
@@ -210,14 +175,21 @@ class _IAIEstimator(BaseEstimator):
                 state = self.learner_.step(state, x[:, b], t[:, b])
         return state
 
-    def _outputs(self, X) -> tuple[torch.Tensor, torch.Tensor, object, tuple]:
-        """Raw outputs (n, C) for X, its standardized features (1, n, d), state and scale."""
+    def _outputs(self, X, std: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
+        """Raw outputs (R, n, C) for X (R: 1, or a classifier's codings), with `std` the
+        predictive std (R, n), and the scale; predicted ROWS_CAP rows at a time."""
         check_is_fitted(self, "n_samples_seen_")
         X = self._validate(X)
         state, scale = self._current()
-        x = features(X, scale[0])
+        outs, stds = [], []
         with torch.inference_mode():
-            return self.learner_.predict(state, x)[0], x, state, scale
+            for i in range(0, len(X), ROWS_CAP):
+                x = read_rows(self.learner_, X[i : i + ROWS_CAP], scale[0])
+                x = x.expand(self._codings(), -1, -1)
+                outs.append(self.learner_.predict(state, x).double())
+                if std:
+                    stds.append(self.learner_.predict_std(state, x).double())
+        return torch.cat(outs, 1), torch.cat(stds, 1) if std else None, scale
 
 
 def _numeric_targets(y) -> None:
@@ -266,13 +238,12 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return self
 
     def predict(self, X, return_std: bool = False):
-        out, x, state, scale = self._outputs(X)
-        mean = restore(out[:, 0].numpy(), scale[1])
+        out, spread, scale = self._outputs(X, return_std)
+        mean = restore(out[0, :, 0].numpy(), scale[1])
         if self._only is not None:  # every target so far one value: that value, exactly
             mean = np.full(len(mean), self._only)
         if return_std:
-            with torch.inference_mode():
-                std = restore(self.learner_.predict_std(state, x)[0].numpy(), scale[1], False)
+            std = restore(spread[0].numpy(), scale[1], False)
         if not np.all(np.isfinite(mean)) or (return_std and not np.all(np.isfinite(std))):
             raise InvalidInput(  # kept from happening by TARGET_EXPONENT, so far as we know
                 "IAIRegressor's predictions pass float64's range; rescale y (divide it by a "
@@ -283,6 +254,9 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
     def _reset(self) -> None:
         super()._reset()
         self._only: float | None = None  # the one value every target so far equals, if any
+
+    def _codings(self) -> int:
+        return 1
 
     def _tally(self, y: np.ndarray) -> None:
         value = float(y[0]) if self.n_samples_seen_ == 0 else self._only
@@ -356,24 +330,27 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return self
 
     def predict_proba(self, X):
-        out = self._outputs(X)[0][:, : len(self.classes_)]
+        out = self._outputs(X)[0]  # (R, n, L): R codings of the classes into L groups
+        codes = torch.from_numpy(self.codes_)  # (R, C)
+        used = torch.zeros(out.shape[0], out.shape[2], dtype=torch.bool)
+        used.scatter_(1, codes, True)  # (R, L): the groups some class falls in
+        logp = out.masked_fill(~used[:, None], -torch.inf).log_softmax(-1)
+        score = logp.gather(2, codes[:, None].expand(-1, out.shape[1], -1)).sum(0)  # (n, C)
         # a class with no example yet: probability 0 (see the module docstring); every fit
         # has read a row, so some class has one
         unseen = torch.from_numpy(self.class_count_ == 0)
-        return out.masked_fill(unseen, -torch.inf).softmax(-1).numpy()
+        return score.masked_fill(unseen, -torch.inf).softmax(-1).numpy()
 
     def predict(self, X):
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists
         return self.classes_[proba.argmax(1)]
 
     def _set_classes(self, classes: np.ndarray) -> None:
-        limit = self._tabular().objective.out_dim
-        if len(classes) > limit:
-            raise ValueError(
-                f"IAIClassifier handles at most {limit} classes (the range its "
-                f"learner was trained on); got {len(classes)}"
-            )
         self.classes_ = classes
+        self.codes_ = output_codes(len(classes), self._tabular().objective.out_dim)
+
+    def _codings(self) -> int:
+        return len(self.codes_)
 
     def _labels(self, y: np.ndarray) -> np.ndarray:
         index = np.searchsorted(self.classes_, y)
@@ -396,4 +373,5 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return ()
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        return torch.from_numpy(np.require(y, np.int64))[None]
+        """(R, n): each coding's group of each label."""
+        return torch.from_numpy(np.ascontiguousarray(self.codes_[:, np.require(y, np.int64)]))

@@ -19,6 +19,7 @@ from sklearn.preprocessing import OneHotEncoder, StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from iai.sklearn import IAIClassifier, IAIRegressor
+from iai.sklearn_learners import output_codes
 
 
 def linear_table(n: int, d: int, sigma: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
@@ -259,11 +260,6 @@ ERRORS = {  # name -> (call, error, what the message must contain)
         ValueError,
         "100",
     ),
-    "11 classes": (
-        lambda: IAIClassifier().fit(np.zeros((22, 2)), np.arange(22) % 11),
-        ValueError,
-        "10",
-    ),
     "partial_fit without classes": (
         lambda: IAIClassifier().partial_fit(*blobs(20, 2)),
         ValueError,
@@ -290,6 +286,25 @@ ERRORS = {  # name -> (call, error, what the message must contain)
         "not fitted",
     ),
 }
+
+
+@pytest.mark.parametrize("classes", [11, 15, 40])
+def test_more_classes_than_outputs_are_read_through_output_codes(classes):
+    """Beyond the learner's 10 outputs every class is still told apart: accuracy on blobs
+    far above chance (1 / classes), and probabilities over all the classes."""
+    X, y = blobs(60 * classes, classes, seed=1)
+    n = 40 * classes
+    est = IAIClassifier().fit(X[:n], y[:n])
+    proba = est.predict_proba(X[n:])
+    assert proba.shape == (len(X) - n, classes) and np.allclose(proba.sum(1), 1)
+    assert est.score(X[n:], y[n:]) > 5 / classes
+
+
+def test_output_codes_tell_every_class_apart():
+    for classes in (2, 10, 11, 40, 300):
+        codes = output_codes(classes, 10)
+        assert codes.max() < 10 and len({tuple(c) for c in codes.T}) == classes
+        assert len(codes) == 1 or len(codes) >= 4
 
 
 @pytest.mark.parametrize("name", ERRORS)
@@ -348,7 +363,7 @@ def test_a_learner_of_the_other_kind_is_refused(tmp_path):
 
     regression = str(resources.files("iai") / "pretrained" / "tabular-regression")
     X, y = blobs(40, 2)
-    with pytest.raises(ValueError, match="tabular learner for classification"):
+    with pytest.raises(ValueError, match="tabular_tokens learner for classification"):
         IAIClassifier(learner=regression).fit(X, y)
 
 
@@ -366,16 +381,15 @@ def test_a_huge_fit_call_reads_in_bounded_steps():
     """max_steps spreads a large call over equal steps, but a step never reads more than
     ROWS_CAP rows, so a call's memory does not grow with its rows."""
     from iai import sklearn as estimators
+    from iai.learners.tabular import TabularLearner
 
     seen = []
     est = IAIRegressor(max_steps=4)
     X, y = linear_table(10_000, 3, 0.1, seed=0)
-    real = estimators.TabularLearner.step
+    real = TabularLearner.step
     try:
-        estimators.TabularLearner.step = lambda self, s, x, t: (
-            seen.append(x.shape[1]) or real(self, s, x, t)
-        )
+        TabularLearner.step = lambda self, s, x, t: seen.append(x.shape[1]) or real(self, s, x, t)
         est.fit(X, y)
     finally:
-        estimators.TabularLearner.step = real
+        TabularLearner.step = real
     assert max(seen) == estimators.ROWS_CAP and sum(seen) == 10_000

@@ -77,10 +77,10 @@ def test_three_classes_one_row_each_are_predicted_as_themselves():
 
 
 def test_shipped_learner_trusts_its_correction_from_its_training_batch_on():
-    from iai.sklearn import _learner
+    from iai.sklearn_learners import load_learner
     from iai.tasks.objective import Classification
 
-    learner = _learner(None, "tabular-classification", Classification)
+    learner = load_learner(None, "tabular-classification", Classification)
     assert learner.trained_batch_size == 32
     assert [learner.trust(n) for n in (1, 8, 32, 33, 10_000)] == [1 / 32, 0.25, 1.0, 1.0, 1.0]
 

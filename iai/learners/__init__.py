@@ -15,6 +15,7 @@ from iai.learners.optimizer import OptimizerConfig, OptimizerLearner
 from iai.learners.order import OrderConfig, OrderLearner
 from iai.learners.parametric import ParametricConfig, ParametricLearner
 from iai.learners.tabular import TabularConfig, TabularLearner
+from iai.learners.tabular_tokens import TabularTokensConfig, TabularTokensLearner
 from iai.learners.tokens import TokensConfig, TokensLearner
 from iai.learners.tokens_flow import TokensFlow
 from iai.models.predictors import check_model
@@ -43,6 +44,8 @@ LEARNERS = {
     "tokens": (TokensConfig, TokensLearner),
     # any table width (up to the prior's dim): the model behind iai.sklearn
     "tabular": (TabularConfig, TabularLearner),
+    # the tabular foundation model: latent tokens over column-equivariant row tokens
+    "tabular_tokens": (TabularTokensConfig, TabularTokensLearner),
     # samples of a causal model in, leaf logits of its variables out (task.name = "scm")
     "order": (OrderConfig, OrderLearner),
     # generative: samples of a density task in, samples and densities out

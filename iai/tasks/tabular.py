@@ -12,13 +12,17 @@ imbalance (random class log-odds), over 2 … classes classes, or cuts one funct
 quantiles (ordinal classes). The learner sees what `iai.sklearn` gives it: features and
 regression targets standardized by the training rows' mean and std.
 
+`TableConfig`'s shares add, for the tabular foundation model, tables of random structural causal
+models, categorical columns, missing values (NaN), heteroscedastic noise and drift
+(`iai.tasks.tabular_scm`); at 0 the draws are exactly the ones above.
+
 Not covered: strongly interacting high-order structure beyond depth-4 trees, periodic or
-discontinuous functions of many features at once, heteroscedastic noise, distribution shift
-within a stream, more than `dim` features or `classes` classes.
+discontinuous functions of many features at once, more than `dim` features or `classes`
+classes.
 """
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -26,25 +30,41 @@ import torch
 from iai.errors import InvalidConfig
 from iai.tasks.base import Family, Tasks
 from iai.tasks.config import TaskConfig, at_least
+from iai.tasks.tabular_draws import random_function, sample_features
+from iai.tasks.tabular_draws import uniform as _uniform
+from iai.tasks.tabular_scm import drifting, scm_table, with_categories, with_missing
+
+
+def share(default: float = 0.0):
+    """A float field in [0, 1]: the share of tasks (or of calls, for `scm`) that draw it."""
+    return field(default=default, metadata={"check": (lambda v: 0 <= v <= 1, "in [0, 1]")})
 
 
 @dataclass(frozen=True)
-class TabularRegressionConfig(TaskConfig):
+class TableConfig(TaskConfig):
+    """What both table families share: the additions of `iai.tasks.tabular_scm`, each for a
+    share of the tasks (0, the default: never, and the draws are the linear learners')."""
+
+    scm: float = share()  # calls whose tables come from a random SCM
+    categorical: float = share()  # tasks with categorical columns (each column: U[0, 0.5])
+    missing: float = share()  # tasks with missing values
+    heteroscedastic: float = share()  # regression tasks whose noise scale varies with x
+    drift: float = share()  # tasks whose mechanism drifts along the rows
+
+
+@dataclass(frozen=True)
+class TabularRegressionConfig(TableConfig):
     """Tables of 1 … dim features."""
 
     name: Literal["tabular_regression"] = "tabular_regression"
 
 
 @dataclass(frozen=True)
-class TabularClassificationConfig(TaskConfig):
+class TabularClassificationConfig(TableConfig):
     """Tables of 1 … dim features and 2 … classes classes."""
 
     name: Literal["tabular_classification"] = "tabular_classification"
     classes: int = at_least(2, 2)
-
-
-def _uniform(shape, low: float, high: float, g: torch.Generator) -> torch.Tensor:
-    return low + (high - low) * torch.rand(shape, generator=g)
 
 
 CLIP = 10.0  # standardized features are clipped to ± CLIP
@@ -70,65 +90,6 @@ def _standardize(v: torch.Tensor, rows: slice, clip: bool = False) -> torch.Tens
     constant = ref.amax(1, keepdim=True) == ref.amin(1, keepdim=True)
     std = std.masked_fill(constant, 0.0)
     return standardize(v, mean, std) if clip else (v - mean) / scale_of(std)
-
-
-def sample_features(T: int, n: int, d: int, g: torch.Generator) -> torch.Tensor:
-    """(T, n, d) raw features of mixed types, correlated within each task."""
-    z = torch.randn(T, n, d, generator=g)
-    mix = torch.randn(T, d, d, generator=g) * _uniform((T, 1, 1), 0.0, 1.0, g) / math.sqrt(d)
-    z = z + z @ mix  # correlated features; the strength varies by task
-    z = z / z.std(1, keepdim=True).clamp_min(1e-6)
-    kinds = torch.randint(0, 6, (T, 1, d), generator=g)
-    uniform = torch.special.ndtr(z)
-    skewed = torch.exp(0.8 * z)
-    chi2 = torch.randn(T, n, d, 3, generator=g).square().mean(-1)
-    heavy = z / torch.sqrt(chi2 + 1e-3)  # Student's t with 3 degrees of freedom
-    binary = (z > torch.randn(T, 1, d, generator=g)).float()
-    counts = torch.floor(torch.exp(z))
-    options = torch.stack([z, uniform, skewed, heavy, binary, counts], -1)
-    return options.gather(-1, kinds.expand(T, n, d)[..., None]).squeeze(-1)
-
-
-def random_function(x: torch.Tensor, relevant: torch.Tensor, g: torch.Generator) -> torch.Tensor:
-    """f (T, n) of standardized x (T, n, d) through the `relevant` features (T, d) only: one
-    family per task, often plus a linear part, normalized to mean 0 and variance 1."""
-    T, n, d = x.shape
-    xr = x * relevant[:, None]
-    k = relevant.sum(1).clamp_min(1)  # (T,) relevant features
-    linear = (xr @ torch.randn(T, d, 1, generator=g)).squeeze(-1) / k[:, None].sqrt()
-    act = torch.tanh if torch.rand((), generator=g) < 0.5 else torch.relu
-    w1 = torch.randn(T, d, 32, generator=g) / k[:, None, None].sqrt()
-    b1 = torch.randn(T, 1, 32, generator=g)
-    mlp = (act(xr @ w1 + b1) @ torch.randn(T, 32, 1, generator=g)).squeeze(-1)
-    length = k.sqrt() * torch.exp(_uniform((T,), math.log(0.2), math.log(2.0), g))
-    omega = torch.randn(T, d, 128, generator=g) / length[:, None, None]
-    phase = _uniform((T, 1, 128), 0.0, 2 * math.pi, g)
-    gp = (torch.cos(xr @ omega + phase) @ torch.randn(T, 128, 1, generator=g)).squeeze(-1)
-    depths = torch.randint(1, 5, (2,), generator=g).tolist()
-    trees = _tree(x, relevant, depths[0], g) + _tree(x, relevant, depths[1], g)
-    fams = torch.stack([linear, mlp, gp, trees], -1)  # (T, n, 4)
-    fams = (fams - fams.mean(1, keepdim=True)) / fams.std(1, keepdim=True).clamp_min(1e-6)
-    pick = torch.randint(0, 4, (T,), generator=g)
-    f = fams.gather(-1, pick[:, None, None].expand(T, n, 1)).squeeze(-1)
-    f = f + _uniform((T, 1), 0.0, 1.0, g) * (torch.rand(T, 1, generator=g) < 0.5) * fams[..., 0]
-    return (f - f.mean(1, keepdim=True)) / f.std(1, keepdim=True).clamp_min(1e-6)
-
-
-def _tree(x: torch.Tensor, relevant: torch.Tensor, depth: int, g: torch.Generator):
-    """A random decision tree of `depth` per task on the relevant features: splits at the
-    value of a random point, leaves N(0, 1); (T, n)."""
-    T, n, d = x.shape
-    nodes = 2**depth - 1
-    feature = torch.multinomial(relevant + 1e-9, nodes, replacement=True, generator=g)  # (T, nodes)
-    at = torch.randint(0, n, (T, nodes), generator=g)
-    threshold = x[torch.arange(T)[:, None], at, feature]  # (T, nodes)
-    leaves = torch.randn(T, nodes + 1, generator=g)
-    node = torch.zeros(T, n, dtype=torch.long)
-    for _ in range(depth):
-        f = feature.gather(1, node)
-        right = x.gather(2, f[..., None]).squeeze(-1) > threshold.gather(1, node)
-        node = 2 * node + 1 + right.long()
-    return leaves.gather(1, node - nodes)
 
 
 class Tabular(Family):
@@ -159,25 +120,83 @@ class Tabular(Family):
         g, T, n, train = generator, n_tasks, n_train + n_query, slice(0, n_train)
         d = min(self.dim, int(math.exp(_uniform((), 0.0, math.log(self.dim + 1), g))))
         d = d if self.features is None else self.features
+        cfg, regression = self.cfg, not isinstance(self.cfg, TabularClassificationConfig)
+        if cfg.scm > 0 and torch.rand((), generator=g) < cfg.scm:
+            return self._scm(T, n, n_train, d, regression, g)
         x = sample_features(T, n, d, g)
+        if cfg.categorical > 0:
+            x = with_categories(x, self._chance(T, cfg.categorical, g) * 0.5, g)
         xs = _standardize(x, slice(None))
         share = _uniform((T, 1), 0.0, 1.0, g)
         relevant = (torch.rand(T, d, generator=g) < share).float()
         relevant[torch.arange(T), torch.randint(0, d, (T,), generator=g)] = 1.0  # at least one
-        if not isinstance(self.cfg, TabularClassificationConfig):  # regression
+        if regression:
             noise = torch.exp(_uniform((T, 1), math.log(0.02), math.log(1.5), g))
-            y = random_function(xs, relevant, g) + noise * torch.randn(T, n, generator=g)
-            y = _standardize(y, train)
+            f = self._drift(random_function(xs, relevant, g), xs, relevant, n_train, g)
+            y = _standardize(f + self._noise(noise, xs, g), train)
         else:
-            y = self._labels(xs, relevant, g)
-        x = _standardize(x, train, clip=True)
+            y = self._labels(xs, relevant, g, n_train)
+        return self._tasks(_standardize(x, train, clip=True), y, n_train, g)
+
+    def _scm(self, T: int, n: int, n_train: int, d: int, regression: bool, g: torch.Generator):
+        """Tables of random SCMs (`iai.tasks.tabular_scm`)."""
+        x, signal = scm_table(T, n, d, g)
+        if self.cfg.categorical > 0:
+            x = with_categories(x, self._chance(T, self.cfg.categorical, g) * 0.5, g)
+        xs = _standardize(x, slice(None))
+        everything = torch.ones(T, d)
+        signal = self._drift(signal, xs, everything, n_train, g)
+        if regression:
+            noise = torch.exp(_uniform((T, 1), math.log(0.02), math.log(1.0), g))
+            y = _standardize(signal + self._noise(noise, xs, g), slice(0, n_train))
+        else:  # the target cut at random quantiles, its classes relabelled at random
+            C = self.out_dim
+            c = torch.randint(2, C + 1, (T, 1), generator=g)
+            cuts = torch.rand(T, C - 1, generator=g).masked_fill(torch.arange(C - 1) >= c - 1, 2.0)
+            ranks = signal.argsort(1).argsort(1).float() / n
+            ordinal = (ranks[..., None] > cuts[:, None]).sum(-1)
+            relabel = torch.rand(T, C, generator=g).masked_fill(torch.arange(C) >= c, 2.0)
+            y = relabel.argsort(1).gather(1, ordinal)
+        return self._tasks(_standardize(x, slice(0, n_train), clip=True), y, n_train, g)
+
+    def _tasks(self, x: torch.Tensor, y: torch.Tensor, n_train: int, g: torch.Generator):
+        if self.cfg.missing > 0:
+            x = with_missing(x, self.cfg.missing, g)
+        train = slice(0, n_train)
         return Tasks(x[:, train], y[:, train], x[:, n_train:], y[:, n_train:])
 
-    def _labels(self, xs: torch.Tensor, relevant: torch.Tensor, g: torch.Generator):
+    @staticmethod
+    def _chance(T: int, p: float, g: torch.Generator) -> torch.Tensor:
+        """(T, 1): 1 for a share p of the tasks, else 0."""
+        return (torch.rand(T, 1, generator=g) < p).float()
+
+    def _noise(self, scale: torch.Tensor, xs: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        """Gaussian noise (T, n) of `scale` (T, 1), for a share of the tasks (heteroscedastic)
+        times exp(a s(x)), s a random direction of the standardized x, a ~ U[0, 1]."""
+        T, n, d = xs.shape
+        eps = torch.randn(T, n, generator=g)
+        if self.cfg.heteroscedastic == 0:
+            return scale * eps
+        s = (xs @ torch.randn(T, d, 1, generator=g)).squeeze(-1) / math.sqrt(d)
+        a = _uniform((T, 1), 0.0, 1.0, g) * self._chance(T, self.cfg.heteroscedastic, g)
+        return scale * eps * torch.exp(a * s)
+
+    def _drift(self, f: torch.Tensor, xs: torch.Tensor, relevant, n_train: int, g):
+        """f (T, n, …), for a share of the tasks moved to a second random function along the
+        training rows (`iai.tasks.tabular_scm.drifting`)."""
+        if self.cfg.drift == 0:
+            return f
+        other = torch.stack([random_function(xs, relevant, g) for _ in range(f[0, 0].numel())], -1)
+        moved = drifting(f.reshape(*f.shape[:2], -1), other, n_train).reshape(f.shape)
+        pick = self._chance(f.shape[0], self.cfg.drift, g).reshape(-1, *[1] * (f.dim() - 1))
+        return torch.where(pick > 0, moved, f)
+
+    def _labels(self, xs: torch.Tensor, relevant: torch.Tensor, g: torch.Generator, n_train: int):
         """Labels (T, n) in 0 … c - 1, c uniform in 2 … classes per task."""
         T, n, C = xs.shape[0], xs.shape[1], self.out_dim
         c = torch.randint(2, C + 1, (T, 1), generator=g)
         f = torch.stack([random_function(xs, relevant, g) for _ in range(C)], -1)  # (T, n, C)
+        f = self._drift(f, xs, relevant, n_train, g)
         sharp = torch.exp(_uniform((T, 1, 1), math.log(1.0), math.log(20.0), g))
         imbalance = _uniform((T, 1), 0.0, 1.5, g) * torch.randn(T, C, generator=g)
         gumbel = -torch.log(-torch.log(torch.rand(T, n, C, generator=g).clamp(1e-9, 1 - 1e-9)))

@@ -1,0 +1,97 @@
+"""The learners `iai.sklearn`'s estimators read tables with, and how each reads a row.
+
+Two kinds are shipped in `iai/pretrained/`, by name: the linear learner (`tabular-regression`,
+`tabular-classification`: `iai.learners.tabular`, Bayesian linear regression on random Fourier
+features with a learned prior, at most 100 features) and the tabular foundation model
+(`tabular-tokens-regression`, `tabular-tokens-classification`: `iai.learners.tabular_tokens`,
+latent tokens over column-equivariant row tokens, any number of columns up to 4,096). An
+estimator's `learner` parameter names one of them or gives the path of a checkpoint of either
+kind. The linear learner reads float64 (its solves need it at large n), the foundation model
+float32; the foundation model also reads where a value is missing (NaN), which the linear
+learner reads as the column's mean.
+"""
+
+import os
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from iai.api import load
+from iai.learners.base import PredictiveLearner
+from iai.learners.tabular import TabularLearner
+from iai.learners.tabular_tokens import TabularTokensLearner
+from iai.models.row_embedding import MAX_COLUMNS
+from iai.sklearn_scaling import ColumnScale, features
+
+KINDS = (TabularLearner, TabularTokensLearner)
+SHIPPED = ("tabular-regression", "tabular-classification")
+SHIPPED += ("tabular-tokens-regression", "tabular-tokens-classification")
+# loaded learners by path, once per process
+_LOADED: dict[str, PredictiveLearner] = {}
+
+
+def shipped_path(name: str) -> str:
+    return str(resources.files("iai") / "pretrained" / name)
+
+
+def load_learner(spec, default: str, objective: type) -> PredictiveLearner:
+    """The learner `spec` names (one of SHIPPED, a checkpoint path, or None: `default`), loaded
+    once per process; a ValueError unless it is a tabular learner of `objective`."""
+    if spec is None or (isinstance(spec, str) and spec in SHIPPED):
+        path = shipped_path(default if spec is None else spec)
+    elif isinstance(spec, str | os.PathLike):
+        path = os.fspath(spec)
+    else:  # checked at fit, as scikit-learn checks parameters
+        raise TypeError(
+            f"learner must be None (the default shipped learner), one of {list(SHIPPED)} or the "
+            f"path of a checkpoint directory (str or os.PathLike), got {type(spec).__name__} "
+            f"{spec!r}"
+        )
+    if path not in _LOADED:
+        learner = load(Path(path))
+        _LOADED[path] = learner.double() if isinstance(learner, TabularLearner) else learner
+    learner = _LOADED[path]
+    if not isinstance(learner, KINDS) or not isinstance(learner.objective, objective):
+        found = learner.config.learner.kind, learner.objective.kind
+        raise ValueError(
+            f"learner={spec!r} is a {found[0]} learner for {found[1]}; this estimator needs a "
+            f"tabular or tabular_tokens learner for {objective.kind} (configs/tabular/)"
+        )
+    return learner
+
+
+def column_limit(learner: PredictiveLearner) -> int:
+    """The most columns `learner` reads: its prior's width (linear), the code bank's (tokens)."""
+    return learner.dim if isinstance(learner, TabularLearner) else MAX_COLUMNS
+
+
+def rows(learner: PredictiveLearner, X: np.ndarray, scale: ColumnScale) -> torch.Tensor:
+    """(n, d) rows -> (1, n, d) as `learner` reads them: standardized and clipped
+    (`iai.sklearn_scaling.features`), in its dtype; for the foundation model NaN where missing."""
+    x = features(X, scale)
+    if isinstance(learner, TabularLearner):
+        return x
+    x = x.float()
+    missing = torch.from_numpy(np.isnan(X))[None]
+    return x.masked_fill(missing, float("nan")) if missing.any() else x
+
+
+def output_codes(classes: int, outputs: int) -> np.ndarray:
+    """(R, classes) the group of each class in R codings of `outputs` groups each: the
+    identity (R = 1) when the classes fit the learner's outputs, else R = 2 ⌈log C / log L⌉
+    seeded balanced random codings (error-correcting output codes), with rows added until no
+    two classes share a group in every coding. The classifier reads each coding as a task of
+    its own and scores a class by the sum of its groups' log-probabilities."""
+    if classes <= outputs:
+        return np.arange(classes)[None]
+    rows, r = [], 0
+    need = 2 * int(np.ceil(np.log(classes) / np.log(outputs)))
+    while len(rows) < need or len({tuple(c) for c in np.array(rows).T}) < classes:
+        perm = np.random.default_rng(r).permutation(classes)
+        group = np.empty(classes, dtype=np.int64)
+        group[perm] = np.arange(classes) % outputs
+        rows.append(group)
+        r += 1
+    return np.array(rows)
