@@ -145,15 +145,18 @@ class _IAIEstimator(BaseEstimator):
             self.state_ = self._read(X, y, self.scale_)
             self._pending = []
 
-    def _pending_rows(self) -> tuple[np.ndarray, np.ndarray]:
-        return tuple(np.concatenate(v) for v in zip(*self._pending, strict=True))
+    def _pending_rows(self, extra: tuple = ()) -> tuple[np.ndarray, np.ndarray]:
+        return tuple(np.concatenate(v) for v in zip(*self._pending, *extra, strict=True))
 
-    def _current(self):
+    def _current(self, extra: tuple = ()):
         """(state, scale) to predict from: those read so far, or, while the first rows are
-        still setting the scale, a state read afresh from them under their own scale."""
+        still setting the scale, a state read afresh from them under their own scale. `extra`:
+        ((X, y),) rows read into this state only (labels as indices into classes_), for
+        `iai.river`'s rows between its batches."""
         if self.scale_ is not None:
-            return self.state_, self.scale_
-        X, y = self._pending_rows()
+            state = self._read(*extra[0], self.scale_, self.state_) if extra else self.state_
+            return state, self.scale_
+        X, y = self._pending_rows(extra)
         scale = self._scale(X, y)
         return self._read(X, y, scale), scale
 
@@ -175,12 +178,14 @@ class _IAIEstimator(BaseEstimator):
                 state = self.learner_.step(state, x[:, b], t[:, b])
         return state
 
-    def _outputs(self, X, std: bool = False) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
+    def _outputs(
+        self, X, std: bool = False, extra: tuple = ()
+    ) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
         """Raw outputs (R, n, C) for X (R: 1, or a classifier's codings), with `std` the
         predictive std (R, n), and the scale; predicted ROWS_CAP rows at a time."""
         check_is_fitted(self, "n_samples_seen_")
         X = self._validate(X)
-        state, scale = self._current()
+        state, scale = self._current(extra)
         outs, stds = [], []
         with torch.inference_mode():
             for i in range(0, len(X), ROWS_CAP):
@@ -330,7 +335,10 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return self
 
     def predict_proba(self, X):
-        out = self._outputs(X)[0]  # (R, n, L): R codings of the classes into L groups
+        return self._proba(self._outputs(X)[0])
+
+    def _proba(self, out: torch.Tensor) -> np.ndarray:
+        """(n, C) class probabilities from raw outputs (R, n, L): R codings into L groups."""
         codes = torch.from_numpy(self.codes_)  # (R, C)
         used = torch.zeros(out.shape[0], out.shape[2], dtype=torch.bool)
         used.scatter_(1, codes, True)  # (R, L): the groups some class falls in
