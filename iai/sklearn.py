@@ -21,10 +21,15 @@ as long as some class has examples, which is from the first row on: the learner 
 evidence for it, and its output only ever saw pushes down. The others share the probability
 as the learner gives it; a class's first example makes it a class like the others.
 
-Missing values (NaN) are ignored by the mean and std and then read as the column mean (0
-after standardizing). Limits: at most 100 features and 10 classes (the prior the shipped
-learners were trained on); beyond them a ValueError names the limit. Categorical columns
-need encoding first (a `ColumnTransformer` with a `OneHotEncoder`, see examples/tabular.py);
+Missing values (NaN) are ignored by the mean and std; the linear learner then reads them as
+the column mean (0 after standardizing), the foundation model as missing (`iai.sklearn_learners`).
+Which learner: `learner=` names a shipped one or a checkpoint (`iai.sklearn_learners`). Features:
+at most 100 for the linear learner, 4,096 for the foundation model; beyond, a ValueError names
+the limit. Classes: any number. Up to the learner's outputs (10) it reads them natively; beyond,
+by error-correcting output codes (`iai.sklearn_learners.output_codes`): several random
+codings of the classes into 10 groups, each read as a task of its own, a class scored by the
+sum of its groups' log-probabilities. Categorical columns need encoding first (a
+`ColumnTransformer` with a `OneHotEncoder` or an `OrdinalEncoder`, see examples/tabular.py);
 sparse input, as such an encoder gives, is read densely.
 """
 
@@ -37,7 +42,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
-from iai.sklearn_learners import column_limit, load_learner, output_codes
+from iai.sklearn_learners import LINEAR_COLUMNS, column_limit, load_learner, output_codes
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.tasks.objective import Classification, Regression
@@ -111,8 +116,12 @@ class _IAIEstimator(BaseEstimator):
         return (X, out[1]) if y else X
 
     def _tabular(self) -> PredictiveLearner:
+        """The learner `learner` names; by default the linear learner, or for a table wider
+        than its 100 features the foundation model (`iai.sklearn_learners`)."""
         objective = Regression if self._regression else Classification
-        return load_learner(self.learner, self._shipped, objective)
+        wide = getattr(self, "n_features_in_", 0) > LINEAR_COLUMNS
+        shipped = "tabular-tokens-" + self._shipped.split("-")[1] if wide else self._shipped
+        return load_learner(self.learner, shipped, objective)
 
     def _reset(self) -> None:
         self._check_params()
@@ -302,9 +311,10 @@ def _classes(y) -> np.ndarray:
 
 
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
-    """Classification by the shipped tabular learner (or the one at `learner`). Labels of
-    any one sortable type; at most 10 classes. Parameters as IAIRegressor's; `class_count_`
-    holds the rows read per class (0: never predicted, see the module docstring)."""
+    """Classification by the shipped tabular learner (or the one `learner` names). Labels of
+    any one sortable type, any number of classes (see the module docstring). Parameters as
+    IAIRegressor's; `class_count_` holds the rows read per class (0: never predicted, see the
+    module docstring)."""
 
     _shipped = "tabular-classification"
     _regression = False

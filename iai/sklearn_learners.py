@@ -6,7 +6,9 @@ features with a learned prior, at most 100 features) and the tabular foundation 
 (`tabular-tokens-regression`, `tabular-tokens-classification`: `iai.learners.tabular_tokens`,
 latent tokens over column-equivariant row tokens, any number of columns up to 4,096). An
 estimator's `learner` parameter names one of them or gives the path of a checkpoint of either
-kind. The linear learner reads float64 (its solves need it at large n), the foundation model
+kind; by default it is the linear learner (measured the better of the two on the small-data
+tables, benchmarks/results/tabular-tokens/), or the foundation model for a table wider than
+100 features. The linear learner reads float64 (its solves need it at large n), the foundation model
 float32; the foundation model also reads where a value is missing (NaN), which the linear
 learner reads as the column's mean.
 """
@@ -26,6 +28,7 @@ from iai.models.row_embedding import MAX_COLUMNS
 from iai.sklearn_scaling import ColumnScale, features
 
 KINDS = (TabularLearner, TabularTokensLearner)
+LINEAR_COLUMNS = 100  # the shipped linear learners' width; the default for wider tables: tokens
 SHIPPED = ("tabular-regression", "tabular-classification")
 SHIPPED += ("tabular-tokens-regression", "tabular-tokens-classification")
 # loaded learners by path, once per process

@@ -255,8 +255,15 @@ def _partial_fit_twice(first_X, second_X):
 
 
 ERRORS = {  # name -> (call, error, what the message must contain)
-    "101 features": (
-        lambda: IAIRegressor().fit(np.zeros((20, 101)), np.arange(20.0)),
+    "4,097 features": (
+        lambda: IAIRegressor().fit(np.zeros((20, 4097)), np.arange(20.0)),
+        ValueError,
+        "4096",
+    ),
+    "101 features for the linear learner": (
+        lambda: IAIRegressor(learner="tabular-regression").fit(
+            np.zeros((20, 101)), np.arange(20.0)
+        ),
         ValueError,
         "100",
     ),
