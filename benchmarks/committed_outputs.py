@@ -50,6 +50,9 @@ def outputs(d: Path) -> dict[str, torch.Tensor]:
     # the outputs from the inputs as they are stored (contiguous): a strided view of the same
     # numbers can take another kernel and differ in the last bits
     stored = {k: getattr(tasks, k) for k in ("x_train", "y_train", "x_query")}
+    # the API refuses NaN, which the foundation models' prior draws as missing values (only
+    # iai.sklearn reads them): the same tables with 0 there
+    stored = {k: v if k == "y_train" else v.nan_to_num() for k, v in stored.items()}
     tasks = replace(tasks, **{k: v.contiguous() for k, v in stored.items() if v is not None})
     out = {"batch_size": torch.tensor(B), "x_train": tasks.x_train}
     if learner.objective.kind == "density":

@@ -37,6 +37,7 @@ BAG = {"name": "linear_regression", "dim": 8, **BAG_DEFAULTS}
 LATER = {"min_lengthscale", "max_lengthscale"}
 LATER |= {"graphs", "mechanisms", "noises", "min_parents", "max_parents"}  # the SCM family
 LATER |= {"noise_low", "noise_high", "mlp_width", "standardize"}
+LATER |= {"scm", "categorical", "missing", "heteroscedastic", "drift"}  # the table shares
 
 
 def own(name: str) -> TaskConfig:
