@@ -25,12 +25,14 @@ class _Rows:
     def __init__(self, batch_size: int) -> None:
         self.batch_size = batch_size
         self._keys: list | None = None
+        self._index: dict = {}  # feature -> column, from the first row
         self._X: list[np.ndarray] = []
         self._y: list = []
 
     def _row(self, x: dict) -> np.ndarray:
         if self._keys is None:
             self._keys = list(x)
+            self._index = {k: i for i, k in enumerate(self._keys)}
         unknown = [k for k in x if k not in self._index]
         if unknown:
             raise ValueError(
@@ -44,15 +46,16 @@ class _Rows:
             row[self._index[k]] = np.nan if v is None else float(v)
         return row
 
-    @property
-    def _index(self) -> dict:
-        return {k: i for i, k in enumerate(self._keys or [])}
-
     def _add(self, x: dict, y) -> None:
         self._X.append(self._row(x))
         self._y.append(y)
         if len(self._X) == self.batch_size:
             self._flush()
+
+    def _flush(self) -> None:
+        X, y = self._waiting()
+        self.estimator.partial_fit(X, y, **({} if self._fitted() else self._first()))
+        self._X, self._y = [], []
 
     def _waiting(self) -> tuple:
         return (np.array(self._X), self._target(np.array(self._y))) if self._X else ()
@@ -103,11 +106,6 @@ class IAIRiverClassifier(_Rows, base.Classifier):
             self._labels.append(y)
         self._add(x, self._labels.index(y))
 
-    def _flush(self) -> None:
-        X, y = self._waiting()
-        self.estimator.partial_fit(X, y, **({} if self._fitted() else self._first()))
-        self._X, self._y = [], []
-
     def predict_proba_one(self, x: dict) -> dict:
         if not self._labels:
             return {}
@@ -135,11 +133,6 @@ class IAIRiverRegressor(_Rows, base.Regressor):
 
     def learn_one(self, x: dict, y) -> None:
         self._add(x, float(y))
-
-    def _flush(self) -> None:
-        X, y = self._waiting()
-        self.estimator.partial_fit(X, y)
-        self._X, self._y = [], []
 
     def predict_one(self, x: dict) -> float:
         if not self._y and not self._fitted():
