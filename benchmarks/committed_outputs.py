@@ -6,6 +6,9 @@ nothing: `tests/test_committed.py` compares the package's outputs today with the
         (adds the learners committed since, keeping every saved output as it is)
     python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors --add \
         --retrained gp-tokens,gp-tokens-onestep   (and writes anew those retrained since)
+    python benchmarks/committed_outputs.py tests/data/committed-outputs.safetensors \
+        --compare benchmarks/results/committed-outputs/<cpu>.md
+        (writes nothing to the fixture: how far this machine's outputs lie from it)
 
 Covers checkpoints/* and the pretrained tabular learners (iai/pretrained/*): predictions after
 each step for predictive learners; samples (fixed generator) and log densities after steps 0,
@@ -13,6 +16,7 @@ each step for predictive learners; samples (fixed generator) and log densities a
 depend on how the priors draw. Written at commit 1c8027a, before the typed-learner redesign.
 """
 
+import platform
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -73,6 +77,43 @@ def outputs(d: Path) -> dict[str, torch.Tensor]:
     return {f"{name}.{k}": v.contiguous() for k, v in out.items()}
 
 
+def compare(path: str, out: str) -> None:
+    """The largest difference, per learner, between this machine's outputs and the saved ones
+    (the saved inputs read again): how far float32 kernels of one CPU lie from another's."""
+    saved = load_file(path)
+    cpu = platform.processor() or platform.machine()
+    lines = [
+        f"<!-- python benchmarks/committed_outputs.py {path} --compare {out} -->",
+        f"CPU capability {torch.backends.cpu.get_cpu_capability()} ({cpu}), "
+        f"torch {torch.__version__}, {torch.get_num_threads()} threads.\n",
+        "| learner | largest difference | in |",
+        "|---|---|---|",
+    ]
+    for d in directories():
+        got = {k.split(".")[1]: v for k, v in saved.items() if k.split(".")[0] == d.name}
+        diffs = {k: (v.detach() - got[k]).abs().max().item() for k, v in replay(d, got).items()}
+        what = max(diffs, key=diffs.get)
+        lines.append(f"| {d.name} | {diffs[what]:.1e} | {what} |")
+        print(lines[-1], flush=True)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    Path(out).write_text("\n".join(lines) + "\n")
+
+
+def replay(d: Path, got: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """The outputs of the learner in `d` on the saved inputs `got`, named as saved."""
+    learner, B = iai.load(d), int(got["batch_size"])
+    if "samples" not in got:
+        args = (got["x_train"], got["y_train"], got["x_query"])
+        return {"predictions": iai.predict_steps(learner, *args, batch_size=B)}
+    steps = list(range(got["samples"].shape[0]))
+    g = torch.Generator().manual_seed(7)
+    x = got["x_train"]
+    return {
+        "samples": iai.sample_steps(learner, x, 8, batch_size=B, steps=steps, generator=g),
+        "log_prob": iai.log_prob_steps(learner, x, got["x_eval"], batch_size=B, steps=steps),
+    }
+
+
 def main(path: str, add: bool, retrained: set[str]) -> None:
     saved = load_file(path) if add else {}
     saved = {k: v for k, v in saved.items() if k.split(".")[0] not in retrained}
@@ -87,4 +128,7 @@ def main(path: str, add: bool, retrained: set[str]) -> None:
 if __name__ == "__main__":
     args = sys.argv[2:]
     names = args[args.index("--retrained") + 1].split(",") if "--retrained" in args else []
-    main(sys.argv[1], "--add" in args, set(names))
+    if "--compare" in args:
+        compare(sys.argv[1], args[args.index("--compare") + 1])
+    else:
+        main(sys.argv[1], "--add" in args, set(names))

@@ -278,7 +278,8 @@ def _prior_stats(learner: Learner) -> tuple | None:
         x, y = tasks.x_train.flatten(0, 1), tasks.y_train
         y = y.float() if y is not None and y.is_floating_point() else None
         y_stats = (y.mean(), y.std()) if y is not None else (None, None)
-        _PRIOR_STATS[learner] = (x.mean(0), x.std(), *y_stats)
+        # a table prior draws missing cells (NaN): the statistics are those of the cells present
+        _PRIOR_STATS[learner] = (x.nanmean(0), x[~x.isnan()].std(), *y_stats)
     return _PRIOR_STATS[learner]
 
 

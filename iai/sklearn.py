@@ -28,9 +28,8 @@ at most 100 for the linear learner, 4,096 for the foundation model; beyond, a Va
 the limit. Classes: any number. Up to the learner's outputs (10) it reads them natively; beyond,
 by error-correcting output codes (`iai.sklearn_learners.output_codes`): several random
 codings of the classes into 10 groups, each read as a task of its own, a class scored by the
-sum of its groups' log-probabilities. Categorical columns need encoding first (a
-`ColumnTransformer` with a `OneHotEncoder` or an `OrdinalEncoder`, see examples/tabular.py);
-sparse input, as such an encoder gives, is read densely.
+sum of its groups' log-probabilities. A DataFrame's categorical and string columns are read as
+codes (`iai.sklearn_columns`); one-hot columns work too, and sparse input is read densely.
 """
 
 import numpy as np
@@ -42,6 +41,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
+from iai.sklearn_columns import CategoryCodes
 from iai.sklearn_learners import LINEAR_COLUMNS, column_limit, load_learner, output_codes
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
@@ -89,6 +89,9 @@ class _IAIEstimator(BaseEstimator):
         (NaN allowed); a y passed as None raises scikit-learn's "requires y to be passed"."""
         if y and self._regression:
             _numeric_targets(y[0])
+        if reset:
+            self.categories_ = CategoryCodes()
+        X = self.categories_.encode(X, grow=bool(y))  # a DataFrame's categorical columns as codes
         numeric = {"y_numeric": self._regression} if y else {}
         out = validate_data(
             self,

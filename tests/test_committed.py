@@ -163,9 +163,12 @@ def test_committed_mixture_learner_fits_better_with_every_step():
 
 def test_every_committed_learner_predicts_and_samples_as_before_the_typed_redesign():
     """benchmarks/committed_outputs.py wrote this file at commit 1c8027a, before learners and
-    priors were typed (issue 21's checkpoints were added with `--add` when they were trained):
-    every committed checkpoint and pretrained tabular learner must give the same predictions,
-    samples and log densities on the same inputs today (max abs diff 1e-6)."""
+    priors were typed (later checkpoints were added with `--add` when they were trained): every
+    committed checkpoint and pretrained tabular learner must give the same predictions, samples
+    and log densities on the same inputs today. Within 1e-5 (absolute, and relative to the
+    output): the same code on other CPUs lies up to 3.6e-6 from the file, float32 kernels
+    rounding apart (benchmarks/results/committed-outputs/); a changed learner moves far more."""
+    replay = runpy.run_path(str(ROOT / "benchmarks/committed_outputs.py"))["replay"]
     saved = load_file(ROOT / "tests/data/committed-outputs.safetensors")
     dirs = sorted((ROOT / "checkpoints").iterdir()) + sorted((ROOT / "iai/pretrained").iterdir())
     dirs = [d for d in dirs if d.name not in ORDER]  # it neither predicts targets nor samples
@@ -173,17 +176,6 @@ def test_every_committed_learner_predicts_and_samples_as_before_the_typed_redesi
     assert sorted({d.name for d in dirs}) == sorted({k.split(".")[0] for k in saved})
     for d in dirs:
         got = {k.split(".")[1]: v for k, v in saved.items() if k.split(".")[0] == d.name}
-        learner, B = iai.load(d), int(got["batch_size"])
-        if "samples" in got:
-            steps = list(range(got["samples"].shape[0]))
-            g = torch.Generator().manual_seed(7)
-            s = iai.sample_steps(learner, got["x_train"], 8, batch_size=B, steps=steps, generator=g)
-            lp = iai.log_prob_steps(
-                learner, got["x_train"], got["x_eval"], batch_size=B, steps=steps
-            )
-            torch.testing.assert_close(s, got["samples"], rtol=0, atol=1e-6, msg=d.name)
-            torch.testing.assert_close(lp, got["log_prob"], rtol=0, atol=1e-6, msg=d.name)
-        else:
-            args = (got["x_train"], got["y_train"], got["x_query"])
-            preds = iai.predict_steps(learner, *args, batch_size=B)
-            torch.testing.assert_close(preds, got["predictions"], rtol=0, atol=1e-6, msg=d.name)
+        for what, out in replay(d, got).items():
+            msg = f"{d.name} {what}"
+            torch.testing.assert_close(out.detach(), got[what], rtol=1e-5, atol=1e-5, msg=msg)

@@ -121,3 +121,19 @@ def test_the_estimators_read_a_foundation_model_checkpoint(tmp_path, kind):
         proba = est.predict_proba(X[60:])
         assert proba.shape == (30, 12) and np.allclose(proba.sum(1), 1)
     assert isinstance(est.learner_, TabularTokensLearner)
+
+
+def test_the_learners_own_prior_with_missing_cells_read_as_zero_does_not_warn():
+    """The prior draws missing cells (NaN): the input check's reference statistics are those of
+    the cells present, so the prior's own tables (NaN made 0, as the API needs) look like it."""
+    import warnings
+
+    import iai
+
+    learner, prior, _ = tiny("classification", "task.missing=0.5")
+    tasks = prior.sample(4, 64, 8, generator=torch.Generator().manual_seed(1))
+    assert tasks.x_train.isnan().any()
+    x, q = tasks.x_train.nan_to_num(), tasks.x_query.nan_to_num()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", iai.InputWarning)
+        iai.predict_steps(learner, x, tasks.y_train, q, batch_size=16)
