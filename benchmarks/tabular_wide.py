@@ -9,7 +9,8 @@ informative), binary `make_classification` and `make_regression` with 300 and 1,
 (20 informative), and `load_digits` (10 classes, 64 features) as a real anchor. Seed s draws
 the synthetic table (random_state=s) and every split (random_state=s). IAI: the default
 (`learner=None`), the linear learner and the tokens model by their shipped names, and for
-tables wider than the linear learner's 100 features a `SelectKBest(k=100)` in front of it.
+tables wider than the linear learner's 100 features a `SelectKBest(k=100)` in front of it
+(what the default does inside); past 10 classes, the default with its former random codings.
 One thread. Writes benchmarks/results/tabular-tokens/wide.md (--quick: quick/wide.md).
 """
 
@@ -41,10 +42,28 @@ TEST, DIGITS_TEST, CLASS_SEP, NOISE = 1000, 700, 2.0, 10.0
 BASELINES = ("logistic", "ridge")
 
 
-def models(classify: bool, features: int) -> dict:
+class RandomCodes(IAIClassifier):
+    """The default, with the output codes it had before: R = 2 ⌈log C / log L⌉ balanced
+    random codings, added to until no two classes share a group in all of them."""
+
+    def _set_classes(self, classes: np.ndarray) -> None:
+        super()._set_classes(classes)
+        outputs, rows, r = self._tabular().objective.out_dim, [], 0
+        need = 2 * int(np.ceil(np.log(len(classes)) / np.log(outputs)))
+        while len(rows) < need or len({tuple(c) for c in np.array(rows).T}) < len(classes):
+            group = np.empty(len(classes), dtype=np.int64)
+            group[np.random.default_rng(r).permutation(len(classes))] = np.arange(len(classes))
+            rows.append(group % outputs)
+            r += 1
+        self.codes_ = np.array(rows)
+
+
+def models(classify: bool, features: int, classes: int = 2) -> dict:
     """Name -> a fresh estimator; IAI ones first, then the baselines."""
     est, kind = (IAIClassifier, "classification") if classify else (IAIRegressor, "regression")
     out = {"IAI default": est()}
+    if classes > 10:
+        out["IAI random codes"] = RandomCodes()
     if features <= LINEAR_COLUMNS:
         out["IAI linear"] = est(learner=f"tabular-{kind}")
     else:
@@ -98,7 +117,7 @@ def setting(spec: tuple, size: int, seeds: int, notes: dict) -> dict:
         Xtr, Xte, ytr, yte = table(spec, size, seed)
         res["ystd"].append(float(np.std(yte)))
         preds = {}
-        candidates = models(classify, Xtr.shape[1])
+        candidates = models(classify, Xtr.shape[1], len(np.unique(ytr)) if classify else 2)
         default = candidates["IAI default"]
         for name, model in candidates.items():
             with warnings.catch_warnings(record=True) as caught:
@@ -114,6 +133,7 @@ def setting(spec: tuple, size: int, seeds: int, notes: dict) -> dict:
         pick = picked(default)
         res["picked"].add(pick)
         same = "IAI tokens" if pick == "tokens" else "IAI linear"
+        same = same if same in preds else "IAI linear k100"  # wider than 100: it selects
         if not np.array_equal(preds["IAI default"], preds[same]):
             what = f"IAI default's predictions differ from {same}'s"
             notes.setdefault((f"{spec[0]} {spec[1]}, {size} rows", what), []).append("check")
@@ -142,7 +162,8 @@ def run(quick: bool) -> tuple[list[str], float]:
     clock = time.perf_counter()
     for title, specs in groups:
         classify = specs[0][0] != "wide-reg"
-        names = list(models(classify, specs[0][1] if specs[0][0].startswith("wide") else 20))
+        wide, many = specs[0][0].startswith("wide"), specs[0][0] == "classes"
+        names = list(models(classify, specs[0][1] if wide else 20, 11 if many else 2))
         lines += [f"## {title}", "", f"| table | train | {' | '.join(names)} | best | "
                   "default picks |", "|---|---|" + "---|" * (len(names) + 2)]  # fmt: skip
         times = [f"| table | train | {' | '.join(names)} |", "|---|---|" + "---|" * len(names)]
@@ -205,7 +226,9 @@ def header(cmd: str, elapsed: float) -> list[str]:
         'IAI default: `learner=None`; IAI linear: `learner="tabular-classification"` / '
         '`"tabular-regression"`; IAI linear k100: `SelectKBest(k=100)` (f_classif / '
         "f_regression) then the linear learner, on tables wider than its 100 features; IAI "
-        'tokens: `learner="tabular-tokens-…"`. More than 10 classes: output codes. '
+        'tokens: `learner="tabular-tokens-…"`. More than 10 classes: output codes '
+        "(`iai.sklearn_learners.output_codes`); IAI random codes: the default with the balanced "
+        "random codings it used before. "
         "logistic: `StandardScaler` + `LogisticRegression()`; ridge: `StandardScaler` + "
         "`RidgeClassifier()` / `Ridge()` (alpha 1). Each synthetic table: train rows as given, "
         f"test {TEST} rows, stratified for classes. Seconds exclude loading the learners "

@@ -24,11 +24,11 @@ as the learner gives it; a class's first example makes it a class like the other
 Missing values (NaN) are ignored by the mean and std; the linear learner then reads them as
 the column mean (0 after standardizing), the foundation model as missing (`iai.sklearn_learners`).
 Which learner: `learner=` names a shipped one or a checkpoint (`iai.sklearn_learners`). Features:
-at most 100 for the linear learner, 4,096 for the foundation model; beyond, a ValueError names
-the limit. Classes: any number. Up to the learner's outputs (10) it reads them natively; beyond,
-by error-correcting output codes (`iai.sklearn_learners.output_codes`): several random
-codings of the classes into 10 groups, each read as a task of its own, a class scored by the
-sum of its groups' log-probabilities. A DataFrame's categorical and string columns are read as
+any number by default, past the linear learner's 100 its 100 most informative
+(`iai.sklearn_selection`; `scale_[0].columns`); a named learner reads at most its width (100
+linear, 4,096 the foundation model), a ValueError naming the limit beyond. Classes: any number.
+Up to the learner's outputs (10) natively; beyond, by error-correcting output codes
+(`iai.sklearn_learners.output_codes`). A DataFrame's categorical and string columns are read as
 codes (`iai.sklearn_columns`); one-hot columns work too, and sparse input is read densely.
 """
 
@@ -42,9 +42,10 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
 from iai.sklearn_columns import CategoryCodes
-from iai.sklearn_learners import LINEAR_COLUMNS, column_limit, load_learner, output_codes
+from iai.sklearn_learners import column_limit, load_learner, output_codes
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
+from iai.sklearn_selection import informative_columns
 from iai.tasks.objective import Classification, Regression
 
 # the most rows one step reads when max_steps spreads a large call (and one prediction call
@@ -93,38 +94,30 @@ class _IAIEstimator(BaseEstimator):
             self.categories_ = CategoryCodes()
         X = self.categories_.encode(X, grow=bool(y))  # a DataFrame's categorical columns as codes
         numeric = {"y_numeric": self._regression} if y else {}
+        sparse, finite = ("csr", "csc"), "allow-nan"
         out = validate_data(
-            self,
-            X,
-            *y,
-            reset=reset,
-            accept_sparse=("csr", "csc"),
-            ensure_all_finite="allow-nan",
-            dtype=np.float64,
-            **numeric,
-        )
+            self, X, *y, reset=reset, accept_sparse=sparse, ensure_all_finite=finite,
+            dtype=np.float64, **numeric,
+        )  # fmt: skip
         X = out[0] if y else out
         limit = column_limit(self._tabular())
-        if X.shape[1] > limit:
+        if X.shape[1] > limit and self.learner is not None:  # the default selects (_scale)
             raise ValueError(
                 f"{type(self).__name__} handles at most {limit} features (the range its "
                 f"learner was trained on); X has {X.shape[1]}: select or reduce "
                 "features first (e.g. SelectKBest or PCA in a Pipeline)"
             )
         # sparse input (a ColumnTransformer's output once one-hot columns make it mostly
-        # zeros) is read densely: at most 100 columns, and the learner reads dense rows
+        # zeros) is read densely: the learner reads dense rows
         X = X.toarray() if sp.issparse(X) else X
         if y and self._regression:
             representable(out[1])
         return (X, out[1]) if y else X
 
     def _tabular(self) -> PredictiveLearner:
-        """The learner `learner` names; by default the linear learner, or for a table wider
-        than its 100 features the foundation model (`iai.sklearn_learners`)."""
+        """The learner `learner` names; by default the linear learner (`iai.sklearn_learners`)."""
         objective = Regression if self._regression else Classification
-        wide = getattr(self, "n_features_in_", 0) > LINEAR_COLUMNS
-        shipped = "tabular-tokens-" + self._shipped.split("-")[1] if wide else self._shipped
-        return load_learner(self.learner, shipped, objective)
+        return load_learner(self.learner, self._shipped, objective)
 
     def _reset(self) -> None:
         self._check_params()
@@ -173,7 +166,12 @@ class _IAIEstimator(BaseEstimator):
         return self._read(X, y, scale), scale
 
     def _scale(self, X: np.ndarray, y: np.ndarray) -> tuple:
-        return (column_scale(X), *self._target_scale(y))
+        """(the features' scale, *the target's); past the default learner's width, the features
+        are its most informative columns (`iai.sklearn_selection`)."""
+        width, keep = column_limit(self.learner_), None
+        if X.shape[1] > width:  # only the default gets here (_validate)
+            keep = informative_columns(X, y, width, self._regression)
+        return (column_scale(X, keep), *self._target_scale(y))
 
     def _read(self, X: np.ndarray, y: np.ndarray, scale: tuple, state=None):
         """`state` (a fresh one if None) after reading rows X, y: in batches of batch_size

@@ -26,11 +26,17 @@ TARGET_EXPONENT = 1008
 @dataclass(frozen=True)
 class ColumnScale:
     """Per column (d,): the exponent e (x is read as x · 2^-e), and the mean (`center`) and
-    std (`spread`, n - 1 as the prior's; 0 for a column of one value, read as 1) of x · 2^-e."""
+    std (`spread`, n - 1 as the prior's; 0 for a column of one value, read as 1) of x · 2^-e.
+    `columns`: which d columns of a wider table these are (`iai.sklearn_selection`); None: all."""
 
     exponent: np.ndarray  # (d,) int
     center: np.ndarray  # (d,)
     spread: np.ndarray  # (d,)
+    columns: np.ndarray | None = None  # (d,) int
+
+    def pick(self, X: np.ndarray) -> np.ndarray:
+        """The columns of X (n, D) this scale is of: (n, d)."""
+        return X if self.columns is None else X[:, self.columns]
 
     @property
     def mean(self) -> np.ndarray:
@@ -43,8 +49,8 @@ class ColumnScale:
         return np.ldexp(self.spread, self.exponent)
 
     def unit(self, X: np.ndarray) -> np.ndarray:
-        """X (n, d) · 2^-e, exactly."""
-        return np.ldexp(X, -self.exponent)
+        """X (n, D) -> its columns (n, d) · 2^-e, exactly."""
+        return np.ldexp(self.pick(X), -self.exponent)
 
     def divisor(self) -> np.ndarray:
         """The spread a column is divided by: its own, or 1 (in its units) where it is 0."""
@@ -58,8 +64,10 @@ def _exponent(a: np.ndarray) -> np.ndarray:
     return np.frexp(top)[1]
 
 
-def column_scale(X: np.ndarray) -> ColumnScale:
-    """The scale of each column of X (n, d), ignoring NaN (missing values)."""
+def column_scale(X: np.ndarray, columns: np.ndarray | None = None) -> ColumnScale:
+    """The scale of each column of X (n, D), or of those `columns` names, ignoring NaN
+    (missing values)."""
+    X = X if columns is None else X[:, columns]
     e = _exponent(X)
     x = np.ldexp(X, -e)  # |x| < 1 wherever it is not NaN
     seen = ~np.isnan(x)
@@ -76,12 +84,12 @@ def column_scale(X: np.ndarray) -> ColumnScale:
     low = np.where(seen, x, np.inf).min(0, initial=np.inf)
     high = np.where(seen, x, -np.inf).max(0, initial=-np.inf)
     constant = (count < 2) | (low == high)
-    return ColumnScale(e, center, np.where(constant, 0.0, spread))
+    return ColumnScale(e, center, np.where(constant, 0.0, spread), columns)
 
 
 def features(X: np.ndarray, scale: ColumnScale) -> torch.Tensor:
-    """(n, d) rows -> (1, n, d) float64 as the learner reads them: standardized, clipped to
-    ± CLIP, NaN as 0 (`iai.tasks.tabular.standardize`)."""
+    """(n, D) rows -> (1, n, d) float64 as the learner reads them: the scale's columns,
+    standardized, clipped to ± CLIP, NaN as 0 (`iai.tasks.tabular.standardize`)."""
     x = torch.from_numpy(np.require(scale.unit(X), np.float64, ["W"]))
     center, spread = torch.from_numpy(scale.center), torch.from_numpy(scale.spread)
     return standardize(x, center, spread)[None]

@@ -72,6 +72,7 @@ def test_two_processes_match_one_process_with_the_same_global_batch(tmp_path):
     assert {"rng.tasks.0", "rng.tasks.1"} <= trainer.keys()
 
 
+@pytest.mark.slow  # two torchruns; test_two_processes_match_one_process… keeps one in make test
 def test_sharded_evaluation_gathers_what_one_process_computes(tmp_path):
     """`iai eval` under torchrun splits the tasks (and the baselines' tuning tasks) over the
     processes; the gathered report equals the single-process one."""

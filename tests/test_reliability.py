@@ -133,6 +133,7 @@ def test_sigkill_between_iterations_then_resume_is_the_uninterrupted_run(referen
     assert_same_run(out, reference)
 
 
+@pytest.mark.slow  # the SIGKILL between iterations keeps kill-and-resume in make test
 def test_sigkill_inside_a_checkpoint_write_then_resume_is_the_uninterrupted_run(
     reference, tmp_path
 ):
@@ -471,6 +472,7 @@ def digest(state: dict) -> str:
     return hashlib.sha256(b"".join(state[k].numpy().tobytes() for k in sorted(state))).hexdigest()
 
 
+@pytest.mark.slow  # a full training run with readers polling it
 def test_readers_while_training_writes_never_see_a_half_written_checkpoint(tmp_path, monkeypatch):
     """A run checkpoints every iteration (a new step directory, a link switched, the one
     before last removed); this process and another load and predict from it all the while,

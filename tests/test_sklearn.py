@@ -255,8 +255,10 @@ def _partial_fit_twice(first_X, second_X):
 
 
 ERRORS = {  # name -> (call, error, what the message must contain)
-    "4,097 features": (
-        lambda: IAIRegressor().fit(np.zeros((20, 4097)), np.arange(20.0)),
+    "4,097 features for the foundation model": (
+        lambda: IAIRegressor(learner="tabular-tokens-regression").fit(
+            np.zeros((20, 4097)), np.arange(20.0)
+        ),
         ValueError,
         "4096",
     ),
@@ -308,10 +310,16 @@ def test_more_classes_than_outputs_are_read_through_output_codes(classes):
 
 
 def test_output_codes_tell_every_class_apart():
-    for classes in (2, 10, 11, 40, 300):
+    """Every class has a group of its own in exactly one coding (none when they fit)."""
+    for classes in (2, 10, 11, 19, 40, 300):
         codes = output_codes(classes, 10)
         assert codes.max() < 10 and len({tuple(c) for c in codes.T}) == classes
-        assert len(codes) == 1 or len(codes) >= 4
+        assert len(codes) == (1 if classes <= 10 else -(-classes // 9))
+        if classes > 10:
+            sizes = [np.bincount(c, minlength=10) for c in codes]
+            alone = np.array([[s[c[k]] == 1 and c[k] < 9 for k in range(classes)]
+                              for s, c in zip(sizes, codes, strict=True)])  # fmt: skip
+            assert np.array_equal(alone.sum(0), np.ones(classes))
 
 
 @pytest.mark.parametrize("name", ERRORS)
