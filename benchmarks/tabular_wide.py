@@ -10,7 +10,7 @@ informative), binary `make_classification` and `make_regression` with 300 and 1,
 the synthetic table (random_state=s) and every split (random_state=s). IAI: the default
 (`learner=None`), the linear learner and the tokens model by their shipped names, and for
 tables wider than the linear learner's 100 features a `SelectKBest(k=100)` in front of it
-(what the default does inside); past 10 classes, the default with its former random codings.
+(what the default does inside); past 10 classes, the default through output codes, not natively.
 One thread. Writes benchmarks/results/tabular-tokens/wide.md (--quick: quick/wide.md).
 """
 
@@ -35,27 +35,24 @@ from threadpoolctl import threadpool_limits
 from common.command import command, markdown_header
 from iai.learners.tabular import TabularLearner
 from iai.sklearn import IAIClassifier, IAIRegressor
-from iai.sklearn_learners import LINEAR_COLUMNS
+from iai.sklearn_learners import LINEAR_COLUMNS, output_codes
 
 OUT = Path(__file__).parent / "results" / "tabular-tokens"
 TEST, DIGITS_TEST, CLASS_SEP, NOISE = 1000, 700, 2.0, 10.0
 BASELINES = ("logistic", "ridge")
 
 
-class RandomCodes(IAIClassifier):
-    """The default, with the output codes it had before: R = 2 ⌈log C / log L⌉ balanced
-    random codings, added to until no two classes share a group in all of them."""
+class OutputCodes(IAIClassifier):
+    """The default reading more than 10 classes through output codes, as the foundation
+    model does, rather than natively (`iai.sklearn_learners.for_classes`)."""
 
     def _set_classes(self, classes: np.ndarray) -> None:
         super()._set_classes(classes)
-        outputs, rows, r = self._tabular().objective.out_dim, [], 0
-        need = 2 * int(np.ceil(np.log(len(classes)) / np.log(outputs)))
-        while len(rows) < need or len({tuple(c) for c in np.array(rows).T}) < len(classes):
-            group = np.empty(len(classes), dtype=np.int64)
-            group[np.random.default_rng(r).permutation(len(classes))] = np.arange(len(classes))
-            rows.append(group % outputs)
-            r += 1
-        self.codes_ = np.array(rows)
+        self.codes_ = output_codes(len(classes), self._tabular().objective.out_dim)
+
+    def _reset(self) -> None:
+        super()._reset()
+        self.learner_ = self._tabular()
 
 
 def models(classify: bool, features: int, classes: int = 2) -> dict:
@@ -63,7 +60,7 @@ def models(classify: bool, features: int, classes: int = 2) -> dict:
     est, kind = (IAIClassifier, "classification") if classify else (IAIRegressor, "regression")
     out = {"IAI default": est()}
     if classes > 10:
-        out["IAI random codes"] = RandomCodes()
+        out["IAI output codes"] = OutputCodes()
     if features <= LINEAR_COLUMNS:
         out["IAI linear"] = est(learner=f"tabular-{kind}")
     else:
@@ -226,9 +223,9 @@ def header(cmd: str, elapsed: float) -> list[str]:
         'IAI default: `learner=None`; IAI linear: `learner="tabular-classification"` / '
         '`"tabular-regression"`; IAI linear k100: `SelectKBest(k=100)` (f_classif / '
         "f_regression) then the linear learner, on tables wider than its 100 features; IAI "
-        'tokens: `learner="tabular-tokens-…"`. More than 10 classes: output codes '
-        "(`iai.sklearn_learners.output_codes`); IAI random codes: the default with the balanced "
-        "random codings it used before. "
+        'tokens: `learner="tabular-tokens-…"`. More than 10 classes: the linear learner '
+        "natively, the tokens model by output codes (`iai.sklearn_learners`); IAI output codes: "
+        "the default through output codes. "
         "logistic: `StandardScaler` + `LogisticRegression()`; ridge: `StandardScaler` + "
         "`RidgeClassifier()` / `Ridge()` (alpha 1). Each synthetic table: train rows as given, "
         f"test {TEST} rows, stratified for classes. Seconds exclude loading the learners "

@@ -27,9 +27,10 @@ Which learner: `learner=` names a shipped one or a checkpoint (`iai.sklearn_lear
 any number by default, past the linear learner's 100 its 100 most informative
 (`iai.sklearn_selection`; `scale_[0].columns`); a named learner reads at most its width (100
 linear, 4,096 the foundation model), a ValueError naming the limit beyond. Classes: any number.
-Up to the learner's outputs (10) natively; beyond, by error-correcting output codes
-(`iai.sklearn_learners.output_codes`). A DataFrame's categorical and string columns are read as
-codes (`iai.sklearn_columns`); one-hot columns work too, and sparse input is read densely.
+Natively: the linear learner is equivariant over classes, any number on the same weights;
+the foundation model up to its 10 outputs, beyond by output codes (`iai.sklearn_learners`).
+A DataFrame's categorical and string columns are read as codes (`iai.sklearn_columns`);
+one-hot columns work too, and sparse input is read densely.
 """
 
 import numpy as np
@@ -42,7 +43,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
 from iai.sklearn_columns import CategoryCodes
-from iai.sklearn_learners import column_limit, load_learner, output_codes
+from iai.sklearn_learners import column_limit, for_classes, load_learner, output_codes
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.sklearn_selection import informative_columns
@@ -366,7 +367,8 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def _set_classes(self, classes: np.ndarray) -> None:
         self.classes_ = classes
-        self.codes_ = output_codes(len(classes), self._tabular().objective.out_dim)
+        outputs = for_classes(self._tabular(), len(classes)).objective.out_dim
+        self.codes_ = output_codes(len(classes), outputs)
 
     def _codings(self) -> int:
         return len(self.codes_)
@@ -383,6 +385,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def _reset(self) -> None:
         super()._reset()
+        self.learner_ = for_classes(self.learner_, len(self.classes_))
         self.class_count_ = np.zeros(len(self.classes_))  # rows read per class
 
     def _tally(self, y: np.ndarray) -> None:

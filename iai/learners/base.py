@@ -64,6 +64,9 @@ class Learner(nn.Module, ABC):
     queries_in_state: ClassVar[bool] = False
     # reads any input width 1 … dim (a table of any number of features), not dim alone
     variable_dim: ClassVar[bool] = False
+    # h_φ is equivariant over classes: the same weights read more classes than objective.out_dim
+    # (iai.sklearn_learners.for_classes)
+    any_classes: ClassVar[bool] = False
     # (old prefix, new prefix) of weights saved before a module was renamed (checkpoint
     # format 1); a name takes the first that matches
     renamed: ClassVar[tuple[tuple[str, str], ...]] = ()

@@ -23,6 +23,8 @@ has P = 1 + d + R coordinates per output, and the same φ serves any d ≤ `dim`
 columns of a fixed ω; so predictions depend on the columns' order through ω, though not in
 distribution). Classification uses `out_dim` outputs (the most classes); outputs
 beyond a task's classes see no labels and are pushed down, and the estimator masks them.
+Since classes meet only through means, the same weights read C > out_dim classes under
+Classification(C) (`any_classes`; `iai.sklearn_learners.for_classes`).
 
 The state also carries a running estimate of the noise variance (regression): the mean of
 the squared recursive residuals, each residual before the update that reads it, divided by
@@ -121,6 +123,7 @@ def _mlp(inp: int, width: int, out: int) -> nn.Sequential:
 class TabularLearner(PredictiveLearner):
     variable_dim: ClassVar[bool] = True  # takes any number of features up to `dim`
     predicts_std: ClassVar[bool] = True
+    any_classes: ClassVar[bool] = True  # one token per (class, coordinate): see the docstring
 
     def __init__(
         self, cfg: TabularConfig, dim: int, objective: Objective, origin: Origin | None = None
