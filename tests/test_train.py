@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -10,6 +11,7 @@ from safetensors.torch import load_file
 
 import iai
 import iai.training.greedy
+from iai.config import load_config
 from iai.experiment import build
 from iai.tasks import Tasks, make_prior
 from iai.training.config import learning_rate
@@ -107,6 +109,35 @@ def test_resume_after_a_crash_equals_the_uninterrupted_run(make_cfg, tmp_path, m
         assert weights_a.keys() == weights_b.keys()
         for key, value in weights_a.items():
             assert torch.equal(weights_b[key], value), (name, key)
+
+
+def test_threads_drawing_the_shards_draw_the_tasks_of_one_thread(make_cfg, tmp_path):
+    """train.draw_threads draws the shards at once, each from its own generator: the same
+    losses and weights as one thread; and a resumed run may change it."""
+    shards = ("train.iterations=4", "train.tasks=8", "train.shards=4", "train.log_every=1")
+    train(make_cfg(*shards), tmp_path / "one", progress=False)
+    train(make_cfg(*shards, "train.iterations=2", "train.draw_threads=3"), tmp_path / "three",
+          progress=False)  # fmt: skip
+    train(make_cfg(*shards, "train.draw_threads=2"), tmp_path / "three", resume=True,
+          progress=False)  # fmt: skip
+    assert records(tmp_path / "one") == records(tmp_path / "three")
+    one = load_file(tmp_path / "one" / "model.safetensors")
+    three = load_file(tmp_path / "three" / "model.safetensors")
+    assert all(torch.equal(three[k], v) for k, v in one.items())
+
+
+def test_a_table_prior_trains_in_shards_of_their_own_widths(tmp_path):
+    """The tabular prior draws each shard at its own width: the shards' losses are averaged,
+    and threads drawing them give the same run."""
+    tiny = [
+        "train.iterations=2", "train.tasks=4", "train.shards=2", "train.steps=2",
+        "train.batch_size=8", "train.queries=8", "train.warmup=1", "train.log_every=1",
+        "learner.width=16", "learner.hidden=16", "learner.latents=4", "learner.depth=1",
+    ]  # fmt: skip
+    recipe = Path(__file__).parents[1] / "configs/tabular/tokens-classification.toml"
+    train(load_config(recipe, tiny), tmp_path / "one", progress=False)
+    train(load_config(recipe, [*tiny, "train.draw_threads=2"]), tmp_path / "two", progress=False)
+    assert records(tmp_path / "one") == records(tmp_path / "two")
 
 
 def test_resume_refuses_another_experiment_naming_each_key(make_cfg, tmp_path):

@@ -39,6 +39,11 @@ class TrainConfig:
     # auto: bfloat16 where the device multiplies in it and the networks are 64 wide or more,
     # else float32 (iai.training.precision, measured there); the checkpoint records which
     precision: Literal["auto", "float32", "bfloat16"] = "auto"
+    # threads drawing this process's shards at once: each shard has its own generator, so
+    # the tasks are those of one thread. For a GPU, whose step can outrun one CPU thread's
+    # draws (the tabular foundation model's prior: 0.5-1.1 s per 256 tables on one thread, 2
+    # threads 1.6-1.9 x as fast on 2 cores: benchmarks/results/tabular-gpu/prior-draw.md)
+    draw_threads: int = 1
 
     def __post_init__(self) -> None:
         positive = [
@@ -51,6 +56,7 @@ class TrainConfig:
             "log_every",
             "checkpoint_every",
             "max_skips",
+            "draw_threads",
         ]
         for key in positive:
             if getattr(self, key) < 1:

@@ -16,9 +16,13 @@ from iai.config import from_dict, to_dict
 from iai.errors import CheckpointError, InvalidConfig
 from iai.training.precision import BEFORE_THE_SETTING
 
-# Keys a resumed run may change: how long it trains and how often it writes, and how it is
-# evaluated afterwards. Anything else would make the resumed run a different experiment.
-RESUMABLE_CHANGES = ("train.iterations", "train.log_every", "train.checkpoint_every", "eval.")
+# Keys a resumed run may change: how long it trains, how often it writes, how many threads
+# draw its tasks (the same tasks), and how it is evaluated afterwards. Anything else would make
+# the resumed run a different experiment.
+RESUMABLE_CHANGES = (
+    "train.iterations", "train.log_every", "train.checkpoint_every", "train.draw_threads",
+    "eval.",
+)  # fmt: skip
 _BINARY = getattr(os, "O_BINARY", 0)  # Windows: no newline translation
 
 

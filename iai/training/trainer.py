@@ -9,6 +9,7 @@ single process that owns every shard draws the very same tasks, so both runs agr
 
 import signal
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -79,7 +80,13 @@ class Trainer:
         if proc.world > 1:
             ids = [proc.device] if proc.device.type == "cuda" else None
             self.objective = DistributedDataParallel(self.objective, device_ids=ids)
-        self.opt = torch.optim.AdamW(learner.parameters(), lr=t.lr, weight_decay=t.weight_decay)
+        # fused on a GPU: one kernel for every parameter's update, no host round trips
+        fused = proc.device.type == "cuda"
+        self.opt = torch.optim.AdamW(
+            learner.parameters(), lr=t.lr, weight_decay=t.weight_decay, fused=fused
+        )
+        threads = min(t.draw_threads, len(proc.shards))
+        self.pool = ThreadPoolExecutor(threads) if threads > 1 else None
         self.rng = {
             f"tasks.{s}": torch.Generator().manual_seed(cfg.seed + 1 + s) for s in range(t.shards)
         }
@@ -178,14 +185,16 @@ class Trainer:
             group["lr"] = learning_rate(t, it)
         n_shard = t.tasks // t.shards
         N, Q, when = t.steps * t.batch_size, t.queries, f"training iteration {it + 1}"
-        shards = [
-            self.prior.sample(n_shard, N, Q, generator=self.rng[f"tasks.{s}"])
-            if self.signature["shipped"]  # a registered family's draws are trusted
-            else checked_draw(self.prior, n_shard, N, Q, self.rng[f"tasks.{s}"], when)
-            for s in self.proc.shards
-        ]
+
+        def draw(s: int) -> Tasks:
+            if self.signature["shipped"]:  # a registered family's draws are trusted
+                return self.prior.sample(n_shard, N, Q, generator=self.rng[f"tasks.{s}"])
+            return checked_draw(self.prior, n_shard, N, Q, self.rng[f"tasks.{s}"], when)
+
+        mapped = self.pool.map if self.pool else map
+        shards = list(mapped(draw, self.proc.shards))  # in shard order either way
         with self.precision():
-            losses = self.objective(Tasks.concat(shards).to(self.proc.device))  # (K + 1,)
+            losses = self.losses(shards)  # (K + 1,)
         self.opt.zero_grad(set_to_none=True)
         losses.mean().backward()  # DDP averages over processes: equal shards, the global mean
         grad_norm = torch.nn.utils.clip_grad_norm_(self.objective.parameters(), t.grad_clip)
@@ -195,6 +204,19 @@ class Trainer:
         if stepped:
             self.opt.step()
         return losses.detach(), grad_norm, stepped
+
+    def losses(self, shards: list[Tasks]) -> torch.Tensor:
+        """The greedy losses (K + 1,) of the shards' tasks: in one pass, or, where the shards'
+        inputs differ in width (a table prior draws one width per call), the mean of each
+        shard's, the same mean over tasks since the shards are of one size."""
+        device = self.proc.device
+        if len({s.x_train.shape[2:] for s in shards}) == 1:
+            return self.objective(Tasks.concat(shards).to(device))
+        if self.proc.world > 1:  # DDP reduces once per forward pass
+            raise InvalidConfig(
+                "this prior draws each shard at its own input width: train it on one process"
+            )
+        return torch.stack([self.objective(s.to(device)) for s in shards]).mean(0)
 
     def precision(self) -> torch.autocast:
         """The forward pass's precision (`train.precision`; the backward follows it)."""
