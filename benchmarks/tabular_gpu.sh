@@ -9,8 +9,8 @@
 #     shipped linear and tokens learners and the baselines, SPLITS seeded splits (default 3).
 # Everything lands in benchmarks/results/tabular-gpu/ (OUT_DIR): time.txt (card, iterations,
 # seconds, tables), small-<kind>.md, and checkpoints/<kind>/ (model.safetensors, config.json,
-# metrics.jsonl, hardware.txt; the rehearsal's weights stay in runs/). A model that beats the shipped one is copied into
-# iai/pretrained/tabular-tokens-<kind>/ with its hardware.txt, by hand.
+# metrics.jsonl, hardware.txt; the rehearsal's weights stay in runs/). A model that beats the
+# shipped one is copied into iai/pretrained/tabular-tokens-<kind>/ with its hardware.txt, by hand.
 #   bash benchmarks/tabular_gpu.sh                  # on the GPU machine (torch with CUDA and
 #                                                   # iai's dependencies; no network there)
 #   GPU_REHEARSAL=1 bash benchmarks/tabular_gpu.sh  # on the CPU at a tiny size: the same steps
@@ -21,7 +21,7 @@ export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"  # iai from this tree, insta
 if [ -n "${GPU_REHEARSAL:-}" ]; then
   out=${OUT_DIR:-benchmarks/results/tabular-gpu/rehearsal}
   train_s=${TRAIN_S:-20} probe=${PROBE:-3} splits=${SPLITS:-1}
-  tiny=(--set train.device=cpu --set train.precision=float32 --set train.tasks=8
+  tiny=(--set train.device=cpu --set train.tasks=8  # bfloat16 kept: autocast's path too
         --set train.draw_threads=2 --set learner.width=16 --set learner.hidden=16
         --set learner.latents=4 --set learner.depth=1 --set train.queries=16)
   runs=runs/tabular-gpu-rehearsal
