@@ -7,10 +7,10 @@
 #     the cosine schedule ends when the budget does (warm-up a tenth of them, at most 100);
 #  3. benchmarks/tabular_tokens.py --learner on the new model (the "IAI candidate") beside the
 #     shipped linear and tokens learners and the baselines, SPLITS seeded splits (default 3).
-# Everything lands in benchmarks/results/tabular-gpu/ (OUT_DIR): time.txt (card, iterations,
-# seconds, tables), small-<kind>.md, and checkpoints/<kind>/ (model.safetensors, config.json,
-# metrics.jsonl, hardware.txt; the rehearsal's weights stay in runs/). A model that beats the
-# shipped one is copied into iai/pretrained/tabular-tokens-<kind>/ with its hardware.txt, by hand.
+# Measurements land in benchmarks/results/tabular-gpu/ (OUT_DIR): time.txt (card, iterations,
+# seconds, tables) and small-<kind>.md; the models in checkpoints/tabular-tokens-<kind>-gpu/
+# (weights, config.json, metrics.jsonl, hardware.txt; the rehearsal's stay in runs/). A model
+# that beats the shipped one is copied into iai/pretrained/tabular-tokens-<kind>/, by hand.
 #   bash benchmarks/tabular_gpu.sh                  # on the GPU machine (torch with CUDA and
 #                                                   # iai's dependencies; no network there)
 #   GPU_REHEARSAL=1 bash benchmarks/tabular_gpu.sh  # on the CPU at a tiny size: the same steps
@@ -59,12 +59,15 @@ PY
   local resume=""
   [ "$status" = 124 ] && resume=" (cut short: iai train $cfg --out $run --resume --set train.iterations=$n)"
   echo "$kind: probe $per s per iteration; trained $n iterations ($tables tables) in $secs s wall, exit $status$resume; $card" > "$runs/$kind.txt"
-  { echo "Trained by: $header"; cat "$runs/$kind.txt"; } > "$run/hardware.txt"
+  { echo "Command: $header"; cat "$runs/$kind.txt"; } > "$run/hardware.txt"
   timeout "${EVAL_LIMIT_S:-240}" "$PYTHON" benchmarks/tabular_tokens.py --kind "$kind" \
     --splits "$splits" --learner "$run" --out "$out" > /dev/null || echo "$kind: evaluation exit $?" >> "$runs/$kind.txt"
-  mkdir -p "$out/checkpoints/$kind"
-  cp "$run"/{config.json,metrics.jsonl,hardware.txt} "$out/checkpoints/$kind/"
-  [ -n "${GPU_REHEARSAL:-}" ] || cp "$run/model.safetensors" "$out/checkpoints/$kind/"
+  if [ -z "${GPU_REHEARSAL:-}" ]; then
+    rm -rf "checkpoints/tabular-tokens-$kind-gpu"
+    mkdir -p "checkpoints/tabular-tokens-$kind-gpu"
+    cp "$run"/{model.safetensors,config.json,metrics.jsonl,hardware.txt} \
+      "checkpoints/tabular-tokens-$kind-gpu/"
+  fi
 }
 
 one_kind classification & first=$!
