@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-from sklearn.utils.multiclass import check_classification_targets, unique_labels
+from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from iai.errors import InvalidInput
@@ -47,6 +47,7 @@ from iai.sklearn_learners import column_limit, for_classes, load_learner, output
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.sklearn_selection import informative_columns
+from iai.sklearn_targets import numeric_targets, sorted_labels
 from iai.tasks.objective import Classification, Regression
 
 # the most rows one step reads when max_steps spreads a large call (and one prediction call
@@ -90,7 +91,7 @@ class _IAIEstimator(BaseEstimator):
         """X, or (X, y) when y is passed, checked and converted: X to a dense float64 array
         (NaN allowed); a y passed as None raises scikit-learn's "requires y to be passed"."""
         if y and self._regression:
-            _numeric_targets(y[0])
+            numeric_targets(y[0])
         if reset:
             self.categories_ = CategoryCodes()
         X = self.categories_.encode(X, grow=bool(y))  # a DataFrame's categorical columns as codes
@@ -208,21 +209,6 @@ class _IAIEstimator(BaseEstimator):
         return torch.cat(outs, 1), torch.cat(stds, 1) if std else None, scale
 
 
-def _numeric_targets(y) -> None:
-    """Refuse regression targets that are not numbers by name, before numpy's conversion
-    ends in its own error: strings are labels (IAIClassifier), or numbers to convert first."""
-    if y is None:
-        return
-    a = np.asarray(y)
-    if a.dtype.kind in "US" or (
-        a.dtype.kind == "O" and any(isinstance(v, str | bytes) for v in a.ravel())
-    ):
-        raise InvalidInput(
-            "IAIRegressor needs numeric targets; y holds strings: for class labels use "
-            "IAIClassifier, for numbers stored as text convert them first (y.astype(float))"
-        )
-
-
 class IAIRegressor(RegressorMixin, _IAIEstimator):
     """Regression by the shipped tabular learner (or the one at `learner`, a checkpoint
     directory). `predict(X, return_std=True)` adds the Gaussian predictive std.
@@ -295,23 +281,6 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return z
 
 
-def _classes(y) -> np.ndarray:
-    """The sorted labels of y, after scikit-learn's checks: continuous targets and labels
-    that cannot be sorted together ("a" beside 2, which scikit-learn's own checks let
-    through to numpy's sort) are refused by name."""
-    y = np.asarray(y)
-    try:
-        classes = np.unique(y)
-    except TypeError as e:
-        kinds = sorted({type(v).__name__ for v in y.ravel()})
-        raise InvalidInput(
-            f"IAIClassifier needs labels of one sortable type; these mix {kinds} ({e}): "
-            "convert them first, e.g. y.astype(str)"
-        ) from e
-    check_classification_targets(y)
-    return classes
-
-
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
     """Classification by the shipped tabular learner (or the one `learner` names). Labels of
     any one sortable type, any number of classes (see the module docstring). Parameters as
@@ -323,22 +292,21 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def fit(self, X, y):
         X, y = self._validate(X, y, reset=True)
-        self._set_classes(_classes(y))
+        self._set_classes(sorted_labels(y))
         self._fit_rows(X, self._labels(y))
         return self
 
     def partial_fit(self, X, y, classes=None):
         first = not hasattr(self, "n_samples_seen_")
         X, y = self._validate(X, y, reset=first)
-        _classes(y)
+        sorted_labels(y)
         if first:
             if classes is None:
                 raise ValueError("classes must be passed on the first call to partial_fit")
-            self._set_classes(_classes(np.asarray(classes)))
-        elif classes is not None and not np.array_equal(_classes(classes), self.classes_):
-            raise ValueError(
-                f"classes={_classes(classes)!r} differs from the first call's {self.classes_!r}"
-            )
+            self._set_classes(sorted_labels(np.asarray(classes)))
+        elif classes is not None and not np.array_equal(sorted_labels(classes), self.classes_):
+            given = sorted_labels(classes)
+            raise ValueError(f"classes={given!r} differs from the first call's {self.classes_!r}")
         unique_labels(self.classes_, y)  # labels of another type than classes_: by name
         labels = self._labels(y)  # before _reset: a first call that fails here starts over
         if first:
