@@ -8,7 +8,8 @@ name (nothing is dropped in silence). The learner reads `batch_size` rows per le
 it was trained: rows wait in a buffer (at most batch_size - 1 of them) until a batch is full,
 and a prediction reads the waiting rows into a copy of the state first, so every prediction
 sees every row learned. Classes are met as they come, up to `max_classes` (a new label beyond
-them is refused by name); a class not met yet has probability 0.
+them is refused by name); a class not met yet has probability 0. `window=W` forgets, for
+streams that drift (as `iai.sklearn`'s estimators do).
 """
 
 import numpy as np
@@ -81,14 +82,20 @@ class _Rows:
 class IAIRiverClassifier(_Rows, base.Classifier):
     """IAIClassifier (the shipped learner, or the one `learner` names) as a river classifier."""
 
-    def __init__(self, batch_size: int = 32, max_classes: int = 10, learner: str | None = None):
+    def __init__(
+        self,
+        batch_size: int = 32,
+        max_classes: int = 10,
+        learner: str | None = None,
+        window: int | None = None,
+    ):
         _Rows.__init__(self, batch_size)
-        self.max_classes, self.learner = max_classes, learner
+        self.max_classes, self.learner, self.window = max_classes, learner, window
         self.estimator = self._fresh()
         self._labels: list = []
 
     def _fresh(self) -> IAIClassifier:
-        return IAIClassifier(batch_size=self.batch_size, learner=self.learner)
+        return IAIClassifier(batch_size=self.batch_size, learner=self.learner, window=self.window)
 
     def _first(self) -> dict:
         return {"classes": np.arange(self.max_classes)}
@@ -117,13 +124,13 @@ class IAIRiverClassifier(_Rows, base.Classifier):
 class IAIRiverRegressor(_Rows, base.Regressor):
     """IAIRegressor (the shipped learner, or the one `learner` names) as a river regressor."""
 
-    def __init__(self, batch_size: int = 32, learner: str | None = None):
+    def __init__(self, batch_size: int = 32, learner: str | None = None, window: int | None = None):
         _Rows.__init__(self, batch_size)
-        self.learner = learner
+        self.learner, self.window = learner, window
         self.estimator = self._fresh()
 
     def _fresh(self) -> IAIRegressor:
-        return IAIRegressor(batch_size=self.batch_size, learner=self.learner)
+        return IAIRegressor(batch_size=self.batch_size, learner=self.learner, window=self.window)
 
     def _first(self) -> dict:
         return {}

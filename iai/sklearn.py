@@ -69,11 +69,13 @@ class _IAIEstimator(BaseEstimator):
         max_steps: int = 32,
         scaling_rows: int = 256,
         learner: str | None = None,
+        window: int | None = None,
     ):
         self.batch_size = batch_size
         self.max_steps = max_steps
         self.scaling_rows = scaling_rows
         self.learner = learner
+        self.window = window
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -86,6 +88,9 @@ class _IAIEstimator(BaseEstimator):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
                 raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
+        w = self.window
+        if w is not None and (isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1):
+            raise ValueError(f"window must be None or an integer ≥ 1, got {w!r}")
 
     def _validate(self, X, *y, reset: bool = False):
         """X, or (X, y) when y is passed, checked and converted: X to a dense float64 array
@@ -124,6 +129,9 @@ class _IAIEstimator(BaseEstimator):
     def _reset(self) -> None:
         self._check_params()
         self.learner_ = self._tabular()
+        if self.window is not None and not self.learner_.forgets:
+            kind = self.learner_.config.learner.kind
+            raise ValueError(f"window needs a learner that forgets (the linear one), not {kind}")
         self.n_samples_seen_ = 0
         self.scale_ = None  # (features' ColumnScale[, the target's]) once set
         self.state_ = None  # the learner's state once the scale is set
@@ -188,6 +196,8 @@ class _IAIEstimator(BaseEstimator):
             for i in range(0, len(X), rows):
                 b = slice(i, i + rows)
                 state = self.learner_.step(state, x[:, b], t[:, b])
+                if self.window is not None:
+                    state = self.learner_.forget(state, self.window)
         return state
 
     def _outputs(
@@ -219,8 +229,10 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
     nearly indifferent to how the rows are batched once there are many
     (benchmarks/results/tabular-batching/batching.md), and a step's fixed costs (the network, the
     factorization) dominate its cost up to a few hundred rows. scaling_rows: rows
-    `partial_fit` standardizes by (see the module docstring). Deterministic: `fit` reads the
-    rows in a fixed shuffled order (a seeded permutation), `partial_fit` in the order given.
+    `partial_fit` standardizes by (see the module docstring). window: None, the state holds
+    every row read; W, the linear learner forgets, weighing rows over about the last W
+    (`TabularLearner.forget`), for streams that drift. Deterministic: `fit` reads the rows in a
+    fixed shuffled order (a seeded permutation), `partial_fit` in the order given.
     """
 
     _shipped = "tabular-regression"

@@ -67,6 +67,8 @@ class Learner(nn.Module, ABC):
     # h_φ is equivariant over classes: the same weights read more classes than objective.out_dim
     # (iai.sklearn_learners.for_classes)
     any_classes: ClassVar[bool] = False
+    # `forget(state, rows)` bounds the points the state counts: a window for drifting streams
+    forgets: ClassVar[bool] = False
     # (old prefix, new prefix) of weights saved before a module was renamed (checkpoint
     # format 1); a name takes the first that matches
     renamed: ClassVar[tuple[tuple[str, str], ...]] = ()

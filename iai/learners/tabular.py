@@ -138,6 +138,7 @@ class TabularLearner(PredictiveLearner):
     variable_dim: ClassVar[bool] = True  # takes any number of features up to `dim`
     predicts_std: ClassVar[bool] = True
     any_classes: ClassVar[bool] = True  # one token per (class, coordinate): see the docstring
+    forgets: ClassVar[bool] = True
 
     def __init__(
         self, cfg: TabularConfig, dim: int, objective: Objective, origin: Origin | None = None
@@ -221,6 +222,15 @@ class TabularLearner(PredictiveLearner):
         chol = chol[:, :, :0, :0] if self.objective.categorical else chol
         factor = chol * math.sqrt(n)  # of n S + diag α, the posterior precision
         return TabularState(theta, curvature, factor, noise, frequency, n, state.steps + 1)
+
+    def forget(self, state: TabularState, rows: int) -> TabularState:
+        """`state` counting at most `rows` points. From then on every step's clock stays at
+        ρ = B / (rows + B), so the running curvature, noise and class frequencies, the damping
+        α / n and the step weigh a batch down by 1 - ρ for each batch read after it: a window
+        of about `rows` points, for streams whose concept drifts (measured on river's drift
+        streams: benchmarks/results/river-streams/). The update saw n up to its training
+        horizon only, so any larger n is an extrapolation already; a window holds n there."""
+        return replace(state, seen=min(state.seen, rows))
 
     def trust(self, n: int) -> float:
         """The share of Δ a step after n points takes: min(1, n / B), B the batch size the
