@@ -1,6 +1,7 @@
 """Real tables: iai.sklearn's estimators against scikit-learn and river, on data that ships offline.
 
     python benchmarks/tabular.py [all|small|stream|calibration|speed|memory] [--quick]
+    python benchmarks/tabular.py calibration|speed --tokens   (the foundation model)
 
 Every table is bundled with scikit-learn or statsmodels (nothing is downloaded). Each section
 writes <section>.md and <section>.json (stream also stream.png) under benchmarks/results/tabular/;
@@ -19,6 +20,7 @@ import json
 import os
 import platform
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -76,13 +78,24 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("section", nargs="?", default="all", choices=[*SECTIONS, "all"])
     parser.add_argument("--quick", action="store_true", help="a smoke run of each section")
+    parser.add_argument(
+        "--tokens", action="store_true", help="calibration and speed of the foundation model "
+        "(learner='tabular-tokens-<kind>'), into <section>-tokens.md",
+    )  # fmt: skip
     args = parser.parse_args(argv)
+    if args.tokens and args.section not in ("calibration", "speed"):
+        parser.error("--tokens is for the calibration and speed sections")
     single_thread()
     out = RESULTS / "quick" if args.quick else RESULTS
     out.mkdir(parents=True, exist_ok=True)
     for name in SECTIONS if args.section == "all" else [args.section]:
         title, run = SECTIONS[name]
         meta, clock = _meta(name, args.quick), time.perf_counter()
+        if args.tokens:
+            learner = "tabular-tokens-{kind}"
+            learner = learner.format(kind="regression") if name == "calibration" else learner
+            meta["command"] += " --tokens"
+            run, name = partial(run, learner=learner), f"{name}-tokens"
         body, data = run(args.quick, out)
         meta["seconds"] = round(time.perf_counter() - clock, 1)
         md = f"{header(title, meta)}\n{body}\n\n{meta['seconds']:.0f} s for this section.\n"

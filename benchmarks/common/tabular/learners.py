@@ -108,7 +108,7 @@ class Kind:
 
     name: str
     classifies: bool
-    iai: Callable[[], Any]
+    iai: Callable[..., Any]  # the estimator class: IAIRegressor or IAIClassifier
     baselines: Callable[[int], dict[str, Any]]  # seed -> unfitted estimators
     online: Callable[[int, int], dict[str, Any]]  # seed, classes -> partial_fit or river learners
 
