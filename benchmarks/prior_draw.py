@@ -21,7 +21,7 @@ from pathlib import Path
 
 import torch
 
-from common.command import markdown_header
+from common.command import write_markdown
 from iai.config import load_config
 from iai.tasks import make_prior
 
@@ -87,9 +87,6 @@ def main() -> None:
         f"--rounds {args.rounds}"
     )
     text = [
-        markdown_header(cmd),
-        "# Drawing the tabular foundation model's prior on one thread and on several",
-        "",
         f"`{cmd}`, {time.strftime('%Y-%m-%d %H:%M')}; torch {torch.__version__}, python "
         f"{platform.python_version()}, {platform.machine()}, os.cpu_count() = {os.cpu_count()}."
         f" {args.tasks} tables per draw in {args.shards} shards; torch.set_num_threads(1); "
@@ -99,8 +96,12 @@ def main() -> None:
         "|---|---|---|---|---|",
         *rows,
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "prior-draw.md").write_text("\n".join(text) + "\n")
+    write_markdown(
+        OUT / "prior-draw.md",
+        cmd,
+        "Drawing the tabular foundation model's prior on one thread and on several",
+        text,
+    )
 
 
 if __name__ == "__main__":

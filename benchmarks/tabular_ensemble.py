@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from common.command import markdown_header
+from common.command import write_markdown
 from common.tabular.measure import single_thread
 from common.tabular.tables import ALL, TABLES, load, sizes, split
 from iai.sklearn import IAIClassifier, IAIRegressor
@@ -106,16 +106,14 @@ def main() -> None:
     body = run(args.splits)
     cmd = f"python benchmarks/tabular_ensemble.py --splits {args.splits}"
     text = [
-        markdown_header(cmd),
-        "# Ensembles over column orders on the small-data tables",
-        "",
         f"`{cmd}`, {time.strftime('%Y-%m-%d %H:%M')}, {time.perf_counter() - clock:.0f} s; "
         "IAI E=k: the default estimator on k column orders, averaged.",
         "",
         *body,
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "ensemble.md").write_text("\n".join(text) + "\n")
+    write_markdown(
+        OUT / "ensemble.md", cmd, "Ensembles over column orders on the small-data tables", text
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 from sklearn.datasets import make_classification
 
-from common.command import markdown_header
+from common.command import write_markdown
 from iai.config import load_config
 from iai.experiment import build
 from iai.learners.tabular import TabularLearner
@@ -123,9 +123,6 @@ def main() -> None:
     cmd = "OMP_NUM_THREADS=1 python benchmarks/tabular_step.py"
     cmd += f" --base {args.base} --rounds {args.rounds}"
     text = [
-        markdown_header(cmd),
-        "# The tabular learner's step against an earlier commit's",
-        "",
         f"`{cmd}`, {time.strftime('%Y-%m-%d %H:%M')}; torch {torch.__version__}; one thread; "
         f"median seconds of {args.rounds} interleaved rounds after one warm-up. base: "
         f"`iai/learners/tabular.py` at {args.base}; now: this tree's.",
@@ -134,8 +131,9 @@ def main() -> None:
         "|---|---|---|---|---|",
         *rows,
     ]
-    OUT.mkdir(parents=True, exist_ok=True)
-    (OUT / "step.md").write_text("\n".join(text) + "\n")
+    write_markdown(
+        OUT / "step.md", cmd, "The tabular learner's step against an earlier commit's", text
+    )
 
 
 if __name__ == "__main__":

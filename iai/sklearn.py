@@ -84,13 +84,15 @@ class _IAIEstimator(BaseEstimator):
         return tags
 
     def _check_params(self) -> None:
+        def whole(value) -> bool:  # an integer ≥ 1, bools not counted
+            integer = isinstance(value, int | np.integer) and not isinstance(value, bool)
+            return integer and value >= 1
+
         for name in ("batch_size", "max_steps", "scaling_rows"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
+            if not whole(value := getattr(self, name)):
                 raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
-        w = self.window
-        if w is not None and (isinstance(w, bool) or not isinstance(w, int | np.integer) or w < 1):
-            raise ValueError(f"window must be None or an integer ≥ 1, got {w!r}")
+        if self.window is not None and not whole(self.window):
+            raise ValueError(f"window must be None or an integer ≥ 1, got {self.window!r}")
 
     def _validate(self, X, *y, reset: bool = False):
         """X, or (X, y) when y is passed, checked and converted: X to a dense float64 array

@@ -23,6 +23,12 @@ def markdown_header(cmd: str | None = None) -> str:
     return f"<!-- {cmd or command()} -->"
 
 
+def write_markdown(path: Path, cmd: str, title: str, lines: list[str]) -> None:
+    """A markdown output: its command comment, `# title`, then `lines`; folders made."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n".join([markdown_header(cmd), f"# {title}", "", *lines]) + "\n")
+
+
 def strip_header(text: str) -> str:
     """A markdown or text output without its first-line command, for a page that quotes it."""
     first, _, rest = text.partition("\n")
