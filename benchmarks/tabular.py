@@ -1,10 +1,11 @@
 """Real tables: iai.sklearn's estimators against scikit-learn and river, on data that ships offline.
 
     python benchmarks/tabular.py [all|small|stream|calibration|speed|memory] [--quick]
-    python benchmarks/tabular.py calibration|speed --tokens   (the foundation model)
+    python benchmarks/tabular.py stream|calibration|speed|memory --tokens   (the foundation model)
 
 Every table is bundled with scikit-learn or statsmodels (nothing is downloaded). Each section
-writes <section>.md and <section>.json (stream also stream.png) under benchmarks/results/tabular/;
+writes <section>.md and <section>.json (stream also stream.png) under benchmarks/results/tabular/,
+<section>-tokens.* with `--tokens`;
 `--quick` shrinks every section to a smoke run and writes under benchmarks/results/tabular/quick/.
 Every learner runs on one thread (torch.set_num_threads(1), n_jobs=1, threadpoolctl's limit of
 1 for BLAS and OpenMP) so that wall times compare like with like. Memory is read from
@@ -79,12 +80,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("section", nargs="?", default="all", choices=[*SECTIONS, "all"])
     parser.add_argument("--quick", action="store_true", help="a smoke run of each section")
     parser.add_argument(
-        "--tokens", action="store_true", help="calibration and speed of the foundation model "
+        "--tokens", action="store_true", help="a section on the foundation model "
         "(learner='tabular-tokens-<kind>'), into <section>-tokens.md",
     )  # fmt: skip
     args = parser.parse_args(argv)
-    if args.tokens and args.section not in ("calibration", "speed"):
-        parser.error("--tokens is for the calibration and speed sections")
+    if args.tokens and args.section in ("small", "all"):
+        parser.error("--tokens is for one of stream, calibration, speed and memory (small data: "
+                     "benchmarks/tabular_tokens.py)")  # fmt: skip
     single_thread()
     out = RESULTS / "quick" if args.quick else RESULTS
     out.mkdir(parents=True, exist_ok=True)
@@ -93,7 +95,8 @@ def main(argv: list[str] | None = None) -> None:
         meta, clock = _meta(name, args.quick), time.perf_counter()
         if args.tokens:
             learner = "tabular-tokens-{kind}"
-            learner = learner.format(kind="regression") if name == "calibration" else learner
+            regression_only = name in ("calibration", "memory")
+            learner = learner.format(kind="regression") if regression_only else learner
             meta["command"] += " --tokens"
             run, name = partial(run, learner=learner), f"{name}-tokens"
         body, data = run(args.quick, out)

@@ -68,13 +68,13 @@ def _classification_baselines(seed: int) -> dict[str, Any]:
     }
 
 
-def _regression_online(seed: int, classes: int) -> dict[str, Any]:
+def _regression_online(seed: int, classes: int, learner: str | None = None) -> dict[str, Any]:
     # PassiveAggressiveRegressor is deprecated in scikit-learn 1.8; this is its stated successor.
     pa = SGDRegressor(
         loss="epsilon_insensitive", penalty=None, learning_rate="pa1", eta0=1.0, random_state=seed
     )
     return {
-        "IAI": IAIRegressor(),
+        "IAI": IAIRegressor(learner=learner),
         "SGD": Online(SGDRegressor(random_state=seed), True),
         "MLP": Online(MLPRegressor(random_state=seed), True),
         "PA (SGD pa1)": Online(pa, True),
@@ -87,12 +87,12 @@ def _regression_online(seed: int, classes: int) -> dict[str, Any]:
     }
 
 
-def _classification_online(seed: int, classes: int) -> dict[str, Any]:
+def _classification_online(seed: int, classes: int, learner: str | None = None) -> dict[str, Any]:
     # PassiveAggressiveClassifier is deprecated in scikit-learn 1.8; this is its stated successor.
     pa = SGDClassifier(loss="hinge", penalty=None, learning_rate="pa1", eta0=1.0, random_state=seed)
     linear = linear_model.LogisticRegression() if classes == 2 else linear_model.SoftmaxRegression()
     return {
-        "IAI": IAIClassifier(),
+        "IAI": IAIClassifier(learner=learner),
         "SGD": Online(SGDClassifier(random_state=seed), False),
         "MLP": Online(MLPClassifier(random_state=seed), False),
         "PA (SGD pa1)": Online(pa, False),
@@ -110,7 +110,8 @@ class Kind:
     classifies: bool
     iai: Callable[..., Any]  # the estimator class: IAIRegressor or IAIClassifier
     baselines: Callable[[int], dict[str, Any]]  # seed -> unfitted estimators
-    online: Callable[[int, int], dict[str, Any]]  # seed, classes -> partial_fit or river learners
+    # seed, classes, IAI's `learner` (None: the default) -> partial_fit or river learners
+    online: Callable[..., dict[str, Any]]
 
     @property
     def metric(self) -> str:

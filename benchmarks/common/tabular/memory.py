@@ -23,12 +23,13 @@ class MemoryRun:
     peak_mib: float  # peak resident of the process
 
 
-def _memory_run(rows: int) -> MemoryRun:
-    """IAIRegressor.partial_fit over `rows` synthetic rows, CHUNK at a time, in a fresh process."""
+def _memory_run(rows: int, learner: str | None) -> MemoryRun:
+    """IAIRegressor(learner=learner).partial_fit over `rows` synthetic rows, CHUNK at a time,
+    in a fresh process."""
     single_thread()
     rng = np.random.default_rng(0)
     w = rng.normal(size=D_SYNTH)
-    model, seconds, start = IAIRegressor(), 0.0, rss("VmRSS")
+    model, seconds, start = IAIRegressor(learner=learner), 0.0, rss("VmRSS")
     for _ in range(rows // CHUNK):
         X = rng.normal(size=(CHUNK, D_SYNTH))
         y = X @ w + np.sin(3 * X[:, 0]) + 0.1 * rng.normal(size=CHUNK)
@@ -38,11 +39,12 @@ def _memory_run(rows: int) -> MemoryRun:
     return MemoryRun(rows, seconds, start, rss("VmHWM"))
 
 
-def run(quick: bool, out: Path) -> tuple[str, dict]:
-    """Peak memory and time of IAIRegressor.partial_fit over a short and a 10× longer stream."""
+def run(quick: bool, out: Path, learner: str | None = None) -> tuple[str, dict]:
+    """Peak memory and time of IAIRegressor.partial_fit over a short and a 10× longer stream
+    (`learner`: the estimator's parameter, None for the default)."""
     short, long = (
-        in_fresh_process(_memory_run, 10_000 if quick else 100_000),
-        in_fresh_process(_memory_run, 100_000 if quick else 1_000_000),
+        in_fresh_process(_memory_run, 10_000 if quick else 100_000, learner),
+        in_fresh_process(_memory_run, 100_000 if quick else 1_000_000, learner),
     )
     peak = long.peak_mib / short.peak_mib
     growth = (long.peak_mib - long.start_mib) / max(short.peak_mib - short.start_mib, 1e-9)
@@ -54,9 +56,10 @@ def run(quick: bool, out: Path) -> tuple[str, dict]:
     )
     print(summary, file=sys.stderr)
     lines = [
-        f"IAIRegressor().partial_fit on a synthetic stream ({D_SYNTH} features, y = X·w + "
-        f"sin(3 x₀) + noise, seeded), {CHUNK:,} rows per call. Each length runs in a fresh "
-        "process: its peak resident memory (VmHWM) and its time inside partial_fit.\n",
+        f"IAIRegressor(learner={learner!r}).partial_fit on a synthetic stream ({D_SYNTH} "
+        f"features, y = X·w + sin(3 x₀) + noise, seeded), {CHUNK:,} rows per call. Each "
+        "length runs in a fresh process: its peak resident memory (VmHWM) and its time inside "
+        "partial_fit.\n",
         f"**Summary: {summary}.**\n",
         "| rows | partial_fit s | µs per row | resident at start MiB | peak MiB | growth MiB |",
         "|---|---|---|---|---|---|",

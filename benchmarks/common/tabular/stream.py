@@ -60,13 +60,14 @@ def _river_prequential(model: Any, X: np.ndarray, y: np.ndarray, kind: Kind, eve
     return rows, scores
 
 
-def _stream_run(name: str, learner: str, cap: int) -> StreamRun:
-    """One learner's prequential pass over a shuffled table; run in a fresh process."""
+def _stream_run(name: str, learner: str, cap: int, iai: str | None) -> StreamRun:
+    """One learner's prequential pass over a shuffled table; run in a fresh process (`iai`:
+    the IAI estimators' `learner`)."""
     single_thread()
     table = load(name)
     order = np.random.default_rng(0).permutation(len(table.y))[:cap]
     X, y = table.X[order], table.y[order]
-    model = table.kind.online(0, table.classes)[learner]
+    model = table.kind.online(0, table.classes, iai)[learner]
     every = BATCH * max(1, len(y) // (BATCH * 100))  # about 100 checkpoints
     run = _river_prequential if hasattr(model, "learn_one") else _batch_prequential
     start, clock = rss("VmRSS"), time.perf_counter()
@@ -76,18 +77,21 @@ def _stream_run(name: str, learner: str, cap: int) -> StreamRun:
     return StreamRun(name, learner, rows, errors, seconds, start, rss("VmHWM"))
 
 
-def run(quick: bool, out: Path) -> tuple[str, dict]:
-    """Prequential (test-then-train) error over one pass of each larger table."""
+def run(quick: bool, out: Path, learner: str | None = None) -> tuple[str, dict]:
+    """Prequential (test-then-train) error over one pass of each larger table (`learner`: the
+    IAI estimators' parameter, "{kind}" filled in, None for the default)."""
     names, cap = (
         (("diabetes", "breast_cancer", "digits"), 640) if quick else (STREAM_TABLES, STREAM_CAP)
     )
     tables = [load(name) for name in names]
     runs = []
     for table in tables:
-        for learner in table.kind.online(0, table.classes):
-            runs.append(in_fresh_process(_stream_run, table.name, learner, cap))
-            print(f"stream: {table.name} {learner} {runs[-1].seconds:.1f} s", file=sys.stderr)
-    _plot_stream(tables, runs, out / "stream.png")
+        iai = learner and learner.format(kind=table.kind.name)
+        for name in table.kind.online(0, table.classes):
+            runs.append(in_fresh_process(_stream_run, table.name, name, cap, iai))
+            print(f"stream: {table.name} {name} {runs[-1].seconds:.1f} s", file=sys.stderr)
+    png = "stream.png" if learner is None else "stream-tokens.png"  # as tabular.py names the .md
+    _plot_stream(tables, runs, out / png)
     wins = 0
     lines = [
         "Prequential evaluation: each table shuffled once (seed 0), capped at "
@@ -102,8 +106,8 @@ def run(quick: bool, out: Path) -> tuple[str, dict]:
         "PassiveAggressive is deprecated in scikit-learn 1.8, so PA is SGD with its stated "
         "replacement (learning_rate='pa1'). Each learner × table runs in a fresh process: peak "
         "is that process's VmHWM, growth is the peak above its resident memory once the "
-        "libraries and the table were loaded.\n",
-        "![cumulative error against rows seen](stream.png)\n",
+        f"libraries and the table were loaded. IAI: `learner={learner!r}`.\n",
+        f"![cumulative error against rows seen]({png})\n",
     ]
     for table in tables:
         mine = [r for r in runs if r.table == table.name]
