@@ -267,3 +267,38 @@ def test_iai_eval_runs_on_a_shipped_tabular_learner(tmp_path):
     shipped = str(Path(iai.__file__).parent / "pretrained" / "tabular-regression")
     assert main(["eval", shipped, "--tasks", "8", "--steps", "2", "--out", str(tmp_path)]) == 0
     assert (tmp_path / "eval.json").exists()
+
+
+def test_classes_no_row_labels_share_one_slot_and_change_nothing(monkeypatch):
+    """A step computes the never-labeled classes once (`TabularLearner._shared`): against the
+    step over every class, on the shipped classifier (its network is not zero, so the means
+    over classes weigh the shared slot by its count), through a class's first label (its slot
+    splits off) and through the gradients of a loss read after the steps."""
+    learner = iai.load(Path(iai.__file__).parent / "pretrained" / "tabular-classification")
+    learner = learner.double()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, 6 * 32, 5, generator=g, dtype=torch.float64)
+    y = (x[..., 0] > 0).long() * 3  # classes 0 and 3 of 10, then class 7 from the 4th batch
+    y[0, 3 * 32 + 5] = 7
+    state = full = learner.init(x[:, :1])
+    with torch.no_grad():
+        for i in range(0, x.shape[1], 32):
+            xb, yb = x[:, i : i + 32], y[:, i : i + 32]
+            keep, _ = learner._shared(state, yb)  # 0, 3, (7,) and one for the 7 or 8 others
+            assert len(keep) == (3 if i < 3 * 32 else 4)
+            state, full = learner.step(state, xb, yb), learner._step(full, xb, yb, None)
+            torch.testing.assert_close(state.theta, full.theta, atol=1e-12, rtol=0)
+            torch.testing.assert_close(state.curvature, full.curvature, atol=1e-12, rtol=0)
+            torch.testing.assert_close(state.frequency, full.frequency, atol=1e-14, rtol=0)
+
+    def loss_grads():
+        s = learner.init(x[:, :1])
+        for i in range(0, 64, 32):
+            s = learner.step(s, x[:, i : i + 32], y[:, i : i + 32])
+        loss = learner.objective.loss(learner.predict(s, x[:, 64:96]), y[:, 64:96]).mean()
+        return torch.autograd.grad(loss, [p for p in learner.parameters() if p.requires_grad])
+
+    shared = loss_grads()
+    monkeypatch.setattr(TabularLearner, "_shared", lambda self, state, y: None)
+    for a, b in zip(shared, loss_grads(), strict=True):
+        torch.testing.assert_close(a, b, atol=1e-10, rtol=1e-8)

@@ -32,9 +32,11 @@ its predictive variance factor, which is N(0, σ²) exactly for Bayesian linear 
 with one pseudo-observation of 1 (the standardized targets' variance) in front.
 With the posterior precision's Cholesky factor it gives `predict_std`. Curvature is per
 output block (classes' cross terms dropped), so a step costs C Cholesky factorizations of
-P × P, independent of n. Gradients and Gauss–Newton terms are written out rather than taken
-by torch.func (`iai.models.predictors`): for a model linear in φ they are two matrix products,
-where per-example Jacobians would cost P times more.
+P × P, independent of n; classes that no row has labeled yet are equal and share one
+(`TabularLearner._shared`), so a binary table costs 3 of the 10 outputs' blocks. Gradients
+and Gauss–Newton terms are written out rather than taken by torch.func
+(`iai.models.predictors`): for a model linear in φ they are two matrix products, where
+per-example Jacobians would cost P times more.
 """
 
 import math
@@ -192,14 +194,60 @@ class TabularLearner(PredictiveLearner):
 
     def step(self, state: TabularState, x: torch.Tensor, y: torch.Tensor) -> TabularState:
         """One mini-batch x (T, B, d), y (T, B) -> the next state."""
+        shared = self._shared(state, y) if self.objective.categorical else None
+        if shared is None:
+            return self._step(state, x, y, None)
+        keep, slot = shared  # (C',) a class per slot, (C,) each class's slot
+        inner = replace(
+            state,
+            theta=state.theta[:, keep],
+            curvature=state.curvature[:, keep],
+            frequency=state.frequency[:, keep],
+        )
+        count = torch.bincount(slot, minlength=len(keep)).to(state.theta.dtype)
+        new = self._step(inner, x, slot[y], count)
+        return replace(
+            new,
+            theta=new.theta[:, slot],
+            curvature=new.curvature[:, slot],
+            frequency=new.frequency[:, slot],
+        )
+
+    def _shared(self, state: TabularState, y: torch.Tensor):
+        """Classes this batch does not label and whose state equals the last class's, in every
+        task: exchangeable (h_φ reads no class index, classes meet only through means and the
+        softmax), so their updates are equal and one slot computes them for all, weighted by
+        their count. Most tables have fewer classes than the outputs, the others never labeled
+        and all equal: a binary table's step solves 3 blocks rather than 10. None when fewer
+        than two classes would share. Returns (keep (C',), slot (C,))."""
+        C = state.theta.shape[1]
+        labeled = torch.zeros(C, dtype=torch.bool, device=y.device)
+        labeled[y.flatten()] = True
+        equal = (state.theta == state.theta[:, -1:]).all(-1)  # (T, C)
+        equal &= state.frequency == state.frequency[:, -1:]
+        same = equal.all(0) & ~labeled
+        if same.sum() < 2:
+            return None
+        same &= (state.curvature == state.curvature[:, -1:]).flatten(2).all(-1).all(0)
+        if same.sum() < 2:
+            return None
+        own = (~same).nonzero()[:, 0]
+        slot = torch.full((C,), len(own), dtype=torch.long, device=y.device)
+        slot[own] = torch.arange(len(own), device=y.device)
+        return torch.cat([own, same.nonzero()[:1, 0]]), slot
+
+    def _step(self, state: TabularState, x, y, count: torch.Tensor | None) -> TabularState:
+        """`step` over the state's class slots, `count` (C',) the classes each slot stands for
+        (None: one each)."""
         T, B, d = x.shape
-        C, n = self.objective.out_dim, state.seen + B
+        C, n = state.theta.shape[1], state.seen + B
         rho = step_clock(state.seen, B)
         phi = self.features(x)  # (T, B, P)
         out = phi @ state.theta.transpose(1, 2)  # (T, B, C)
         noise, frequency = state.noise, state.frequency
         if self.objective.categorical:
-            p = out.softmax(-1)
+            # each class of a slot has its probability: softmax over every class, counted
+            p = out.softmax(-1) if count is None else (out + count.log()).softmax(-1) / count
             onehot = nn.functional.one_hot(y, C).to(phi.dtype)
             grad = (p - onehot).transpose(1, 2) @ phi / B  # (T, C, P)
             weight = p * (1 - p)  # the softmax GGN's diagonal: one block per class
@@ -216,7 +264,7 @@ class TabularLearner(PredictiveLearner):
             ggn = (weighted.transpose(-1, -2) @ phi[:, None]).div_(B)  # (T, C, P, P)
             # S + ρ (ggn - S) in ggn's memory: (T, C, P, P) is too large to allocate thrice
             curvature = ggn.sub_(state.curvature).mul_(rho).add_(state.curvature)
-        log_alpha, delta = self._update(state.theta, grad, curvature, noise, frequency, rho)
+        log_alpha, delta = self._update(state.theta, grad, curvature, noise, frequency, rho, count)
         move, chol = DampedSolve.apply(curvature, log_alpha.exp() / n, -grad)
         theta = state.theta + rho * (move + self.trust(n) * delta)
         chol = chol[:, :, :0, :0] if self.objective.categorical else chol
@@ -244,10 +292,11 @@ class TabularLearner(PredictiveLearner):
         B = self.trained_batch_size
         return 1.0 if B is None else min(1.0, n / B)
 
-    def _update(self, theta, grad, curvature, noise, frequency, rho: float):
+    def _update(self, theta, grad, curvature, noise, frequency, rho: float, count=None):
         """h_φ: per-coordinate log prior precision (T, C, P) and a step correction (T, C, P),
         added after the solve and bounded: through the solve, a correction where S is
-        singular would be multiplied by n / α."""
+        singular would be multiplied by n / α. `count` (C,): the classes each slot stands for
+        (`_shared`), weights of the means over classes."""
         T, C, P = theta.shape
         d = P - 1 - self.cfg.features
         groups = self.groups(d)
@@ -263,7 +312,11 @@ class TabularLearner(PredictiveLearner):
             (frequency + 1e-3).log()[:, :, None, None].expand(T, C, P, 1),
         ]
         h = self.encode(torch.cat(inputs, -1))  # (T, C, P, W)
-        by_group = torch.einsum("tcpw,pg->tgw", h, member) / (C * member.sum(0))[:, None]
+        if count is None:
+            by_group = torch.einsum("tcpw,pg->tgw", h, member) / (C * member.sum(0))[:, None]
+        else:
+            by_group = torch.einsum("tcpw,c,pg->tgw", h, count, member)
+            by_group = by_group / (count.sum() * member.sum(0))[:, None]
         by_class = h.mean(2, keepdim=True).expand_as(h)
         out = self.decode(torch.cat([h, by_group[:, groups][:, None].expand_as(h), by_class], -1))
         log_alpha = self.log_alpha0[groups] + 6 * torch.tanh(out[..., 0] / 6)
