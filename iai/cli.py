@@ -24,11 +24,14 @@ from iai.evaluation.evaluate import evaluate
 from iai.grid import load_grid, run_grid
 from iai.grid import report as grid_report
 from iai.tasks import OOD, variants_of
+from iai.training.allocator import retain_freed_memory
 from iai.training.loop import train
 
 
 def _train(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.set)
+    if cfg.train.retain_freed_memory:  # the process is this command's (iai.training.allocator)
+        retain_freed_memory()
     out = Path(args.out or Path("runs") / Path(args.config).stem)
     try:
         train(cfg, out, resume=args.resume, progress=not args.quiet, threads=args.threads)

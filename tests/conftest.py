@@ -65,6 +65,16 @@ TINY = [
 ]
 
 
+@pytest.fixture(autouse=True)
+def malloc_calls(monkeypatch) -> list[str]:
+    """The CLI's `retain_freed_memory` calls, recorded instead of made: it changes malloc for
+    the whole process, and the suite's process is shared (tests/test_allocator.py runs the
+    real one in a process of its own)."""
+    calls: list[str] = []
+    monkeypatch.setattr("iai.cli.retain_freed_memory", lambda: calls.append("retain") or True)
+    return calls
+
+
 @pytest.fixture
 def demo_path() -> Path:
     return DEMO

@@ -44,6 +44,10 @@ class TrainConfig:
     # draws (the tabular foundation model's prior: 0.5-1.1 s per 256 tables on one thread, 2
     # threads 1.6-1.9 x as fast on 2 cores: benchmarks/results/tabular-gpu/prior-draw.md)
     draw_threads: int = 1
+    # `iai train` sets glibc's malloc to keep freed memory (iai.training.allocator): for
+    # recipes whose steps allocate large tensors again and again (the linear tabular learner's
+    # curvature, 1.5-1.8 x: benchmarks/results/allocator/); the library leaves malloc alone
+    retain_freed_memory: bool = False
 
     def __post_init__(self) -> None:
         positive = [
