@@ -7,6 +7,7 @@ import sysconfig
 
 import pytest
 
+import iai
 from iai.cli import main
 from iai.training import allocator
 
@@ -53,8 +54,6 @@ def test_it_is_a_no_op_where_the_c_library_is_not_glibc(monkeypatch):
 def test_iai_train_asks_for_it_where_the_recipe_says_and_the_library_never(
     malloc_calls, demo_path, tiny_overrides, tmp_path
 ):
-    import iai
-
     overrides = [*tiny_overrides, "train.iterations=2"]
 
     def cli(out: str, *more: str) -> None:
@@ -68,3 +67,15 @@ def test_iai_train_asks_for_it_where_the_recipe_says_and_the_library_never(
     assert malloc_calls == []
     cli("on", on)
     assert malloc_calls == ["retain"]
+
+
+def test_a_resumed_run_may_turn_it_on_or_off(make_cfg, tmp_path):
+    """It changes no number (benchmarks/results/allocator/: the same losses bit for bit), so a
+    resumed run may change it, as it may change its thread counts."""
+    from iai.training.loop import train
+
+    train(make_cfg("train.iterations=2"), tmp_path, progress=False)
+    more = make_cfg("train.iterations=3", "train.retain_freed_memory=true")
+    train(more, tmp_path, resume=True, progress=False)
+    with pytest.raises(iai.CheckpointError, match="train.lr was 0.001, now 0.0005"):
+        train(make_cfg("train.iterations=4", "train.lr=5e-4"), tmp_path, resume=True)
