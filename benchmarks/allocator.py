@@ -22,6 +22,10 @@ import torch
 from common.command import command, write_markdown
 from common.tabular.measure import in_fresh_process, rss
 from common.tabular_at import base_class
+from iai.config import load_config
+from iai.experiment import build
+from iai.training.allocator import retain_freed_memory
+from iai.training.loop import iterations as stream_of
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "benchmarks" / "results" / "allocator"
@@ -36,11 +40,6 @@ VARIANTS = ("base", "default", "retained")
 
 def _run(recipe: str, iterations: int, variant: str, base: str) -> tuple[list, list, float]:
     """(seconds per timed iteration, every iteration's losses, peak MiB) in this process."""
-    from iai.config import load_config
-    from iai.experiment import build
-    from iai.training.allocator import retain_freed_memory
-    from iai.training.loop import iterations as stream_of
-
     torch.set_num_threads(1)
     if variant == "retained" and not retain_freed_memory():
         raise RuntimeError("retain_freed_memory() did not apply: not glibc")
@@ -66,7 +65,7 @@ def main() -> None:
     args = parser.parse_args()
     rows = []
     for recipe in RECIPES:
-        tabular = recipe.startswith("configs/tabular/") and "tokens" not in recipe
+        tabular = load_config(ROOT / recipe).learner.kind == "tabular"  # base: its learner only
         variants = VARIANTS if tabular else VARIANTS[1:]
         runs: dict[str, list] = {v: [] for v in variants}
         for _ in range(args.rounds):

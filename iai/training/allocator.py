@@ -15,9 +15,9 @@ without such tensors (0.97 × for the foundation model's and linreg-d8's), which
 The usual fix, jemalloc or tcmalloc through LD_PRELOAD, has to be set before the process
 starts and is not a Python package; `mallopt` does the same for glibc from inside it.
 
-What it costs: the resident memory stays near its peak, and the peak grows (5,399 to 7,007 MiB for
-the classification recipe), since freed blocks in the heap's middle are kept rather than
-returned. It is global to the process and cannot be undone exactly (glibc stops adapting its
+What it costs: the resident memory stays near its peak, and the peak grows (5,399 to 7,007
+MiB for the classification recipe), since freed blocks in the heap's middle are kept rather
+than returned. It is global to the process and cannot be undone exactly (glibc stops adapting its
 threshold once it is set), so the library never sets it on a caller's behalf: only the
 command line, which owns its process.
 """

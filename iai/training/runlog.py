@@ -18,8 +18,7 @@ from iai.training.precision import BEFORE_THE_SETTING
 
 # Keys a resumed run may change: how long it trains, how often it writes, how many threads
 # draw its tasks (the same tasks), how malloc keeps memory (the same numbers) and how it is
-# evaluated afterwards. Anything else would make
-# the resumed run a different experiment.
+# evaluated afterwards. Anything else would make the resumed run a different experiment.
 RESUMABLE_CHANGES = (
     "train.iterations", "train.log_every", "train.checkpoint_every", "train.draw_threads",
     "train.retain_freed_memory",
