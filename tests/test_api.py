@@ -346,3 +346,28 @@ def test_model_is_refused_where_it_cannot_plug_in(checkpoint, tmp_path):
     directory, _, _ = checkpoint
     with pytest.raises(iai.InvalidInput, match="uses a shipped one"):
         iai.load(directory, model=Line())
+
+
+def test_the_packaged_learners_load_without_the_meta_check(monkeypatch, tmp_path):
+    """iai/pretrained/ is trusted as the package's code is: loading from it skips the meta
+    build (whose arithmetic imports torch._dynamo, ~1 s, in a fresh process). A copy of the
+    same checkpoint anywhere else is an untrusted path and is checked."""
+    import shutil
+    import subprocess
+    import sys
+
+    import iai.api
+
+    code = (
+        "import sys, iai, iai.api\n"
+        "for d in sorted(iai.api.PACKAGED.iterdir()): iai.load(d)\n"
+        "assert 'torch._dynamo' not in sys.modules, 'torch._dynamo imported'\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, timeout=120)
+    checked = []
+    monkeypatch.setattr(iai.api, "check_weights", lambda d, shape: checked.append(d))
+    iai.load(iai.api.PACKAGED / "tabular-regression")
+    assert checked == []
+    shutil.copytree(iai.api.PACKAGED / "tabular-regression", tmp_path / "copy")
+    iai.load(tmp_path / "copy")
+    assert checked == [tmp_path / "copy"]
