@@ -43,7 +43,14 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
 from iai.sklearn_columns import CategoryCodes
-from iai.sklearn_learners import column_limit, for_classes, load_learner, output_codes
+from iai.sklearn_learners import (
+    code_probabilities,
+    column_limit,
+    for_classes,
+    load_learner,
+    output_codes,
+    posterior_state,
+)
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.sklearn_selection import informative_columns
@@ -298,16 +305,35 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
     """Classification by the shipped tabular learner (or the one `learner` names). Labels of
     any one sortable type, any number of classes (see the module docstring). Parameters as
-    IAIRegressor's; `class_count_` holds the rows read per class (0: never predicted, see the
-    module docstring)."""
+    IAIRegressor's, and refine: `fit` ends at the posterior mode of the linear learner's model
+    given every row, from where its one pass left it (`iai.sklearn_learners.posterior_state`;
+    not with a window, nor in `partial_fit`). `class_count_` holds the rows read per class
+    (0: never predicted, see the module docstring)."""
 
     _shipped = "tabular-classification"
     _regression = False
 
+    def __init__(
+        self,
+        batch_size: int = 32,
+        max_steps: int = 32,
+        scaling_rows: int = 256,
+        learner: str | None = None,
+        window: int | None = None,
+        refine: bool = True,
+    ):
+        super().__init__(batch_size, max_steps, scaling_rows, learner, window)
+        self.refine = refine
+
     def fit(self, X, y):
         X, y = self._validate(X, y, reset=True)
         self._set_classes(sorted_labels(y))
-        self._fit_rows(X, self._labels(y))
+        labels = self._labels(y)
+        self._fit_rows(X, labels)
+        if not isinstance(self.refine, bool):
+            raise ValueError(f"refine must be True or False, got {self.refine!r}")
+        if self.refine and self.window is None and len(self.codes_) == 1:
+            self.state_ = posterior_state(self.learner_, self.state_, X, labels, self.scale_[0])
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -333,15 +359,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def _proba(self, out: torch.Tensor) -> np.ndarray:
         """(n, C) class probabilities from raw outputs (R, n, L): R codings into L groups."""
-        codes = torch.from_numpy(self.codes_)  # (R, C)
-        used = torch.zeros(out.shape[0], out.shape[2], dtype=torch.bool)
-        used.scatter_(1, codes, True)  # (R, L): the groups some class falls in
-        logp = out.masked_fill(~used[:, None], -torch.inf).log_softmax(-1)
-        score = logp.gather(2, codes[:, None].expand(-1, out.shape[1], -1)).sum(0)  # (n, C)
-        # a class with no example yet: probability 0 (see the module docstring); every fit
-        # has read a row, so some class has one
-        unseen = torch.from_numpy(self.class_count_ == 0)
-        return score.masked_fill(unseen, -torch.inf).softmax(-1).numpy()
+        return code_probabilities(out, self.codes_, self.class_count_)
 
     def predict(self, X):
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists

@@ -24,6 +24,7 @@ import torch
 from iai.api import load
 from iai.learners.base import PredictiveLearner
 from iai.learners.tabular import TabularLearner
+from iai.learners.tabular_mode import MAX_ROWS, posterior_mode
 from iai.learners.tabular_tokens import TabularTokensLearner
 from iai.models.row_embedding import MAX_COLUMNS
 from iai.sklearn_scaling import ColumnScale, features
@@ -112,3 +113,28 @@ def output_codes(classes: int, outputs: int) -> np.ndarray:
     return np.stack(
         [np.where(rest == r, np.arange(classes) % alone, alone) for r in range(rest[-1] + 1)]
     )
+
+
+def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale):
+    """The state `IAIClassifier.fit` ends with: for the linear learner, two classes or more and
+    at most MAX_ROWS rows, θ at the posterior mode given every row, X (n, d) and labels (n,)
+    indices into the classes (`iai.learners.tabular_mode`); else `state` as the pass left it."""
+    classes = int(labels.max()) + 1 if len(labels) else 0
+    if not isinstance(learner, TabularLearner) or len(X) > MAX_ROWS or classes < 2:
+        return state
+    x = rows(learner, X, scale)  # (1, n, d)
+    return posterior_mode(learner, state, x, torch.from_numpy(labels)[None], classes)
+
+
+def code_probabilities(out: torch.Tensor, codes: np.ndarray, class_count: np.ndarray) -> np.ndarray:
+    """(n, C) class probabilities from raw outputs (R, n, L) of R codings `codes` (R, C) into
+    L groups: a class's score is the sum of its groups' log-probabilities. A class with no
+    example yet (`class_count` 0) gets probability 0 (see iai.sklearn's docstring); every fit
+    has read a row, so some class has one."""
+    codes = torch.from_numpy(codes)
+    used = torch.zeros(out.shape[0], out.shape[2], dtype=torch.bool)
+    used.scatter_(1, codes, True)  # (R, L): the groups some class falls in
+    logp = out.masked_fill(~used[:, None], -torch.inf).log_softmax(-1)
+    score = logp.gather(2, codes[:, None].expand(-1, out.shape[1], -1)).sum(0)  # (n, C)
+    unseen = torch.from_numpy(class_count == 0)
+    return score.masked_fill(unseen, -torch.inf).softmax(-1).numpy()

@@ -1,0 +1,87 @@
+"""The posterior mode `IAIClassifier.fit` ends at (iai.learners.tabular_mode): a stationary
+point of the MAP objective, for two classes at one of the evidence's scales; where it applies
+and where not."""
+
+import numpy as np
+import pytest
+import torch
+from sklearn.datasets import make_classification
+
+import iai.learners.tabular_mode as mode
+from iai.sklearn import IAIClassifier
+from iai.sklearn_learners import rows
+
+
+def table(n: int, classes: int, seed: int = 0):
+    return make_classification(
+        n, 6, n_informative=4, n_redundant=0, n_classes=classes, n_clusters_per_class=1,
+        random_state=seed,
+    )  # fmt: skip
+
+
+def objective(est, X, y, theta, scale: float):
+    """The MAP objective's gradient (K, P) at θ (K, P) under s α₀, and its value."""
+    learner = est.learner_
+    phi = learner.features(rows(learner, X, est.scale_[0]))[0].double()
+    alpha = scale * learner.log_alpha0.exp()[learner.groups(X.shape[1])].double().detach()
+    theta = theta.double().clone().requires_grad_(True)
+    labels = torch.from_numpy(est._labels(y))
+    loss = torch.nn.functional.cross_entropy(phi @ theta.T, labels, reduction="sum")
+    loss = loss + 0.5 * (alpha * theta.square()).sum()
+    (grad,) = torch.autograd.grad(loss, theta)
+    return grad, float(loss.detach())
+
+
+def test_more_classes_end_at_the_mode_under_the_learned_prior():
+    X, y = table(200, 3)
+    passed = IAIClassifier(refine=False).fit(X, y)
+    fitted = IAIClassifier().fit(X, y)
+    start, start_loss = objective(passed, X, y, passed.state_.theta[0, :3], 1.0)
+    end, end_loss = objective(fitted, X, y, fitted.state_.theta[0, :3], 1.0)
+    assert end_loss < start_loss
+    assert end.norm() < 1e-3 * start.norm()
+
+
+def test_two_classes_end_at_the_mode_of_one_scale_antisymmetric():
+    X, y = table(120, 2)
+    fitted = IAIClassifier().fit(X, y)
+    theta = fitted.state_.theta[0, :2]
+    torch.testing.assert_close(theta[0], -theta[1])
+    norms = [objective(fitted, X, y, theta, s)[0].norm() for s in mode.SCALES]
+    start = objective(IAIClassifier(refine=False).fit(X, y), X, y, theta * 0, 1.0)[0].norm()
+    assert min(norms) < 1e-4 * start
+
+
+def test_the_mode_is_only_fit_s_over_every_row():
+    X, y = table(300, 3)  # past scaling_rows: partial_fit then reads them into a state
+    passed = IAIClassifier(refine=False).fit(X, y).state_.theta
+    assert not torch.equal(IAIClassifier().fit(X, y).state_.theta, passed)
+    windowed = IAIClassifier(window=50).fit(X, y).state_.theta
+    assert torch.equal(windowed, IAIClassifier(window=50, refine=False).fit(X, y).state_.theta)
+    streamed = IAIClassifier().partial_fit(X, y, classes=[0, 1, 2]).state_.theta
+    assert torch.equal(
+        streamed, IAIClassifier(refine=False).partial_fit(X, y, [0, 1, 2]).state_.theta
+    )
+
+
+def test_past_max_rows_fit_keeps_the_pass(monkeypatch):
+    monkeypatch.setattr("iai.sklearn_learners.MAX_ROWS", 99)
+    X, y = table(100, 3)
+    theta = IAIClassifier().fit(X, y).state_.theta
+    assert torch.equal(theta, IAIClassifier(refine=False).fit(X, y).state_.theta)
+
+
+def test_the_tokens_learner_is_left_as_its_pass():
+    X, y = table(60, 2)
+    name = "tabular-tokens-classification"
+    a = IAIClassifier(learner=name).fit(X, y).predict_proba(X)
+    np.testing.assert_array_equal(
+        a, IAIClassifier(learner=name, refine=False).fit(X, y).predict_proba(X)
+    )
+
+
+@pytest.mark.parametrize("refine", ["yes", 1, None])
+def test_refine_must_be_a_bool(refine):
+    X, y = table(40, 2)
+    with pytest.raises(ValueError, match="refine must be True or False"):
+        IAIClassifier(refine=refine).fit(X, y)
