@@ -1,9 +1,10 @@
 """scikit-learn estimators over the pretrained tabular learners shipped in the package.
 
 `IAIRegressor` and `IAIClassifier` adapt to a table by reading its rows mini-batch by
-mini-batch with the learned update of `iai.learners.tabular`: no gradient training at fit
-time, and `partial_fit` keeps reading, in memory independent of the rows seen (the state is
-θ, the Gauss–Newton matrix and a noise estimate: P × P per output, P = 1 + features + 192).
+mini-batch with the learned update of `iai.learners.tabular`: no network is trained at fit
+time (the classifier's `fit` then solves for its model's posterior mode, `refine`), and
+`partial_fit` keeps reading, in memory independent of the rows seen (the state is θ, the
+Gauss–Newton matrix and a noise estimate: P × P per output, P = 1 + features + 192).
 
 Standardization. `fit` standardizes features (and regression targets) by the mean and std
 of all its rows. A stream cannot know those in advance, so `partial_fit` uses the rows of
