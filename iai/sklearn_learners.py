@@ -24,7 +24,7 @@ import torch
 from iai.api import load
 from iai.learners.base import PredictiveLearner
 from iai.learners.tabular import TabularLearner
-from iai.learners.tabular_mode import MAX_ROWS, posterior_mode
+from iai.learners.tabular_mode import MAX_ROWS, MIN_ROWS, posterior_mode
 from iai.learners.tabular_tokens import TabularTokensLearner
 from iai.models.row_embedding import MAX_COLUMNS
 from iai.sklearn_scaling import ColumnScale, features
@@ -117,10 +117,11 @@ def output_codes(classes: int, outputs: int) -> np.ndarray:
 
 def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale):
     """The state `IAIClassifier.fit` ends with: for the linear learner, two classes or more and
-    at most MAX_ROWS rows, θ at the posterior mode given every row, X (n, d) and labels (n,)
+    MIN_ROWS … MAX_ROWS rows, θ at the posterior mode given every row, X (n, d) and labels (n,)
     indices into the classes (`iai.learners.tabular_mode`); else `state` as the pass left it."""
-    classes = int(labels.max()) + 1 if len(labels) else 0
-    if not isinstance(learner, TabularLearner) or len(X) > MAX_ROWS or classes < 2:
+    classes = int(labels.max()) + 1
+    sized = MIN_ROWS <= len(X) <= MAX_ROWS
+    if not isinstance(learner, TabularLearner) or not sized or classes < 2:
         return state
     x = rows(learner, X, scale)  # (1, n, d)
     return posterior_mode(learner, state, x, torch.from_numpy(labels)[None], classes)

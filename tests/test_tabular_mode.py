@@ -64,11 +64,15 @@ def test_the_mode_is_only_fit_s_over_every_row():
     )
 
 
-def test_past_max_rows_fit_keeps_the_pass(monkeypatch):
+@pytest.mark.parametrize("n", [mode.MIN_ROWS - 1, 100])
+def test_outside_min_and_max_rows_fit_keeps_the_pass(monkeypatch, n):
     monkeypatch.setattr("iai.sklearn_learners.MAX_ROWS", 99)
-    X, y = table(100, 3)
+    X, y = table(n, 3)
     theta = IAIClassifier().fit(X, y).state_.theta
     assert torch.equal(theta, IAIClassifier(refine=False).fit(X, y).state_.theta)
+    X, y = table(mode.MIN_ROWS, 3)
+    theta = IAIClassifier().fit(X, y).state_.theta
+    assert not torch.equal(theta, IAIClassifier(refine=False).fit(X, y).state_.theta)
 
 
 def test_the_tokens_learner_is_left_as_its_pass():

@@ -11,7 +11,9 @@ where the evidence picked large s on tables of few rows per class and read them 
 our trials. Measured against the pass alone: benchmarks/results/tabular-mode/mode.md.
 `partial_fit` does none of this: a stream's past rows are gone, and its state is the
 learned update's alone. Nor does `fit` past MAX_ROWS rows, where a solve costs seconds
-(ill-conditioned: the random features repeat one another) and the pass is nearer the mode.
+and the pass is nearer the mode, or below MIN_ROWS, where the mode read tables of two
+classes apart from noise features worse than the pass (benchmarks/results/untrusted/
+small-rows.txt at commit afc9551: 5 features, 3 to 9 rows, 0.002 to 0.057 less accuracy).
 """
 
 from dataclasses import replace
@@ -24,7 +26,7 @@ from torch.nn.functional import binary_cross_entropy_with_logits
 
 from iai.learners.tabular import TabularLearner, TabularState
 
-MAX_ROWS = 4096  # the most rows `fit` solves for the mode on
+MIN_ROWS, MAX_ROWS = 10, 4096  # the fewest and most rows `fit` solves for the mode on
 SCALES = (0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0)  # prior scales the evidence picks from
 OPTIONS = {"maxiter": 500, "gtol": 1e-7, "ftol": 1e-12}  # scipy's L-BFGS-B, more classes
 NEWTON_STEPS = 100  # the most per solve, two classes
