@@ -1,37 +1,32 @@
 """scikit-learn estimators over the pretrained tabular learners shipped in the package.
 
-`IAIRegressor` and `IAIClassifier` adapt to a table by reading its rows mini-batch by
-mini-batch with the learned update of `iai.learners.tabular`: no network is trained at fit
-time (the classifier's `fit` then solves for its model's posterior mode, `refine`), and
-`partial_fit` keeps reading, in memory independent of the rows seen (the state is θ, the
-Gauss–Newton matrix and a noise estimate: P × P per output, P = 1 + features + 192).
+`IAIRegressor` and `IAIClassifier` adapt to a table by reading its rows in mini-batches with
+the learned update of `iai.learners.tabular`, no network trained at fit time (the classifier
+then solves for its model's posterior mode, `refine`); `partial_fit` keeps reading, in memory
+independent of the rows seen (θ, the Gauss–Newton matrix, a noise estimate: P × P per output).
 
-Standardization. `fit` standardizes features (and regression targets) by the mean and std
-of all its rows. A stream cannot know those in advance, so `partial_fit` uses the rows of
-its first calls, once at least `scaling_rows` have arrived: until then it keeps a copy of them
-(bounded memory) and predicts by reading them afresh; then it fixes the mean and std and reads
-them into the state. Standardized features are clipped to ± 10. The mean and std are taken
-in units of each column's magnitude (`iai.sklearn_scaling`), so any finite float64 scale
-standardizes alike: X · 1e160 or y · 1e-170 predict as X and y do, scaled. Targets that
-equal one value predict that value. Regression targets beyond 2^1008 ≈ 2.7e303 in magnitude
-are refused (their predictions could pass float64's range), as are strings.
+Standardization. `fit` standardizes features (and regression targets) by the mean and std of
+all its rows. A stream cannot know those in advance, so `partial_fit` uses the rows of its
+first calls, once at least `scaling_rows` have arrived: until then it keeps a copy of them
+(bounded memory) and predicts by reading them afresh, as `fit` would; then it fixes the mean
+and std and reads them into the state. Standardized features are clipped to ± 10. The mean
+and std are taken in units of each column's magnitude (`iai.sklearn_scaling`), so any finite
+float64 scale standardizes alike: X · 1e160 or y · 1e-170 predict as X and y do, scaled.
+Targets that equal one value predict that value. Regression targets beyond 2^1008 ≈ 2.7e303
+in magnitude are refused (their predictions could pass float64's range), as are strings.
 
 Classes with no example. `partial_fit(..., classes=...)` may name classes that no row has
-shown yet. Such a class gets probability 0 in `predict_proba` (and is never predicted) for
-as long as some class has examples, which is from the first row on: the learner has no
-evidence for it, and its output only ever saw pushes down. The others share the probability
-as the learner gives it; a class's first example makes it a class like the others.
+shown yet. Such a class gets probability 0 in `predict_proba` (never predicted) while some
+class has examples, which is from the first row on: the learner has no evidence for it. The
+others share the probability as the learner gives it; a first example makes it a class.
 
 Missing values (NaN) are ignored by the mean and std; the linear learner then reads them as
 the column mean (0 after standardizing), the foundation model as missing (`iai.sklearn_learners`).
-Which learner: `learner=` names a shipped one or a checkpoint (`iai.sklearn_learners`). Features:
-any number by default, past the linear learner's 100 its 100 most informative
-(`iai.sklearn_selection`; `scale_[0].columns`); a named learner reads at most its width (100
-linear, 4,096 the foundation model), a ValueError naming the limit beyond. Classes: any number.
-Natively: the linear learner is equivariant over classes, any number on the same weights;
-the foundation model up to its 10 outputs, beyond by output codes (`iai.sklearn_learners`).
-A DataFrame's categorical and string columns are read as codes (`iai.sklearn_columns`);
-one-hot columns work too, and sparse input is read densely.
+Which learner (`learner=`), how many classes each reads: `iai.sklearn_learners`. Features: any
+number by default, past the linear learner's 100 its 100 most informative
+(`iai.sklearn_selection`; `scale_[0].columns`); a named learner reads at most its width, a
+ValueError naming the limit beyond. A DataFrame's categorical and string columns are read as
+codes (`iai.sklearn_columns`); one-hot columns work too, and sparse input is read densely.
 """
 
 import numpy as np
@@ -55,7 +50,7 @@ from iai.sklearn_learners import (
 from iai.sklearn_learners import rows as read_rows
 from iai.sklearn_scaling import ColumnScale, column_scale, representable, restore, targets
 from iai.sklearn_selection import informative_columns
-from iai.sklearn_targets import numeric_targets, sorted_labels
+from iai.sklearn_targets import label_indices, numeric_targets, sorted_labels
 from iai.tasks.objective import Classification, Regression
 
 # the most rows one step reads when max_steps spreads a large call (and one prediction call
@@ -152,7 +147,7 @@ class _IAIEstimator(BaseEstimator):
         self._tally(y)
         self.scale_ = self._scale(X, y)
         order = np.random.default_rng(0).permutation(len(X))  # a table may come sorted
-        self.state_ = self._read(X[order], y[order], self.scale_)
+        self.state_ = self._settle(self._read(X[order], y[order], self.scale_), X, y, self.scale_)
         self.n_samples_seen_ = len(X)
 
     def _stream(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -183,7 +178,12 @@ class _IAIEstimator(BaseEstimator):
             return state, self.scale_
         X, y = self._pending_rows(extra)
         scale = self._scale(X, y)
-        return self._read(X, y, scale), scale
+        return self._settle(self._read(X, y, scale), X, y, scale), scale
+
+    def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):
+        """The state to predict from when X, y are every row seen: the pass's, or the
+        classifier's posterior mode (`refine`). A stream goes on from the pass's."""
+        return state
 
     def _scale(self, X: np.ndarray, y: np.ndarray) -> tuple:
         """(the features' scale, *the target's); past the default learner's width, the features
@@ -306,9 +306,10 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
     """Classification by the shipped tabular learner (or the one `learner` names). Labels of
     any one sortable type, any number of classes (see the module docstring). Parameters as
-    IAIRegressor's, and refine: `fit` ends at the posterior mode of the linear learner's model
-    given every row, from where its one pass left it (`iai.sklearn_learners.posterior_state`;
-    not with a window, nor in `partial_fit`). `class_count_` holds the rows read per class
+    IAIRegressor's, and refine: predictions from rows all at hand (`fit`'s, `partial_fit`'s
+    while its first rows set the scale) come from the linear learner's posterior mode given
+    them, from where its pass left it (`iai.sklearn_learners.posterior_state`; not with a
+    window); a stream then goes on from the pass. `class_count_` holds the rows read per class
     (0: never predicted, see the module docstring)."""
 
     _shipped = "tabular-classification"
@@ -331,10 +332,6 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         self._set_classes(sorted_labels(y))
         labels = self._labels(y)
         self._fit_rows(X, labels)
-        if not isinstance(self.refine, bool):
-            raise ValueError(f"refine must be True or False, got {self.refine!r}")
-        if self.refine and self.window is None and len(self.codes_) == 1:
-            self.state_ = posterior_state(self.learner_, self.state_, X, labels, self.scale_[0])
         return self
 
     def partial_fit(self, X, y, classes=None):
@@ -375,14 +372,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return len(self.codes_)
 
     def _labels(self, y: np.ndarray) -> np.ndarray:
-        index = np.searchsorted(self.classes_, y)
-        inside = index.clip(0, len(self.classes_) - 1)
-        unknown = (index >= len(self.classes_)) | (self.classes_[inside] != y)
-        if unknown.any():
-            raise ValueError(
-                f"y holds labels not among classes_ {self.classes_!r}: {np.unique(y[unknown])!r}"
-            )
-        return index
+        return label_indices(self.classes_, y)
 
     def _reset(self) -> None:
         super()._reset()
@@ -391,6 +381,16 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def _tally(self, y: np.ndarray) -> None:
         self.class_count_ += np.bincount(y, minlength=len(self.classes_))
+
+    def _check_params(self) -> None:
+        super()._check_params()
+        if not isinstance(self.refine, bool):
+            raise ValueError(f"refine must be True or False, got {self.refine!r}")
+
+    def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):
+        if not self.refine or self.window is not None or len(self.codes_) > 1:
+            return state
+        return posterior_state(self.learner_, state, X, y, scale[0], len(self.classes_))
 
     def _target_scale(self, y: np.ndarray) -> tuple:
         return ()

@@ -115,11 +115,10 @@ def output_codes(classes: int, outputs: int) -> np.ndarray:
     )
 
 
-def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale):
-    """The state `IAIClassifier.fit` ends with: for the linear learner, two classes or more and
-    MIN_ROWS … MAX_ROWS rows, θ at the posterior mode given every row, X (n, d) and labels (n,)
-    indices into the classes (`iai.learners.tabular_mode`); else `state` as the pass left it."""
-    classes = int(labels.max()) + 1
+def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels, scale, classes: int):
+    """The state `IAIClassifier` predicts from rows all at hand: for the linear learner, two
+    classes or more and MIN_ROWS … MAX_ROWS rows, θ at the posterior mode given the rows X (n,
+    d), labels (n,) indices into the `classes` (`iai.learners.tabular_mode`); else `state`."""
     sized = MIN_ROWS <= len(X) <= MAX_ROWS
     if not isinstance(learner, TabularLearner) or not sized or classes < 2:
         return state

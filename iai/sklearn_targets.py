@@ -38,3 +38,16 @@ def sorted_labels(y) -> np.ndarray:
         ) from e
     check_classification_targets(y)
     return classes
+
+
+def label_indices(classes: np.ndarray, y: np.ndarray) -> np.ndarray:
+    """Each label's index in the sorted `classes`; a ValueError naming the labels not among
+    them."""
+    index = np.searchsorted(classes, y)
+    inside = index.clip(0, len(classes) - 1)
+    unknown = (index >= len(classes)) | (classes[inside] != y)
+    if unknown.any():
+        raise ValueError(
+            f"y holds labels not among classes_ {classes!r}: {np.unique(y[unknown])!r}"
+        )
+    return index

@@ -89,3 +89,16 @@ def test_refine_must_be_a_bool(refine):
     X, y = table(40, 2)
     with pytest.raises(ValueError, match="refine must be True or False"):
         IAIClassifier(refine=refine).fit(X, y)
+
+
+@pytest.mark.parametrize("classes", [2, 3])
+def test_while_its_first_rows_set_the_scale_partial_fit_predicts_as_fit(classes):
+    """Rows all at hand are read as fit reads them, to the mode; once the scale is set, the
+    stream goes on from the pass."""
+    X, y = table(120, classes)
+    streamed = IAIClassifier().partial_fit(X, y, classes=list(range(classes)))
+    assert streamed.state_ is None  # 120 rows < scaling_rows: kept, read afresh to predict
+    fitted = IAIClassifier().fit(X, y)
+    np.testing.assert_allclose(streamed.predict_proba(X), fitted.predict_proba(X), atol=1e-4)
+    passed = IAIClassifier(refine=False).fit(X, y)
+    assert np.abs(passed.predict_proba(X) - fitted.predict_proba(X)).max() > 1e-3
