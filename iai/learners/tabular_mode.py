@@ -5,15 +5,17 @@ The learned update reads a table once, a damped Newton step per mini-batch on th
 loss: at 64 rows two steps, short of the mode of the very model it keeps, f_c(x) = φ(x)ᵀ θ_c.
 `fit` has every row at hand, so it finishes the job: the maximum a posteriori θ of that model
 under the prior h_φ was trained with, N(0, diag(1 / (s α₀))) per class (α₀ the learner's
-learned `log_alpha0`), from the state's θ: for two classes by Newton's method, s the one
-of SCALES of highest Laplace evidence (`_binary`); for more by L-BFGS (scipy's) at s = 1,
-where the evidence picked large s on tables of few rows per class and read them worse in
-our trials. Measured against the pass alone: benchmarks/results/tabular-mode/mode.md.
-`partial_fit` does none of this: a stream's past rows are gone, and its state is the
-learned update's alone. Nor does `fit` past MAX_ROWS rows, where a solve costs seconds
-and the pass is nearer the mode, or below MIN_ROWS, where the mode read tables of two
-classes apart from noise features worse than the pass (benchmarks/results/untrusted/
-small-rows.txt at commit afc9551: 5 features, 3 to 9 rows, 0.002 to 0.057 less accuracy).
+learned `log_alpha0`), from the state's θ: for two classes by Newton's method, s the one of
+SCALES of highest Laplace evidence (`_binary`); for more by L-BFGS (scipy's) at s = 1, where
+the evidence picked large s on tables of few rows per class and read them worse in our trials.
+Measured against the pass alone: benchmarks/results/tabular-mode/mode.md. `partial_fit`
+predicts from it too while it holds every row (its first ones, setting the scale), but a
+stream goes on from the pass's state: the update was trained on its own trajectory, and
+continued from the mode it read a stream worse in our trials. Not past MAX_ROWS rows, where a
+solve costs seconds and the pass is nearer the mode, or below MIN_ROWS, where the mode read
+tables of two classes apart from noise features worse than the pass
+(benchmarks/results/untrusted/small-rows.txt at commit afc9551: 5 features, 3 to 9 rows, 0.002
+to 0.057 less accuracy).
 """
 
 from dataclasses import replace
