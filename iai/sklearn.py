@@ -15,10 +15,9 @@ float64 scale standardizes alike: X · 1e160 or y · 1e-170 predict as X and y d
 Targets that equal one value predict that value. Regression targets beyond 2^1008 ≈ 2.7e303
 in magnitude are refused (their predictions could pass float64's range), as are strings.
 
-Classes with no example. `partial_fit(..., classes=...)` may name classes that no row has
-shown yet. Such a class gets probability 0 in `predict_proba` (never predicted) while some
-class has examples, which is from the first row on: the learner has no evidence for it. The
-others share the probability as the learner gives it; a first example makes it a class.
+Classes with no example (named in `partial_fit(..., classes=...)`) get probability 0 in
+`predict_proba` and are never predicted: the learner has no evidence for them. The others
+share the probability as the learner gives it; a first example makes a class like the others.
 
 Missing values (NaN) are ignored by the mean and std; the linear learner then reads them as
 the column mean (0 after standardizing), the foundation model as missing (`iai.sklearn_learners`).
@@ -139,7 +138,7 @@ class _IAIEstimator(BaseEstimator):
             raise ValueError(f"window needs a learner that forgets (the linear one), not {kind}")
         self.n_samples_seen_ = 0
         self.scale_ = None  # (features' ColumnScale[, the target's]) once set
-        self.state_ = None  # the learner's state once the scale is set
+        self.state_ = self._settled = None  # the state once the scale is set; fit's (`_settle`)
         self._pending: list[tuple[np.ndarray, np.ndarray]] = []  # rows before that
 
     def _fit_rows(self, X: np.ndarray, y: np.ndarray) -> None:
@@ -147,12 +146,14 @@ class _IAIEstimator(BaseEstimator):
         self._tally(y)
         self.scale_ = self._scale(X, y)
         order = np.random.default_rng(0).permutation(len(X))  # a table may come sorted
-        self.state_ = self._settle(self._read(X[order], y[order], self.scale_), X, y, self.scale_)
+        self.state_ = self._read(X[order], y[order], self.scale_)
+        self._settled = self._settle(self.state_, X, y, self.scale_)
         self.n_samples_seen_ = len(X)
 
     def _stream(self, X: np.ndarray, y: np.ndarray) -> None:
         if self.scale_ is not None:
             self.state_ = self._read(X, y, self.scale_, self.state_)  # first: it may refuse
+            self._settled = None
             self._tally(y)
             self.n_samples_seen_ += len(X)
             return
@@ -174,15 +175,15 @@ class _IAIEstimator(BaseEstimator):
         ((X, y),) rows read into this state only (labels as indices into classes_), for
         `iai.river`'s rows between its batches."""
         if self.scale_ is not None:
-            state = self._read(*extra[0], self.scale_, self.state_) if extra else self.state_
-            return state, self.scale_
+            state = self.state_ if self._settled is None or extra else self._settled
+            return (self._read(*extra[0], self.scale_, state) if extra else state), self.scale_
         X, y = self._pending_rows(extra)
         scale = self._scale(X, y)
         return self._settle(self._read(X, y, scale), X, y, scale), scale
 
     def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):
-        """The state to predict from when X, y are every row seen: the pass's, or the
-        classifier's posterior mode (`refine`). A stream goes on from the pass's."""
+        """The state to predict from when X, y are every row seen: the pass's `state`, or the
+        classifier's posterior mode (`refine`). Streams go on from the pass's."""
         return state
 
     def _scale(self, X: np.ndarray, y: np.ndarray) -> tuple:
@@ -235,10 +236,9 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
 
     batch_size: rows per learned update step (the shipped learners were trained on 32).
     max_steps: a call with more than batch_size × max_steps rows reads them in max_steps
-    equal steps instead (of at most 1,024 rows): the update is recursive least squares,
-    nearly indifferent to how the rows are batched once there are many
-    (benchmarks/results/tabular-batching/batching.md), and a step's fixed costs (the network, the
-    factorization) dominate its cost up to a few hundred rows. scaling_rows: rows
+    equal steps instead (of at most 1,024 rows): the update, recursive least squares, is nearly
+    indifferent to the batching of many rows (benchmarks/results/tabular-batching/), and a
+    step's fixed costs dominate up to a few hundred rows. scaling_rows: rows
     `partial_fit` standardizes by (see the module docstring). window: None, the state holds
     every row read; W, the linear learner forgets, weighing rows over about the last W
     (`TabularLearner.forget`), for streams that drift. Deterministic: `fit` reads the rows in a

@@ -19,6 +19,11 @@ def table(n: int, classes: int, seed: int = 0):
     )  # fmt: skip
 
 
+def read(est) -> torch.Tensor:
+    """The θ (T, C, P) `est` predicts from."""
+    return est._current()[0].theta
+
+
 def objective(est, X, y, theta, scale: float):
     """The MAP objective's gradient (K, P) at θ (K, P) under s α₀, and its value."""
     learner = est.learner_
@@ -36,8 +41,8 @@ def test_more_classes_end_at_the_mode_under_the_learned_prior():
     X, y = table(200, 3)
     passed = IAIClassifier(refine=False).fit(X, y)
     fitted = IAIClassifier().fit(X, y)
-    start, start_loss = objective(passed, X, y, passed.state_.theta[0, :3], 1.0)
-    end, end_loss = objective(fitted, X, y, fitted.state_.theta[0, :3], 1.0)
+    start, start_loss = objective(passed, X, y, read(passed)[0, :3], 1.0)
+    end, end_loss = objective(fitted, X, y, read(fitted)[0, :3], 1.0)
     assert end_loss < start_loss
     assert end.norm() < 1e-3 * start.norm()
 
@@ -45,7 +50,7 @@ def test_more_classes_end_at_the_mode_under_the_learned_prior():
 def test_two_classes_end_at_the_mode_of_one_scale_antisymmetric():
     X, y = table(120, 2)
     fitted = IAIClassifier().fit(X, y)
-    theta = fitted.state_.theta[0, :2]
+    theta = read(fitted)[0, :2]
     torch.testing.assert_close(theta[0], -theta[1])
     norms = [objective(fitted, X, y, theta, s)[0].norm() for s in mode.SCALES]
     start = objective(IAIClassifier(refine=False).fit(X, y), X, y, theta * 0, 1.0)[0].norm()
@@ -54,25 +59,23 @@ def test_two_classes_end_at_the_mode_of_one_scale_antisymmetric():
 
 def test_the_mode_is_only_fit_s_over_every_row():
     X, y = table(300, 3)  # past scaling_rows: partial_fit then reads them into a state
-    passed = IAIClassifier(refine=False).fit(X, y).state_.theta
-    assert not torch.equal(IAIClassifier().fit(X, y).state_.theta, passed)
-    windowed = IAIClassifier(window=50).fit(X, y).state_.theta
-    assert torch.equal(windowed, IAIClassifier(window=50, refine=False).fit(X, y).state_.theta)
-    streamed = IAIClassifier().partial_fit(X, y, classes=[0, 1, 2]).state_.theta
-    assert torch.equal(
-        streamed, IAIClassifier(refine=False).partial_fit(X, y, [0, 1, 2]).state_.theta
-    )
+    passed = read(IAIClassifier(refine=False).fit(X, y))
+    assert not torch.equal(read(IAIClassifier().fit(X, y)), passed)
+    windowed = read(IAIClassifier(window=50).fit(X, y))
+    assert torch.equal(windowed, read(IAIClassifier(window=50, refine=False).fit(X, y)))
+    streamed = read(IAIClassifier().partial_fit(X, y, classes=[0, 1, 2]))
+    assert torch.equal(streamed, read(IAIClassifier(refine=False).partial_fit(X, y, [0, 1, 2])))
 
 
 @pytest.mark.parametrize("n", [mode.MIN_ROWS - 1, 100])
 def test_outside_min_and_max_rows_fit_keeps_the_pass(monkeypatch, n):
     monkeypatch.setattr("iai.sklearn_learners.MAX_ROWS", 99)
     X, y = table(n, 3)
-    theta = IAIClassifier().fit(X, y).state_.theta
-    assert torch.equal(theta, IAIClassifier(refine=False).fit(X, y).state_.theta)
+    kept = read(IAIClassifier().fit(X, y))
+    assert torch.equal(kept, read(IAIClassifier(refine=False).fit(X, y)))
     X, y = table(mode.MIN_ROWS, 3)
-    theta = IAIClassifier().fit(X, y).state_.theta
-    assert not torch.equal(theta, IAIClassifier(refine=False).fit(X, y).state_.theta)
+    moved = read(IAIClassifier().fit(X, y))
+    assert not torch.equal(moved, read(IAIClassifier(refine=False).fit(X, y)))
 
 
 def test_the_tokens_learner_is_left_as_its_pass():
@@ -102,3 +105,13 @@ def test_while_its_first_rows_set_the_scale_partial_fit_predicts_as_fit(classes)
     np.testing.assert_allclose(streamed.predict_proba(X), fitted.predict_proba(X), atol=1e-4)
     passed = IAIClassifier(refine=False).fit(X, y)
     assert np.abs(passed.predict_proba(X) - fitted.predict_proba(X)).max() > 1e-3
+
+
+def test_after_fit_a_stream_goes_on_from_the_pass():
+    X, y = table(200, 3)
+    fitted = IAIClassifier().fit(X[:100], y[:100])
+    passed = IAIClassifier(refine=False).fit(X[:100], y[:100])
+    assert not torch.equal(read(fitted), read(passed))
+    fitted.partial_fit(X[100:], y[100:])
+    passed.partial_fit(X[100:], y[100:])
+    assert torch.equal(read(fitted), read(passed))
