@@ -390,7 +390,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
     def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):
         if not self.refine or self.window is not None or len(self.codes_) > 1:
             return state
-        return posterior_state(self.learner_, state, X, y, scale[0], len(self.classes_))
+        return posterior_state(self.learner_, state, X, y, scale[0])
 
     def _target_scale(self, y: np.ndarray) -> tuple:
         return ()

@@ -115,15 +115,18 @@ def output_codes(classes: int, outputs: int) -> np.ndarray:
     )
 
 
-def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels, scale, classes: int):
-    """The state `IAIClassifier` predicts from rows all at hand: for the linear learner, two
-    classes or more and MIN_ROWS … MAX_ROWS rows, θ at the posterior mode given the rows X (n,
-    d), labels (n,) indices into the `classes` (`iai.learners.tabular_mode`); else `state`."""
+def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale):
+    """The state `IAIClassifier` predicts from rows all at hand: for the linear learner, rows
+    of two classes or more and MIN_ROWS … MAX_ROWS of them, θ at the posterior mode given
+    the rows X (n, d) and labels (n,), over the classes they show (a class declared but not
+    shown has probability 0 anyway), `iai.learners.tabular_mode`; else `state`."""
+    shown, index = np.unique(labels, return_inverse=True)
     sized = MIN_ROWS <= len(X) <= MAX_ROWS
-    if not isinstance(learner, TabularLearner) or not sized or classes < 2:
+    if not isinstance(learner, TabularLearner) or not sized or len(shown) < 2:
         return state
     x = rows(learner, X, scale)  # (1, n, d)
-    return posterior_mode(learner, state, x, torch.from_numpy(labels)[None], classes)
+    y = torch.from_numpy(index.reshape(-1))[None]
+    return posterior_mode(learner, state, x, y, torch.from_numpy(shown))
 
 
 def code_probabilities(out: torch.Tensor, codes: np.ndarray, class_count: np.ndarray) -> np.ndarray:

@@ -115,3 +115,13 @@ def test_after_fit_a_stream_goes_on_from_the_pass():
     fitted.partial_fit(X[100:], y[100:])
     passed.partial_fit(X[100:], y[100:])
     assert torch.equal(read(fitted), read(passed))
+
+
+def test_a_class_declared_but_not_shown_leaves_the_mode_to_the_classes_shown():
+    """river declares every class it may meet; the mode is over the classes the rows show, so
+    two shown of three declared are solved as two, and the third keeps probability 0."""
+    X, y = table(120, 2)
+    streamed = IAIClassifier().partial_fit(X, y, classes=[0, 1, 2])
+    proba = streamed.predict_proba(X)
+    assert np.all(proba[:, 2] == 0)
+    np.testing.assert_allclose(proba[:, :2], IAIClassifier().fit(X, y).predict_proba(X), atol=1e-4)

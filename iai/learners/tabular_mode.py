@@ -4,16 +4,17 @@ takes the state its pass over them left.
 The learned update reads a table once, a damped Newton step per mini-batch on the softmax
 loss: at 64 rows two steps, short of the mode of the very model it keeps, f_c(x) = φ(x)ᵀ θ_c.
 `fit` has every row at hand, so it finishes the job: the maximum a posteriori θ of that model
-under the prior h_φ was trained with, N(0, diag(1 / (s α₀))) per class (α₀ the learner's
-learned `log_alpha0`), from the state's θ: for two classes by Newton's method, s the one of
-SCALES of highest Laplace evidence (`_binary`); for more by L-BFGS (scipy's) at s = 1, where
-the evidence picked large s on tables of few rows per class and read them worse in our trials.
-Measured against the pass alone: benchmarks/results/tabular-mode/mode.md. `partial_fit`
-predicts from it too while it holds every row (its first ones, setting the scale), but a
-stream goes on from the pass's state: the update was trained on its own trajectory, and
-continued from the mode it read a stream worse in our trials. Not past MAX_ROWS rows, where a
-solve costs seconds and the pass is nearer the mode, or below MIN_ROWS, where the mode read
-tables of two classes apart from noise features worse than the pass
+under the base prior the update starts from, N(0, diag(1 / (s α₀))) per class (α₀ the
+learner's learned `log_alpha0`; during the pass h_φ moves each coordinate's precision from
+it), over the classes the rows show, from the state's θ: for two classes by Newton's method, s
+the one of SCALES of highest Laplace evidence (`_binary`); for more by L-BFGS (scipy's) at s =
+1, where the evidence picked large s on tables of few rows per class and read them worse in
+our trials. Measured against the pass alone: benchmarks/results/tabular-mode/mode.md.
+`partial_fit` predicts from it too while it holds every row (its first ones, setting the
+scale), but a stream goes on from the pass's state: the update was trained on its own
+trajectory, and continued from the mode it read a stream worse in our trials. Not past
+MAX_ROWS rows, where a solve costs seconds and the pass is nearer the mode, or below MIN_ROWS,
+where the mode read tables of two classes apart from noise features worse than the pass
 (benchmarks/results/untrusted/small-rows.txt at commit afc9551: 5 features, 3 to 9 rows, 0.002
 to 0.057 less accuracy).
 """
@@ -35,26 +36,27 @@ NEWTON_STEPS = 100  # the most per solve, two classes
 
 
 def posterior_mode(
-    learner: TabularLearner, state: TabularState, x: torch.Tensor, y: torch.Tensor, classes: int
+    learner: TabularLearner, state: TabularState, x: torch.Tensor, y: torch.Tensor, outputs
 ) -> TabularState:
-    """`state` with the first `classes` outputs' θ (T, C, P) at the posterior mode given the
-    rows x (T, n, d) and labels y (T, n) in 0 … classes - 1, task by task."""
-    theta = state.theta.clone()
+    """`state` with the θ (T, C, P) of `outputs` (K,), the classes the rows show, at the
+    posterior mode given the rows x (T, n, d) and labels y (T, n) in 0 … K - 1 (indices into
+    `outputs`), task by task; the other outputs' θ as they were."""
+    theta, K = state.theta.clone(), len(outputs)
     with torch.no_grad():
         alpha0 = learner.log_alpha0.exp()[learner.groups(x.shape[-1])].to(theta.dtype)  # (P,)
         phi = learner.features(x).to(theta.dtype)  # (T, n, P)
         for t in range(len(theta)):
-            if classes == 2:
-                theta[t, :2] = _binary(phi[t], y[t].to(theta.dtype), alpha0, theta[t, :2])
+            if K == 2:
+                theta[t, outputs] = _binary(phi[t], y[t].to(theta.dtype), alpha0, theta[t, outputs])
                 continue
             # the pass's Gauss–Newton sum, a preconditioner: the random features repeat one
             # another, and plain L-BFGS took hundreds of iterations
-            gnm = x.shape[1] * state.curvature[t, :classes] + torch.diag(alpha0)
+            gnm = x.shape[1] * state.curvature[t, outputs] + torch.diag(alpha0)
             factor = torch.linalg.cholesky(gnm.double()).numpy()  # (K, P, P)
-            onehot = np.eye(classes)[y[t].numpy()]  # (n, K)
-            start = theta[t, :classes].double().numpy()
+            onehot = np.eye(K)[y[t].numpy()]  # (n, K)
+            start = theta[t, outputs].double().numpy()
             mode = _mode(phi[t].double().numpy(), onehot, alpha0.double().numpy(), start, factor)
-            theta[t, :classes] = torch.from_numpy(mode).to(theta.dtype)
+            theta[t, outputs] = torch.from_numpy(mode).to(theta.dtype)
     return replace(state, theta=theta)
 
 
@@ -92,10 +94,10 @@ def _newton(phi, target, alpha, u) -> torch.Tensor:
         grad = phi.T @ (p - target) + alpha * u
         step, t = torch.cholesky_solve(grad[:, None], factor)[:, 0], 1.0
         trial = _logistic_loss(phi, target, alpha, u - step)
-        while trial > loss and t > 1e-4:
+        while not trial <= loss and t > 1e-4:  # `not <=`: a NaN is no descent
             t /= 2
             trial = _logistic_loss(phi, target, alpha, u - t * step)
-        if trial > loss:
+        if not trial <= loss:
             break
         done = loss - trial <= 1e-10 * (1 + abs(float(loss)))
         u, loss = u - t * step, trial
