@@ -175,8 +175,9 @@ class _IAIEstimator(BaseEstimator):
         ((X, y),) rows read into this state only (labels as indices into classes_), for
         `iai.river`'s rows between its batches."""
         if self.scale_ is not None:
-            state = self.state_ if self._settled is None or extra else self._settled
-            return (self._read(*extra[0], self.scale_, state) if extra else state), self.scale_
+            if extra:
+                return self._read(*extra[0], self.scale_, self.state_), self.scale_
+            return self.state_ if self._settled is None else self._settled, self.scale_
         X, y = self._pending_rows(extra)
         scale = self._scale(X, y)
         return self._settle(self._read(X, y, scale), X, y, scale), scale
@@ -330,8 +331,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
     def fit(self, X, y):
         X, y = self._validate(X, y, reset=True)
         self._set_classes(sorted_labels(y))
-        labels = self._labels(y)
-        self._fit_rows(X, labels)
+        self._fit_rows(X, self._labels(y))
         return self
 
     def partial_fit(self, X, y, classes=None):

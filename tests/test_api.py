@@ -2,6 +2,9 @@
 
 import json
 import re
+import shutil
+import subprocess
+import sys
 import warnings
 
 import numpy as np
@@ -10,6 +13,7 @@ import torch
 from safetensors.torch import load_file, save_file
 
 import iai
+import iai.api
 from iai.checkpoint import save_learner
 from iai.config import to_dict
 from iai.experiment import build
@@ -352,12 +356,6 @@ def test_the_packaged_learners_load_without_the_meta_check(monkeypatch, tmp_path
     """iai/pretrained/ is trusted as the package's code is: loading from it skips the meta
     build (whose arithmetic imports torch._dynamo, ~1 s, in a fresh process). A copy of the
     same checkpoint anywhere else is an untrusted path and is checked."""
-    import shutil
-    import subprocess
-    import sys
-
-    import iai.api
-
     code = (
         "import sys, iai, iai.api\n"
         "for d in sorted(iai.api.PACKAGED.iterdir()): iai.load(d)\n"
