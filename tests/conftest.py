@@ -97,12 +97,13 @@ def make_cfg():
 
 
 def randomize_head(learner: nn.Module, seed: int) -> None:
-    """Give the zero-initialised output head small random weights, so a step moves θ."""
+    """Give the zero-initialised output heads small random weights, so a step moves θ (a
+    learner on a floor has one for the floor too)."""
     g = torch.Generator().manual_seed(seed)
-    head = update_head(learner)
     with torch.no_grad():
-        nn.init.normal_(head.weight, std=0.1, generator=g)
-        nn.init.normal_(head.bias, std=0.1, generator=g)
+        for head in (m for m in learner.modules() if isinstance(m, ZeroLinear)):
+            nn.init.normal_(head.weight, std=0.1, generator=g)
+            nn.init.normal_(head.bias, std=0.1, generator=g)
 
 
 def update_head(learner: nn.Module) -> nn.Linear:

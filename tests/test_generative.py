@@ -36,6 +36,7 @@ KINDS = {
     ],
     "mixture": ["learner.kind='mixture'", "learner.components=3"],
 }
+KINDS["floored"] = [*KINDS["tokens"], "learner.floor=2"]  # tokens on a mixture floor
 
 
 def tiny(kind: str, *more: str):
@@ -131,7 +132,7 @@ def test_the_ode_density_counts_the_divergence():
     assert torch.allclose(lp, exact, atol=1e-4)
 
 
-@pytest.mark.parametrize("kind", ["explicit", "tokens", "mixture"])
+@pytest.mark.parametrize("kind", ["explicit", "tokens", "floored", "mixture"])
 def test_explicit_and_parametric_states_stay_flat_however_many_samples_are_read(kind):
     learner, prior = tiny(kind)
     from iai.generative import _states

@@ -45,6 +45,7 @@ from iai.models.set_transformer import SetTransformer
 from iai.tasks.objective import Objective
 
 FREQUENCIES = 4  # Fourier features of t: t, sin and cos of 2π f t for f = 1 … 4
+MAX_COMPONENTS = 64  # the mixture floor's components: each costs a D × D solve per point
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,7 @@ class FlowConfig:
     field_hidden: int = 128  # explicit: the field v_γ(x, t, z)
     field_depth: int = 3  # explicit: the field's layers; tokens: its cross-attention blocks
     probes: int = 4  # explicit, tokens, `both`: (x₀, t) pairs per sample at which ∇z is taken
+    floor: int = 0  # tokens: components of the mixture floor (iai.learners.tokens_flow); 0: none
     solver: Literal["euler", "midpoint", "rk4", "dopri5", "bosh3"] = "midpoint"
     ode_steps: int = 16  # fixed-step solvers
     rtol: float = 1e-4  # adaptive solvers
@@ -83,6 +85,14 @@ class FlowConfig:
         if self.regime not in ("implicit", "explicit", "tokens"):
             raise InvalidConfig(
                 f"learner.regime = {self.regime!r}; allowed: 'implicit', 'explicit', 'tokens'"
+            )
+        if not 0 <= self.floor <= MAX_COMPONENTS:
+            raise InvalidConfig(
+                f"learner.floor = {self.floor!r}; must be from 0 (no floor) to {MAX_COMPONENTS}"
+            )
+        if self.floor and self.regime != "tokens":
+            raise InvalidConfig(
+                f"learner.floor = {self.floor} needs learner.regime = 'tokens', not {self.regime!r}"
             )
         if self.solver not in (*FIXED, *ADAPTIVE):
             raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")

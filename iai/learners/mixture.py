@@ -74,13 +74,18 @@ class MixtureLearner(GenerativeLearner):
         self.net = SetTransformer(W, cfg.depth, cfg.heads)
         self.head = ZeroLinear(W, P)
 
-    def distribution(self, theta: torch.Tensor) -> MixtureSameFamily:
-        """The mixtures θ (T, K, P) describe, scoring points (T, M, D)."""
+    def parts(self, theta: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """θ (T, K, P) -> the weights' logits (T, K), means (T, K, D), Cholesky factors of the
+        covariances (T, K, D, D)."""
         D = self.dim
         logits, means, tril = theta[..., 0], theta[..., 1 : 1 + D], theta[..., 1 + D :]
         below = torch.zeros(*tril.shape[:-1], D, D, dtype=tril.dtype, device=tril.device)
         below[..., self.below[0], self.below[1]] = tril[..., D:]
-        scale = torch.diag_embed(tril[..., :D].exp()) + below
+        return logits, means, torch.diag_embed(tril[..., :D].exp()) + below
+
+    def distribution(self, theta: torch.Tensor) -> MixtureSameFamily:
+        """The mixtures θ (T, K, P) describe, scoring points (T, M, D)."""
+        logits, means, scale = self.parts(theta)
         # no argument validation: a non-finite θ is refused by name where it surfaces (API)
         components = MultivariateNormal(
             means[:, None], scale_tril=scale[:, None], validate_args=False

@@ -16,13 +16,12 @@ a running log-sum-exp, exactly and in any order, in memory flat in the number of
 
 import math
 from dataclasses import dataclass, replace
+from typing import Protocol
 
 import torch
 from torch import nn
 
 from iai.models.clock import ClockEmbedding, step_clock
-from iai.models.feature_bayes import BayesStats
-from iai.models.feature_laplace import LaplaceStats
 from iai.models.heads import ZeroLinear
 from iai.models.set_transformer import SetTransformer
 
@@ -73,13 +72,20 @@ class PooledAttention(nn.Module):
         return Pool(num, pool.den * carry + w.sum(-1), top)
 
 
+class FloorState(Protocol):
+    """What a floor keeps beside the tokens, detached with them: an exact posterior
+    (`iai.models.feature_bayes`, `feature_laplace`) or a mixture (`iai.learners.mixture`)."""
+
+    def detach(self) -> "FloorState": ...
+
+
 @dataclass(frozen=True)
 class TokensState:
     z: torch.Tensor  # (T, M, W)
     seen: int = 0
     pool: Pool | None = None  # with `pooled`: the running attention over the points read
-    # with a floor: its posterior (iai.learners.tokens)
-    stats: BayesStats | LaplaceStats | None = None
+    # with a floor: its posterior (iai.learners.tokens) or its mixture (iai.learners.tokens_flow)
+    stats: "FloorState | None" = None
 
     def detach(self) -> "TokensState":
         pool = None if self.pool is None else self.pool.detach()
