@@ -1,6 +1,7 @@
 """The explicit flow with a token state against EM on Gaussian mixtures (issue 21, item 4):
 energy distance of samples to the truth after 320 context points, in distribution and out
-(6–8 components; means twice as spread), beside the other generative learners.
+(6–8 components; means twice as spread), beside the other generative learners, the token
+flow without its mixture floor, and its floor alone (the tokens' correction set to zero).
 
     OMP_NUM_THREADS=1 python benchmarks/generative_tokens.py \
         > benchmarks/results/generative-tokens/gmm.md   (and gmm.json beside it)
@@ -16,6 +17,7 @@ flow, which re-reads its context at each of the ODE's evaluations, would cost mo
 the rest together at this size: its energy at 64 samples is in generative/quality.md.
 """
 
+import copy
 import json
 import statistics
 import sys
@@ -35,9 +37,11 @@ OUT = Path(__file__).resolve().parent / "results" / "generative-tokens" / "gmm.j
 TASKS, SAMPLES, B, K = 200, 1024, 32, 10
 LEARNERS = {  # label -> checkpoint
     "flow, token state": "gmm-2d-tokens",
+    "flow, token state, no floor": "gmm-2d-tokens-nofloor",
     "flow, explicit (one latent)": "gmm-2d-explicit",
     "mixture learner": "gmm-2d-parametric",
 }
+FLOOR_ALONE = "flow, token state: its mixture floor alone"
 VARIANTS = {"id": 300, "many_components": 301, "wide_prior": 302}  # variant -> seed
 
 
@@ -47,6 +51,7 @@ def mean_se(v: torch.Tensor) -> tuple[float, float]:
 
 def main() -> None:
     learners = {label: iai.load(ROOT / c) for label, c in LEARNERS.items() if (ROOT / c).exists()}
+    learners[FLOOR_ALONE] = floor_alone(learners["flow, token state"])
     cfg = learners["flow, token state"].config.task
     print(markdown_header())
     print("# Token-state flow against EM (BIC) on Gaussian mixtures, 320 context points\n")
@@ -75,6 +80,16 @@ def main() -> None:
             print(f"| {label} | {last} | {first} | {ratio} |")
         print()
     OUT.write_text(json.dumps(with_command(results), indent=1))
+
+
+def floor_alone(learner):
+    """The token flow with its tokens' correction to the field set to zero: it samples the
+    exact field of its mixture floor, so the rows beside it say what the tokens add."""
+    ablated = copy.deepcopy(learner)
+    with torch.no_grad():
+        ablated.field.out.weight.zero_()
+        ablated.field.out.bias.zero_()
+    return ablated
 
 
 def table(rows: dict, em: torch.Tensor) -> dict:

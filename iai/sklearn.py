@@ -384,7 +384,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
 
     def _check_params(self) -> None:
         super()._check_params()
-        if not isinstance(self.refine, bool):
+        if not isinstance(self.refine, bool | np.bool_):
             raise ValueError(f"refine must be True or False, got {self.refine!r}")
 
     def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):

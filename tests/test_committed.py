@@ -78,7 +78,9 @@ GENERATIVE = {
     "letters",
     "letters-explicit",
     "gmm-2d-tokens",
+    "gmm-2d-tokens-nofloor",
     "letters-tokens",
+    "letters-tokens-nofloor",
 }
 # issue 21's GP learners: configs/gp-tokens.toml's task, each trained for it (gp_tokens.sh)
 GP = {

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 from sklearn.datasets import make_classification
+from sklearn.exceptions import ConvergenceWarning
 
 import iai.learners.tabular_mode as mode
 from iai.sklearn import IAIClassifier
@@ -92,6 +93,17 @@ def test_refine_must_be_a_bool(refine):
     X, y = table(40, 2)
     with pytest.raises(ValueError, match="refine must be True or False"):
         IAIClassifier(refine=refine).fit(X, y)
+    assert IAIClassifier(refine=np.bool_(False)).fit(X, y).score(X, y) > 0.5  # numpy's bool
+
+
+def test_a_mode_that_stops_short_is_kept_and_said(monkeypatch):
+    X, y = table(200, 3)
+    monkeypatch.setattr(mode, "OPTIONS", {**mode.OPTIONS, "maxiter": 2})
+    with pytest.warns(ConvergenceWarning, match="L-BFGS stopped short"):
+        short = IAIClassifier().fit(X, y)
+    passed = IAIClassifier(refine=False).fit(X, y)
+    _, short_loss = objective(short, X, y, read(short)[0, :3], 1.0)
+    assert short_loss < objective(passed, X, y, read(passed)[0, :3], 1.0)[1]
 
 
 @pytest.mark.parametrize("classes", [2, 3])

@@ -18,9 +18,11 @@ LEARNERS = {
     "gmm-2d-parametric": ["id", "many_components", "wide_prior"],
     "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
     "gmm-2d-tokens": ["id", "many_components", "wide_prior"],
+    "gmm-2d-tokens-nofloor": ["id", "many_components", "wide_prior"],
     "letters": ["id", "held_out_letters", "serif"],
     "letters-explicit": ["id", "held_out_letters", "serif"],
     "letters-tokens": ["id", "held_out_letters", "serif"],
+    "letters-tokens-nofloor": ["id", "held_out_letters", "serif"],
 }
 
 

@@ -13,9 +13,11 @@ IAI_GENERATIVE = (
     "gmm-2d-explicit",
     "gmm-2d-parametric",
     "gmm-2d-tokens",
+    "gmm-2d-tokens-nofloor",
     "letters",
     "letters-explicit",
     "letters-tokens",
+    "letters-tokens-nofloor",
 )
 
 
