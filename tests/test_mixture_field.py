@@ -6,7 +6,7 @@ from conftest import randomize_head
 
 import iai
 from iai.config import load_config
-from iai.errors import InvalidConfig
+from iai.errors import InvalidConfig, InvalidInput
 from iai.experiment import build
 from iai.models.flow_ode import Solver, log_prob, transport
 from iai.models.mixture_field import mixture_velocity
@@ -69,3 +69,13 @@ def test_a_floor_is_refused_outside_the_token_flow_and_out_of_range():
         load_config(None, ["learner.kind='flow'", "learner.regime='explicit'", "learner.floor=2"])
     with pytest.raises(InvalidConfig, match="learner.floor = -1"):
         load_config(None, ["learner.kind='flow'", "learner.regime='tokens'", "learner.floor=-1"])
+
+
+def test_a_floor_that_overflows_is_named_not_a_linear_algebra_error():
+    ov = ["task.name='gaussian_mixtures'", "task.dim=2", "learner.kind='flow'"]
+    ov += ["learner.regime='tokens'", "learner.floor=2", "learner.width=16", "learner.depth=1"]
+    learner, prior = build(load_config(None, [*ov, "learner.heads=2", "learner.latents=4"]))
+    randomize_head(learner, 0)
+    x = prior.sample(2, 40, 5, generator=torch.Generator().manual_seed(0)).x_train
+    with pytest.warns(UserWarning), pytest.raises(InvalidInput, match="x_context"):
+        iai.sample_steps(learner.eval(), x * 1e30, 5)

@@ -90,7 +90,7 @@ class TokensFlow(FlowLearner):
         rows = torch.cat([*pairs, self.probe_t.expand(T, B, P, 1)], -1).flatten(1, 2)
 
         def total(z: torch.Tensor) -> torch.Tensor:  # the tasks' mean losses, summed
-            return self.loss(replace(state, z=z), rows) * T
+            return FlowLearner.loss(self, replace(state, z=z), rows) * T  # (a floor's NLL: no z)
 
         with full_precision(state.z):  # a signal (iai.models.precision)
             return torch.func.grad(total)(state.z.detach()).detach()

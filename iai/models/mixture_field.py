@@ -32,9 +32,11 @@ def mixture_velocity(
     S = (1 - s).square() * eye + s.square() * cov  # (T, n, K, D, D)
     C = s * cov - (1 - s) * eye
     r = x[:, :, None] - t[..., None] * means[:, None]  # (T, n, K, D): x − t μ_k
-    L = torch.linalg.cholesky(S)
+    L, info = torch.linalg.cholesky_ex(S)  # a mixture that overflowed: NaN, for the API to name
+    bad = ((info > 0) | ~S.isfinite().all(-1).all(-1)).any(-1)  # (T, n)
     w = torch.cholesky_solve(r[..., None], L)  # (T, n, K, D, 1): S_k⁻¹ (x − t μ_k)
     mean_u = means[:, None] + (C @ w)[..., 0]  # (T, n, K, D)
     log_det = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (T, n, K)
     log_r = logits.log_softmax(-1)[:, None] - 0.5 * ((r * w[..., 0]).sum(-1) + log_det)
-    return (log_r.softmax(-1)[..., None] * mean_u).sum(-2)
+    v = (log_r.softmax(-1)[..., None] * mean_u).sum(-2)
+    return v.masked_fill(bad[..., None], float("nan"))
