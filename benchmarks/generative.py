@@ -26,7 +26,7 @@ import torch
 import iai
 from common import letters as letter_classifier
 from common.command import markdown_header, with_command, without_command
-from common.generative import LEARNERS, B, K, read_quality
+from common.generative import LEARNERS, B, K, floor_alone, read_quality
 from iai.evaluation import sampling
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
@@ -225,11 +225,15 @@ def letters(args) -> None:
     names = args.learners or [n for n in LEARNERS if n.startswith("letters")]
     for name in names:  # named learners are measured again, the others' results kept
         learner = load(name)
+        runs = {name: learner}
+        if learner.cfg.kind == "flow" and learner.cfg.floor:  # what the tokens add to the floor
+            runs[f"{name}: floor alone"] = floor_alone(learner)
         for variant in LEARNERS[name]:
             data = data_for(learner, variant, args.tasks, 128, seed=hash_seed(name, variant))
-            q = sample_quality(learner, data, LETTER_STEPS, batch_size=B, nll_steps=[])
-            out.setdefault(name, {})[variant] = {"recognized": recognized(clf, q, data)}
-            print(name, variant, out[name][variant], file=sys.stderr, flush=True)
+            for label, run in runs.items():
+                q = sample_quality(run, data, LETTER_STEPS, batch_size=B, nll_steps=[])
+                out.setdefault(label, {})[variant] = {"recognized": recognized(clf, q, data)}
+                print(label, variant, out[label][variant], file=sys.stderr, flush=True)
     path.write_text(json.dumps(with_command(out), indent=1))
     (OUT / "letters.md").write_text(markdown_header() + "\n" + letters_table(out))
     print(letters_table(out))

@@ -17,7 +17,6 @@ flow, which re-reads its context at each of the ODE's evaluations, would cost mo
 the rest together at this size: its energy at 64 samples is in generative/quality.md.
 """
 
-import copy
 import json
 import statistics
 import sys
@@ -27,6 +26,7 @@ import torch
 
 import iai
 from common.command import markdown_header, with_command
+from common.generative import floor_alone
 from iai.evaluation.em import fit_em
 from iai.evaluation.sample_metrics import energy_distance
 from iai.evaluation.sampling import draw
@@ -80,16 +80,6 @@ def main() -> None:
             print(f"| {label} | {last} | {first} | {ratio} |")
         print()
     OUT.write_text(json.dumps(with_command(results), indent=1))
-
-
-def floor_alone(learner):
-    """The token flow with its tokens' correction to the field set to zero: it samples the
-    exact field of its mixture floor, so the rows beside it say what the tokens add."""
-    ablated = copy.deepcopy(learner)
-    with torch.no_grad():
-        ablated.field.out.weight.zero_()
-        ablated.field.out.bias.zero_()
-    return ablated
 
 
 def table(rows: dict, em: torch.Tensor) -> dict:

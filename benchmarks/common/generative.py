@@ -2,9 +2,12 @@
 plain JSON it writes (`read_quality`, for the script itself) and as typed values (the rest,
 for docs/results.md's generator)."""
 
+import copy
 import json
 from dataclasses import dataclass
 from pathlib import Path
+
+import torch
 
 from common.command import without_command
 from iai.evaluation.results import Curve
@@ -24,6 +27,16 @@ LEARNERS = {
     "letters-tokens": ["id", "held_out_letters", "serif"],
     "letters-tokens-nofloor": ["id", "held_out_letters", "serif"],
 }
+
+
+def floor_alone(learner):
+    """The token flow with its tokens' correction to the field set to zero: it samples the
+    exact field of its mixture floor, so the rows beside it say what the tokens add."""
+    ablated = copy.deepcopy(learner)
+    with torch.no_grad():
+        ablated.field.out.weight.zero_()
+        ablated.field.out.bias.zero_()
+    return ablated
 
 
 def read_quality(out: Path) -> dict:
