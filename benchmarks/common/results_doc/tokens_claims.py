@@ -96,16 +96,21 @@ def generative_tokens_claims() -> list[tuple[str, str, str]]:
             )
         )
     recognized = generative.letters(RESULTS / "generative")
-    rec, bare = recognized.get("letters-tokens"), recognized.get("letters-tokens-nofloor")
+    rec = recognized.get("letters-tokens")
+    beside = {  # learner in letters.json -> as the claim names it
+        "letters-tokens-nofloor": "without the floor",
+        "letters-tokens: floor alone": "its floor alone",
+    }
     if rec:
         at = {v: (r.curve.mean[0], r.curve.mean[-1]) for v, r in rec.items()}  # steps 1, 10
         text = "; ".join(
             f"{v}: step 1 {100 * a:.1f} %, step 10 {100 * b:.1f} %" for v, (a, b) in at.items()
         )
-        if bare:
-            text += "; without the floor, step 10: " + ", ".join(
-                f"{v} {100 * r.curve.mean[-1]:.1f} %" for v, r in bare.items()
-            )
+        for name, said in beside.items():
+            if name in recognized:
+                text += f"; {said}, step 10: " + ", ".join(
+                    f"{v} {100 * r.curve.mean[-1]:.1f} %" for v, r in recognized[name].items()
+                )
         ok = at["id"][1] >= 0.9 and at["held_out_letters"][1] >= 0.8
         ok &= all(first < last for first, last in at.values())
         out.append(
