@@ -17,9 +17,10 @@ floor), while the mixture learner, whose state is a mixture, came within 1.3–1
 state also carries a mixture of K Gaussians refined as `iai.learners.mixture` refines it
 (trained by its NLL beside the flow-matching loss), and the field is the mixture's exact
 flow-matching field (`iai.models.mixture_field`) plus the tokens' correction, which starts
-at zero: an untrained learner samples its mixture, and the tokens learn what a mixture of K
-cannot hold (a stroke, a curved component). The points the tokens read carry their log
-density under the mixture, and each query the mixture's field at it.
+at zero: an untrained learner samples its mixture, and the tokens may learn what a mixture of
+K cannot hold. Measured, they did not: with the correction set to zero the committed learners
+score the same (docs/generative.md, "The mixture floor"). The points the tokens read carry
+their log density under the mixture, and each query the mixture's field at it.
 """
 
 from dataclasses import replace
