@@ -85,7 +85,7 @@ def test_at_the_bounds_curvature_no_step_raises_its_batchs_laplace_objective(
             new = floor.add(stats, xb, yb[:, :, 0])
             before = -(yb.transpose(1, 2) * (phi @ stats.weights).log_softmax(-1)).sum((-2, -1))
             delta = new.weights - stats.weights
-            prior = 0.5 * (delta * (stats.factor @ stats.factor.mT @ delta)).sum((-2, -1))
+            prior = 0.5 * (delta * torch.linalg.solve(stats.covariance, delta)).sum((-2, -1))
             after = prior - (yb.transpose(1, 2) * (phi @ new.weights).log_softmax(-1)).sum((-2, -1))
             assert (after <= before + 1e-9).all()
             stats = new
@@ -123,4 +123,14 @@ def test_a_long_stream_of_one_rule_is_read_to_it_in_flat_memory():
         xq = torch.randn(1, 2000, 2, generator=g)
         error = (floor.predict(stats, xq).argmax(-1) != (xq @ rule).argmax(-1)).float().mean()
     assert error < 0.03
-    assert stats.gram.shape == (1, 2, 19, 19) and torch.isfinite(stats.weights).all()
+    assert stats.covariance.shape == (1, 2, 19, 19) and torch.isfinite(stats.weights).all()
+
+
+def test_read_gives_the_log_probabilities_at_the_batch_before_its_labels():
+    floor = _floor(2, 3, 0)
+    x, y = _data(3, 12, 2, 0)
+    with torch.no_grad():
+        stats = floor.add(floor.start(2, x), x[:, :5], y[:, :5])
+        logp, after = floor.read(stats, x[:, 5:], y[:, 5:])
+        torch.testing.assert_close(logp, floor.predict(stats, x[:, 5:]))
+    torch.testing.assert_close(after.weights, floor.add(stats, x[:, 5:], y[:, 5:]).weights)

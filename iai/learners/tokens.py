@@ -98,16 +98,17 @@ class TokensLearner(PredictiveLearner):
     def step(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> TokensState:
         """One mini-batch x (T, B, D), y (T, B) -> the next latents."""
         feats = [x, self.objective.target_features(y)]
+        floor, stats = None, None
+        if self.floor is not None:  # its prediction at x comes with its update
+            floor, stats = self.floor.read(state.stats, x, feats[1])
         if self.cfg.signal != "grad":
-            out = self.predict(state, x)  # (T, B, C)
+            out = self._head(state, x, floor)[0]  # (T, B, C)
             feats += [out, self.objective.residual(out, y)]
         grad = None
         if self.embed_grad is not None:
             grad = self.embed_grad(self._latent_grad(state, x, y))
         new = self.update(state, self.embed_point(torch.cat(feats, -1)), grad)
-        if self.floor is None:
-            return new
-        return replace(new, stats=self.floor.add(state.stats, x, feats[1]))
+        return new if stats is None else replace(new, stats=stats)
 
     def _latent_grad(self, state: TokensState, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """∇z of the batch's mean loss per task, (T, M, W), at a copy of z outside the graph (a
@@ -120,19 +121,19 @@ class TokensLearner(PredictiveLearner):
         with full_precision(state.z):  # a signal (iai.models.precision)
             return torch.func.grad(total)(state.z.detach()).detach()
 
-    def _head(self, state: TokensState, x_query: torch.Tensor):
+    def _head(self, state: TokensState, x_query: torch.Tensor, floor=None):
         """Regression: the mean (T, Q, 1) and variance (T, Q); classification: logits (T, Q, C)
-        and None."""
+        and None. `floor`: the floor's prediction at x_query, where already known."""
         if self.floor is None:
             raw = self.reader(state.z, x_query)
             if not self.gaussian:
                 return raw, None
             return raw[..., :1], F.softplus(raw[..., 1]) + MIN_VARIANCE
         if not self.gaussian:
-            logp = self.floor.predict(state.stats, x_query)
+            logp = self.floor.predict(state.stats, x_query) if floor is None else floor
             raw = self.reader(state.z, torch.cat([x_query, logp], -1))
             return self.log_temperature.exp() * logp + raw, None
-        mean, var = self.floor.predict(state.stats, x_query)
+        mean, var = self.floor.predict(state.stats, x_query) if floor is None else floor
         raw = self.reader(state.z, torch.cat([x_query, mean, var.log()[..., None]], -1))
         return mean + raw[..., :1], var * raw[..., 1].exp() + MIN_VARIANCE
 

@@ -19,7 +19,8 @@ The banks. A bank's evidence here is prequential: the log-likelihood of each bat
 bank's mean before the batch is read (Dawid 1984), the sum of its one-step-ahead predictions;
 so a bank whose features overfit is not favoured.
 
-Precision. The sums, the factor and the evidence are float64, as the regression floor's.
+The covariance Λ⁻¹ is carried and updated by Woodbury's identity, as the regression floor's
+(`FourierBasis.update_covariance`; why there). Precision: it and the evidence are float64.
 """
 
 from dataclasses import dataclass
@@ -40,9 +41,8 @@ NOISE = 10.0
 class LaplaceStats:
     """Per task and bank, what the points read so far leave of the Laplace posterior (float64)."""
 
-    gram: torch.Tensor  # (T, E, P, P): Σ φφᵀ
     weights: torch.Tensor  # (T, E, P, C): the posterior mean of each class's weights
-    factor: torch.Tensor  # (T, E, P, P): the posterior precision's lower Cholesky factor
+    covariance: torch.Tensor  # (T, E, P, P): Λ⁻¹, the inverse of the posterior precision
     evidence: torch.Tensor  # (T, E): Σ over batches of log p(batch | bank, points before it)
     bank: torch.Tensor  # (T, E): p(bank | points), sums to 1
 
@@ -61,32 +61,40 @@ class FeatureLaplace(FourierBasis):
         """The prior: no point read, every class's weights 0."""
         E, P = self.precision_offset.shape
         zeros = like.new_zeros((), dtype=torch.float64)
-        gram = zeros.expand(tasks, E, P, P)
         weights = zeros.expand(tasks, E, P, self.classes)
-        return self._stats(gram, weights, self.factor(gram), zeros.expand(tasks, E))
+        with full_precision(like):
+            covariance = self.prior_covariance(tasks)[0]
+            return self._stats(weights, covariance, zeros.expand(tasks, E))
 
     def add(self, stats: LaplaceStats, x: torch.Tensor, y: torch.Tensor) -> LaplaceStats:
-        """The posterior after a batch x (T, B, D) with one-hot labels y (T, B, C): one bounded
-        Newton step from the current mean."""
-        with full_precision(x):
-            phi, y = self.features(x).permute(0, 2, 1, 3), y.double()[:, None]  # (T, E, B, P)
-            logp = (phi @ stats.weights).log_softmax(-1)  # (T, E, B, C), before the batch
-            evidence = stats.evidence + (logp * y).sum((-2, -1))
-            gram = self.accumulate(stats.gram, phi)
-            factor = self.factor(gram)
-            step = torch.cholesky_solve(phi.mT @ (y - logp.exp()), factor)
-            return self._stats(gram, stats.weights + step, factor, evidence)
+        """The posterior after a batch x (T, B, D) with one-hot labels y (T, B, C)."""
+        return self.read(stats, x, y)[1]
 
-    def _stats(self, gram, weights, factor, evidence) -> LaplaceStats:
+    def read(self, stats: LaplaceStats, x: torch.Tensor, y: torch.Tensor):
+        """log p(class) at a batch x (T, B, D) before its labels y (T, B, C) are read, as
+        `predict` gives, and the posterior after: one bounded Newton step from the mean."""
+        with full_precision(x):
+            phi, y = self.features(x).transpose(1, 2), y.double()[:, None]  # (T, E, B, P)
+            logp = (phi @ stats.weights).log_softmax(-1)  # (T, E, B, C), before the batch
+            before = self._mixture(stats, logp.transpose(1, 2))
+            evidence = stats.evidence + (logp * y).sum((-2, -1))
+            covariance = self.update_covariance(stats.covariance, phi)[0]
+            step = covariance @ (phi.mT @ (y - logp.exp()))
+            return before, self._stats(stats.weights + step, covariance, evidence)
+
+    def _stats(self, weights, covariance, evidence) -> LaplaceStats:
         bank = (evidence + self.log_bank_prior.double().log_softmax(0)).softmax(-1)
-        return LaplaceStats(gram, weights, factor, evidence, bank)
+        return LaplaceStats(weights, covariance, evidence, bank)
 
     def predict(self, stats: LaplaceStats, x: torch.Tensor) -> torch.Tensor:
         """The banks' mixture at queries x (T, Q, D): log p(class) (T, Q, C), float32."""
         with full_precision(x):
-            logp = torch.einsum("tqep,tepc->tqec", self.features(x), stats.weights).log_softmax(-1)
-            log_bank = (stats.evidence + self.log_bank_prior.double().log_softmax(0)).log_softmax(
-                -1
-            )
-            mixed = (logp + log_bank[:, None, :, None]).logsumexp(2)
-            return mixed.to(torch.get_default_dtype())
+            phi = self.features(x)  # (T, Q, E, P)
+            logp = torch.einsum("tqep,tepc->tqec", phi, stats.weights).log_softmax(-1)
+            return self._mixture(stats, logp)
+
+    def _mixture(self, stats: LaplaceStats, logp: torch.Tensor) -> torch.Tensor:
+        """The banks' log p(class) (T, Q, E, C), float64, mixed by their weights, float32."""
+        log_bank = (stats.evidence + self.log_bank_prior.double().log_softmax(0)).log_softmax(-1)
+        mixed = (logp + log_bank[:, None, :, None]).logsumexp(2)
+        return mixed.to(torch.get_default_dtype())

@@ -13,8 +13,6 @@ import math
 import torch
 from torch import nn
 
-from iai.models.precision import full_precision
-
 # Adam moves a parameter about lr per step whatever its gradient's size: at a recipe's 250–1,000
 # steps and lr ≤ 1e-3 these log-scale hyperparameters moved less than one unit, where a task
 # prior may need several (GP tasks have no linear trend, so their linear features' prior
@@ -68,17 +66,34 @@ class FourierBasis(nn.Module):
         lin = x[:, :, None].expand(-1, -1, cos.shape[2], -1)
         return torch.cat([cos, lin, torch.ones_like(lin[..., :1])], -1)
 
-    def accumulate(self, gram: torch.Tensor, phi: torch.Tensor) -> torch.Tensor:
-        """Σ φφᵀ (T, E, P, P) plus a batch's φ (T, E, B, P): one fused pass, float64."""
-        T, E, B, P = phi.shape
-        flat = phi.reshape(T * E, B, P)
-        return torch.baddbmm(gram.reshape(T * E, P, P), flat.mT, flat).view(T, E, P, P)
+    def prior_covariance(self, tasks: int) -> tuple[torch.Tensor, torch.Tensor]:
+        """Λ₀⁻¹ (T, E, P, P) and log det Λ₀ (T, E), float64: before any point is read."""
+        log_prec = self.log_precision.double()
+        covariance = torch.diag_embed((-log_prec).exp())
+        E, P = log_prec.shape
+        return covariance.expand(tasks, E, P, P), log_prec.sum(-1).expand(tasks, E)
 
-    def factor(self, gram: torch.Tensor) -> torch.Tensor:
-        """Σ φφᵀ (T, E, P, P) -> the lower Cholesky factor of the posterior precision
-        Λ₀ + Σ φφᵀ / σ², float64."""
-        with full_precision(gram):
-            precision = gram / self.log_noise.double().exp()
-            diagonal = precision.diagonal(dim1=-2, dim2=-1)
-            diagonal.add_(self.log_precision.double().exp())  # in place: one pass less
-            return torch.linalg.cholesky(precision)
+    def update_covariance(self, covariance, phi, sp=None, logdet=None):
+        """Λ⁻¹ (T, E, P, P) after a batch φ (T, E, B, P) adds φᵀφ / σ² to Λ, from its value
+        before, and log det Λ (T, E) from its value before, where given (else None); `sp`,
+        φΛ⁻¹ (T, E, B, P), where already computed. Woodbury and the determinant lemma, in
+        chunks of at most P points: Λ⁻¹ − spᵀ M⁻¹ sp and log det Λ + log det M − B log σ²,
+        M = σ² I + φΛ⁻¹φᵀ (B × B), float64."""
+        T, E, B, P = phi.shape
+        noise = self.log_noise.double().exp()
+        for rows in range(0, B, P):
+            part = phi[:, :, rows : rows + P].reshape(T * E, -1, P)  # bmm's fast path
+            if sp is None or rows:
+                s = torch.bmm(part, covariance.reshape(T * E, P, P))
+            else:
+                s = sp[:, :, :P].reshape(part.shape)
+            inner = torch.bmm(s, part.mT)
+            inner = inner + noise * torch.eye(part.shape[1], dtype=s.dtype, device=s.device)
+            L = torch.linalg.cholesky(inner)
+            g = torch.linalg.solve_triangular(L, s, upper=False).contiguous()  # L⁻¹ sp
+            if logdet is not None:
+                diag = L.diagonal(dim1=-2, dim2=-1).log().sum(-1).view(T, E)
+                logdet = logdet + 2 * diag - part.shape[1] * noise.log()
+            covariance = torch.baddbmm(covariance.reshape(T * E, P, P), g.mT, g, alpha=-1)
+            covariance = covariance.view(T, E, P, P)
+        return covariance, logdet
