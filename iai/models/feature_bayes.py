@@ -4,8 +4,9 @@ evidence: the part of the token learner's state that is sums, not tokens.
 Why. A learned update has to discover, from the loss alone, how to write what a few hundred
 points say into its latents; on Gaussian processes and on the grid's tasks it did not (docs/
 tokens.md). Bayesian linear regression on features φ(x) needs no such discovery: its posterior
-is a function of Σ φφᵀ, Σ φyᵀ, Σ yyᵀ-diagonal and n, sums carried exactly, in any order and in
-memory flat in the number of points (as CMANP carries its pooled attention). Each bank's
+is a function of Σ φφᵀ (carried as the posterior covariance, below), Σ φyᵀ, Σ yyᵀ-diagonal
+and n, sums carried in any order and in memory flat in the number of points (as CMANP carries
+its pooled attention). Each bank's
 features approximate a stationary kernel at its own bandwidth (`iai.models.fourier_basis`);
 each bank's marginal likelihood is closed form too, so mixing the banks by it is exact
 Bayesian model averaging over the bandwidths, the discrete form of a GP reference integrating
@@ -17,11 +18,13 @@ B points changes Λ by rank B, so Λ⁻¹ is carried in the state and updated by
 identity (recursive least squares: a B × B solve, a batch of B ≥ P read in chunks of P), log
 det Λ by the matrix determinant lemma, and the predictive at a batch's own points, which the
 token learner reads before its targets, comes from the same products. Why not the sums Σ φφᵀ
-refactored by Cholesky at every step, as before: on the cost benchmark's learner (P = 57, 8
-banks, B = 16) that factor, its triangular solves and their copies were half of a step's time
-(benchmarks/results/tokens-cost/). What it costs: rounding accumulates over the updates where
-a refactored sum would not; over 50,000 points in batches of 16 the covariance stays within
-1e-6 of the direct inverse, relatively (tests/test_feature_bayes.py).
+refactored by Cholesky at every step, as before: LAPACK factors and solves the (T · E) small
+P × P matrices one at a time, with copies around them; carried, the cost benchmark's learner
+(P = 57, 8 banks, B = 16) adapts 1.17 × as fast and checkpoints/gp-tokens' recipe trains
+1.20 × as fast, the same predictions to 5e-7 (benchmarks/results/tokens-cost/floor.md). What
+it costs: rounding accumulates over the updates where a refactored sum would not; over 50,000
+points in batches of 16 the covariance stays within 1e-6 of the direct inverse, relatively
+(tests/test_feature_bayes.py).
 
 Precision. The sums, the covariance and the evidence are float64: they grow and shrink with
 the stream and the update must stay exact (`iai.models.precision`).

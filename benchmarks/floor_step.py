@@ -1,0 +1,174 @@
+"""The token learner's exact floors against the same floors at an earlier commit, interleaved
+round by round in one process: what carrying the posterior covariance by Woodbury's identity
+(`iai.models.fourier_basis.FourierBasis.update_covariance`) saves over refactoring the sums by
+Cholesky at every step, in training and in adaptation.
+
+    OMP_NUM_THREADS=1 python benchmarks/floor_step.py [--base 3f45036] [--rounds 5]
+
+The base's `iai/models/{fourier_basis,feature_bayes,feature_laplace}.py` and
+`iai/learners/tokens.py` are loaded from git (`git show BASE:…`) and lent to the very same
+learner objects (their classes swapped for the round), so both read the same weights, tasks and
+points. Workloads: a training iteration of configs/gp-tokens.toml (float32; each variant its
+own learner and task stream from the same seed), and 64 adaptation steps of 16 tasks (B = 16)
+plus 128 query predictions by the cost benchmark's learner (configs/linreg-d8-latents.toml,
+width 128, untrained) and by the same learner on linear classification (the Laplace floor).
+The last column is the largest difference between what the two computed: the training loss,
+or the predictions after the 64 steps. One thread. Writes benchmarks/results/tokens-cost/floor.md.
+"""
+
+import argparse
+import importlib.util
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from common.command import write_markdown
+from iai.config import load_config
+from iai.experiment import build
+from iai.learners.tokens import TokensLearner
+from iai.models.feature_bayes import FeatureBayes
+from iai.models.feature_laplace import FeatureLaplace
+from iai.training.loop import iterations
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "benchmarks" / "results" / "tokens-cost"
+MODULES = {  # module -> its file; loaded together, each importing the others' base versions
+    "iai.models.fourier_basis": "iai/models/fourier_basis.py",
+    "iai.models.feature_bayes": "iai/models/feature_bayes.py",
+    "iai.models.feature_laplace": "iai/models/feature_laplace.py",
+    "iai.learners.tokens": "iai/learners/tokens.py",
+}
+COST = "configs/linreg-d8-latents.toml"
+CLASSES = '[task]\nname = "linear_classification"\ndim = 8\n'  # the cost learner's task swapped
+
+
+def base_modules(rev: str) -> dict[str, object]:
+    """The modules of MODULES as they were at `rev`, under names of their own."""
+    folder, loaded = Path(tempfile.mkdtemp()), {}
+    for name, file in MODULES.items():
+        source = subprocess.run(
+            ["git", "show", f"{rev}:{file}"], cwd=ROOT, check=True, capture_output=True, text=True
+        ).stdout
+        for other in MODULES:  # the base's own versions of one another
+            source = re.sub(rf"\b{re.escape(other)}\b", "base_" + other.replace(".", "_"), source)
+        alias = "base_" + name.replace(".", "_")
+        path = folder / f"{alias}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(alias, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[alias] = module
+        spec.loader.exec_module(module)
+        loaded[name] = module
+    return loaded
+
+
+def lend(learner, classes: dict[type, type]):
+    """Swap the classes of the learner and its floor by `classes`; returns the undo."""
+    own = [(m, m.__class__) for m in (learner, learner.floor)]
+    for m, cls in own:
+        m.__class__ = classes.get(cls, cls)
+    return lambda: [setattr(m, "__class__", cls) for m, cls in own]
+
+
+def adaptation(learner, seed: int):
+    """64 steps of 16 tasks, then the queries' predictions: what the work returns."""
+    prior = learner.prior
+    tasks = prior.sample(16, 16, 128, generator=torch.Generator().manual_seed(seed))
+
+    def work():
+        with torch.inference_mode():
+            state = learner.init(tasks.x_query)
+            for _ in range(64):
+                state = learner.step(state, tasks.x_train, tasks.y_train)
+            return learner.predict(state, tasks.x_query)
+
+    return work
+
+
+def workloads() -> list[tuple[str, list]]:
+    """(name, [(learner, work)] for the base and now variants)."""
+    out = []
+    cfg = load_config(ROOT / "configs/gp-tokens.toml", ["train.precision=float32"])
+    pair = []
+    for _ in range(2):  # one learner and task stream per variant, from the same seed
+        learner, prior = build(cfg)
+        stream = iterations(cfg, learner, prior)
+        pair.append((learner, lambda s=stream: next(s).detach()))
+    out.append(("gp-tokens training iteration (64 tasks, 8 steps of 16)", pair))
+    learner = build(load_config(ROOT / COST, ["learner.width=128"]))[0].eval()
+    out.append(
+        ("cost learner, regression: 64 steps of 16 tasks", [(learner, adaptation(learner, 0))] * 2)
+    )
+    text = (ROOT / COST).read_text()
+    path = Path(tempfile.mkdtemp()) / "classes.toml"
+    path.write_text(re.sub(r"\[task\][^\[]*", CLASSES + "\n", text))
+    learner = build(load_config(path, ["learner.width=128"]))[0].eval()
+    out.append(
+        (
+            "cost learner, classification: 64 steps of 16 tasks",
+            [(learner, adaptation(learner, 0))] * 2,
+        )
+    )
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--base", default="3f45036", help="the commit to compare against")
+    parser.add_argument("--rounds", type=int, default=5)
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    old = base_modules(args.base)
+    bayes = type(
+        "FeatureBayesBase", (old["iai.models.feature_bayes"].FeatureBayes, FeatureBayes), {}
+    )
+    laplace = type(
+        "FeatureLaplaceBase", (old["iai.models.feature_laplace"].FeatureLaplace, FeatureLaplace), {}
+    )
+    tokens = type("TokensBase", (old["iai.learners.tokens"].TokensLearner, TokensLearner), {})
+    base = {FeatureBayes: bayes, FeatureLaplace: laplace, TokensLearner: tokens}
+    rows = []
+    for name, pair in workloads():
+        secs, apart = {"base": [], "now": []}, 0.0
+        for r in range(args.rounds + 1):  # round 0 warms up
+            results = {}
+            for label, (learner, work) in zip(("base", "now"), pair, strict=True):
+                undo = lend(learner, base if label == "base" else {})
+                try:
+                    clock = time.perf_counter()
+                    results[label] = work()
+                    seconds = time.perf_counter() - clock
+                finally:
+                    undo()
+                if r:
+                    secs[label].append(seconds)
+            diff = (results["base"].double() - results["now"].double()).abs().max().item()
+            apart = max(apart, diff)
+        b, n = statistics.median(secs["base"]), statistics.median(secs["now"])
+        rows.append(f"| {name} | {b:.4f} | {n:.4f} | {b / n:.2f} | {apart:.1e} |")
+        print(rows[-1], flush=True)
+    cmd = "OMP_NUM_THREADS=1 python benchmarks/floor_step.py"
+    cmd += f" --base {args.base} --rounds {args.rounds}"
+    text = [
+        f"`{cmd}`, {time.strftime('%Y-%m-%d %H:%M')}; torch {torch.__version__}; one thread; "
+        f"median seconds of {args.rounds} interleaved rounds after one warm-up. base: the "
+        f"floors and `iai/learners/tokens.py` at {args.base} (the sums refactored by Cholesky at "
+        "every step); now: this tree's (the covariance carried by Woodbury's identity).",
+        "",
+        "| workload | base s | now s | speed-up | largest difference |",
+        "|---|---|---|---|---|",
+        *rows,
+    ]
+    write_markdown(
+        OUT / "floor.md", cmd, "The token learner's floors against an earlier commit's", text
+    )
+
+
+if __name__ == "__main__":
+    main()
