@@ -1,19 +1,25 @@
-"""The token learner's exact floors against the same floors at an earlier commit, interleaved
-round by round in one process: what carrying the posterior covariance by Woodbury's identity
+"""The token learners' floors against the same floors at an earlier commit, interleaved round
+by round in one process: what carrying the posterior covariance by Woodbury's identity
 (`iai.models.fourier_basis.FourierBasis.update_covariance`) saves over refactoring the sums by
-Cholesky at every step, in training and in adaptation.
+Cholesky at every step, in training and in adaptation; and what forming the mixture field's
+S_k⁻¹ once per ODE time rather than per sample (`iai.models.mixture_field`) saves the token
+flow's sampling.
 
     OMP_NUM_THREADS=1 python benchmarks/floor_step.py [--base 3f45036] [--rounds 5]
 
-The base's `iai/models/{fourier_basis,feature_bayes,feature_laplace}.py` and
-`iai/learners/tokens.py` are loaded from git (`git show BASE:…`) and lent to the very same
-learner objects (their classes swapped for the round), so both read the same weights, tasks and
-points. Workloads: a training iteration of configs/gp-tokens.toml (float32; each variant its
-own learner and task stream from the same seed), and 64 adaptation steps of 16 tasks (B = 16)
-plus 128 query predictions by the cost benchmark's learner (configs/linreg-d8-latents.toml,
-width 128, untrained) and by the same learner on linear classification (the Laplace floor).
-The last column is the largest difference between what the two computed: the training loss,
-or the predictions after the 64 steps. One thread. Writes benchmarks/results/tokens-cost/floor.md.
+The base's `iai/models/{fourier_basis,feature_bayes,feature_laplace,mixture_field}.py` and
+`iai/learners/{tokens,tokens_flow}.py` are loaded from git (`git show BASE:…`) and lent to the
+very same learner objects (their classes swapped for the round), so both read the same
+weights, tasks and points. Workloads: a training iteration of configs/gp-tokens.toml (float32;
+each variant its own learner and task stream from the same seed); 64 adaptation steps of 16
+tasks (B = 16) plus 128 query predictions by the cost benchmark's learner
+(configs/linreg-d8-latents.toml, width 128, untrained) and by the same learner on linear
+classification (the Laplace floor); a training iteration of
+configs/generative/gmm-2d-tokens.toml; and 1,024 samples for each of 16 tasks at step 10 by
+checkpoints/gmm-2d-tokens (`iai.sample_steps`). The last column is the largest difference
+between what the two computed: the training loss (the two runs' weights part by rounding as
+they train, so it grows with the rounds), the predictions after the 64 steps, or the samples.
+One thread. Writes benchmarks/results/tokens-cost/floor.md.
 """
 
 import argparse
@@ -28,10 +34,12 @@ from pathlib import Path
 
 import torch
 
+import iai
 from common.command import write_markdown
 from iai.config import load_config
 from iai.experiment import build
 from iai.learners.tokens import TokensLearner
+from iai.learners.tokens_flow import TokensFlow
 from iai.models.feature_bayes import FeatureBayes
 from iai.models.feature_laplace import FeatureLaplace
 from iai.training.loop import iterations
@@ -42,7 +50,9 @@ MODULES = {  # module -> its file; loaded together, each importing the others' b
     "iai.models.fourier_basis": "iai/models/fourier_basis.py",
     "iai.models.feature_bayes": "iai/models/feature_bayes.py",
     "iai.models.feature_laplace": "iai/models/feature_laplace.py",
+    "iai.models.mixture_field": "iai/models/mixture_field.py",
     "iai.learners.tokens": "iai/learners/tokens.py",
+    "iai.learners.tokens_flow": "iai/learners/tokens_flow.py",
 }
 COST = "configs/linreg-d8-latents.toml"
 CLASSES = '[task]\nname = "linear_classification"\ndim = 8\n'  # the cost learner's task swapped
@@ -91,30 +101,44 @@ def adaptation(learner, seed: int):
     return work
 
 
-def workloads() -> list[tuple[str, list]]:
-    """(name, [(learner, work)] for the base and now variants)."""
-    out = []
-    cfg = load_config(ROOT / "configs/gp-tokens.toml", ["train.precision=float32"])
+def training(recipe: str) -> list:
+    """One learner and task stream per variant, from the same seed: a training iteration each."""
+    cfg = load_config(ROOT / recipe, ["train.precision=float32"])
     pair = []
-    for _ in range(2):  # one learner and task stream per variant, from the same seed
+    for _ in range(2):
         learner, prior = build(cfg)
         stream = iterations(cfg, learner, prior)
         pair.append((learner, lambda s=stream: next(s).detach()))
-    out.append(("gp-tokens training iteration (64 tasks, 8 steps of 16)", pair))
-    learner = build(load_config(ROOT / COST, ["learner.width=128"]))[0].eval()
-    out.append(
-        ("cost learner, regression: 64 steps of 16 tasks", [(learner, adaptation(learner, 0))] * 2)
-    )
-    text = (ROOT / COST).read_text()
-    path = Path(tempfile.mkdtemp()) / "classes.toml"
-    path.write_text(re.sub(r"\[task\][^\[]*", CLASSES + "\n", text))
-    learner = build(load_config(path, ["learner.width=128"]))[0].eval()
-    out.append(
+    return pair
+
+
+def workloads() -> list[tuple[str, list]]:
+    """(name, [(learner, work)] for the base and now variants)."""
+    out = [
         (
-            "cost learner, classification: 64 steps of 16 tasks",
-            [(learner, adaptation(learner, 0))] * 2,
+            "gp-tokens training iteration (64 tasks, 8 steps of 16)",
+            training("configs/gp-tokens.toml"),
         )
-    )
+    ]
+    for name, task in (("regression", None), ("classification", CLASSES)):
+        path = ROOT / COST
+        if task is not None:
+            path = Path(tempfile.mkdtemp()) / "classes.toml"
+            path.write_text(re.sub(r"\[task\][^\[]*", task + "\n", (ROOT / COST).read_text()))
+        learner = build(load_config(path, ["learner.width=128"]))[0].eval()
+        out.append(
+            (f"cost learner, {name}: 64 steps of 16 tasks", [(learner, adaptation(learner, 0))] * 2)
+        )
+    gmm = training("configs/generative/gmm-2d-tokens.toml")
+    out.append(("gmm-2d-tokens training iteration (32 tasks, 10 steps of 32)", gmm))
+    learner = iai.load(ROOT / "checkpoints/gmm-2d-tokens")
+    x = learner.prior.sample(16, 320, 1, generator=torch.Generator().manual_seed(0)).x_train
+
+    def sample():
+        generator = torch.Generator().manual_seed(1)
+        return iai.sample_steps(learner, x, 1024, steps=[10], generator=generator)
+
+    out.append(("gmm-2d-tokens: 1,024 samples of 16 tasks at step 10", [(learner, sample)] * 2))
     return out
 
 
@@ -124,15 +148,13 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     args = parser.parse_args()
     torch.set_num_threads(1)
-    old = base_modules(args.base)
-    bayes = type(
-        "FeatureBayesBase", (old["iai.models.feature_bayes"].FeatureBayes, FeatureBayes), {}
-    )
-    laplace = type(
-        "FeatureLaplaceBase", (old["iai.models.feature_laplace"].FeatureLaplace, FeatureLaplace), {}
-    )
-    tokens = type("TokensBase", (old["iai.learners.tokens"].TokensLearner, TokensLearner), {})
-    base = {FeatureBayes: bayes, FeatureLaplace: laplace, TokensLearner: tokens}
+    old = base_modules(args.base)  # lent as they are: a subclass's super() would reach today's
+    base = {
+        FeatureBayes: old["iai.models.feature_bayes"].FeatureBayes,
+        FeatureLaplace: old["iai.models.feature_laplace"].FeatureLaplace,
+        TokensLearner: old["iai.learners.tokens"].TokensLearner,
+        TokensFlow: old["iai.learners.tokens_flow"].TokensFlow,
+    }
     rows = []
     for name, pair in workloads():
         secs, apart = {"base": [], "now": []}, 0.0
@@ -158,8 +180,9 @@ def main() -> None:
     text = [
         f"`{cmd}`, {time.strftime('%Y-%m-%d %H:%M')}; torch {torch.__version__}; one thread; "
         f"median seconds of {args.rounds} interleaved rounds after one warm-up. base: the "
-        f"floors and `iai/learners/tokens.py` at {args.base} (the sums refactored by Cholesky at "
-        "every step); now: this tree's (the covariance carried by Woodbury's identity).",
+        f"floors and token learners at {args.base} (the sums refactored by Cholesky at every "
+        "step, the mixture field's solves per sample); now: this tree's (the covariance "
+        "carried by Woodbury's identity, S_k⁻¹ once per time).",
         "",
         "| workload | base s | now s | speed-up | largest difference |",
         "|---|---|---|---|---|",

@@ -37,6 +37,16 @@ def test_the_field_carries_noise_to_the_mixture_it_describes():
     assert torch.allclose(centred.mT @ centred / x.shape[1], cov, atol=0.1)
 
 
+def test_one_time_per_task_gives_each_point_the_field_at_that_time():
+    """An ODE solver's (T, 1, 1) time, broadcast, is the same field as the time per point."""
+    logits, means, tril = mixtures()
+    x = torch.randn(2, 7, 2, generator=torch.Generator().manual_seed(2))
+    for t in (0.0, 0.3, 1.0):
+        one = torch.full((2, 1, 1), t)
+        want = mixture_velocity(logits, means, tril, x, one.expand(2, 7, 1))
+        torch.testing.assert_close(mixture_velocity(logits, means, tril, x, one), want)
+
+
 def test_the_ode_density_of_the_field_is_the_mixtures():
     logits, means, tril = mixtures(seed=2)
     mix = torch.distributions.MixtureSameFamily(

@@ -97,19 +97,20 @@ class TokensFlow(FlowLearner):
             return torch.func.grad(total)(state.z.detach()).detach()
 
     def _field(self, state: TokensState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        """v_γ at x (T, n, D), t (T, n, 1): each point's attention to its task's tokens (plus,
-        with a floor, its mixture's exact field)."""
+        """v_γ at x (T, n, D), t (T, n, 1) or one time per task (T, 1, 1): each point's
+        attention to its task's tokens (plus, with a floor, its mixture's exact field)."""
+        times = time_features(t.expand(*x.shape[:-1], 1))
         if self.floor is None:
-            return self.field(state.z, torch.cat([x, time_features(t)], -1))
+            return self.field(state.z, torch.cat([x, times], -1))
         base = mixture_velocity(*self.floor.parts(state.stats.theta), x, t)
-        return base + self.field(state.z, torch.cat([x, time_features(t), base], -1))
+        return base + self.field(state.z, torch.cat([x, times, base], -1))
 
     def query_velocity(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
         xt, t, _ = self.objective.flow_pair(x_query)
         return self._field(state, xt, t)
 
     def velocity(self, state: TokensState, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-        return self._field(state, x, t.expand(*x.shape[:-1], 1))
+        return self._field(state, x, t.expand(x.shape[0], 1, 1))
 
     def _tasks(self, state: TokensState) -> int:
         return state.z.shape[0]

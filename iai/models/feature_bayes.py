@@ -20,8 +20,8 @@ det Λ by the matrix determinant lemma, and the predictive at a batch's own poin
 token learner reads before its targets, comes from the same products. Why not the sums Σ φφᵀ
 refactored by Cholesky at every step, as before: LAPACK factors and solves the (T · E) small
 P × P matrices one at a time, with copies around them; carried, the cost benchmark's learner
-(P = 57, 8 banks, B = 16) adapts 1.17 × as fast and checkpoints/gp-tokens' recipe trains
-1.20 × as fast, the same predictions to 5e-7 (benchmarks/results/tokens-cost/floor.md). What
+(P = 57, 8 banks, B = 16) adapts 1.15 × as fast and checkpoints/gp-tokens' recipe trains
+1.33 × as fast, the same predictions to 5e-7 (benchmarks/results/tokens-cost/floor.md). What
 it costs: rounding accumulates over the updates where a refactored sum would not; over 50,000
 points in batches of 16 the covariance stays within 1e-6 of the direct inverse, relatively
 (tests/test_feature_bayes.py).

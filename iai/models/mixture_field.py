@@ -24,19 +24,24 @@ def mixture_velocity(
     t: torch.Tensor,
 ) -> torch.Tensor:
     """Mixtures (weights' logits (T, K), means (T, K, D), Cholesky factors (T, K, D, D)) and
-    points x (T, n, D) at times t (T, n, 1) -> the exact field (T, n, D)."""
+    points x (T, n, D) at times t (T, n, 1), or one time per task (T, 1, 1) as an ODE solver
+    asks, -> the exact field (T, n, D). With one time per task S_k⁻¹ is formed once for all the
+    task's points: a sample's field then costs no factorization of its own."""
     D = x.shape[-1]
     eye = torch.eye(D, dtype=x.dtype, device=x.device)
     cov = (scale_tril @ scale_tril.mT)[:, None]  # (T, 1, K, D, D)
-    s = t[..., None, None]  # (T, n, 1, 1, 1)
-    S = (1 - s).square() * eye + s.square() * cov  # (T, n, K, D, D)
+    s = t[..., None, None]  # (T, n or 1, 1, 1, 1)
+    S = (1 - s).square() * eye + s.square() * cov  # (T, n or 1, K, D, D)
     C = s * cov - (1 - s) * eye
     r = x[:, :, None] - t[..., None] * means[:, None]  # (T, n, K, D): x − t μ_k
     L, info = torch.linalg.cholesky_ex(S)  # a mixture that overflowed: NaN, for the API to name
-    bad = ((info > 0) | ~S.isfinite().all(-1).all(-1)).any(-1)  # (T, n)
-    w = torch.cholesky_solve(r[..., None], L)  # (T, n, K, D, 1): S_k⁻¹ (x − t μ_k)
-    mean_u = means[:, None] + (C @ w)[..., 0]  # (T, n, K, D)
-    log_det = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (T, n, K)
-    log_r = logits.log_softmax(-1)[:, None] - 0.5 * ((r * w[..., 0]).sum(-1) + log_det)
+    bad = ((info > 0) | ~S.isfinite().all(-1).all(-1)).any(-1)  # (T, n or 1)
+    if S.shape[1] == 1 < r.shape[1]:  # one time per task: one inverse serves every point
+        w = (torch.cholesky_inverse(L) * r[..., None, :]).sum(-1)  # (T, n, K, D): S_k⁻¹ (x − t μ_k)
+    else:  # a time per point (training): a solve per point, cheaper than an inverse
+        w = torch.cholesky_solve(r[..., None], L)[..., 0]
+    mean_u = means[:, None] + (C * w[..., None, :]).sum(-1)  # (T, n, K, D)
+    log_det = 2 * L.diagonal(dim1=-2, dim2=-1).log().sum(-1)  # (T, n or 1, K)
+    log_r = logits.log_softmax(-1)[:, None] - 0.5 * ((r * w).sum(-1) + log_det)
     v = (log_r.softmax(-1)[..., None] * mean_u).sum(-2)
     return v.masked_fill(bad[..., None], float("nan"))
