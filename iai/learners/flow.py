@@ -62,6 +62,8 @@ class FlowConfig:
     field_depth: int = 3  # explicit: the field's layers; tokens: its cross-attention blocks
     probes: int = 4  # explicit, tokens, `both`: (x₀, t) pairs per sample at which ∇z is taken
     floor: int = 0  # tokens: components of the mixture floor (iai.learners.tokens_flow); 0: none
+    # the floor's mixture refined by the mixture learner's update, or by online EM
+    floor_update: Literal["learned", "em"] = "learned"
     solver: Literal["euler", "midpoint", "rk4", "dopri5", "bosh3"] = "midpoint"
     ode_steps: int = 16  # fixed-step solvers
     rtol: float = 1e-4  # adaptive solvers
@@ -93,6 +95,10 @@ class FlowConfig:
         if self.floor and self.regime != "tokens":
             raise InvalidConfig(
                 f"learner.floor = {self.floor} needs learner.regime = 'tokens', not {self.regime!r}"
+            )
+        if self.floor_update not in ("learned", "em"):
+            raise InvalidConfig(
+                f"learner.floor_update = {self.floor_update!r}; allowed: 'learned', 'em'"
             )
         if self.solver not in (*FIXED, *ADAPTIVE):
             raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")

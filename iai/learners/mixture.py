@@ -83,6 +83,10 @@ class MixtureLearner(GenerativeLearner):
         below[..., self.below[0], self.below[1]] = tril[..., D:]
         return logits, means, torch.diag_embed(tril[..., :D].exp()) + below
 
+    def components_of(self, state: MixtureState):
+        """The mixture of a state, as `parts` gives it: what `iai.models.mixture_field` reads."""
+        return self.parts(state.theta)
+
     def distribution(self, theta: torch.Tensor) -> MixtureSameFamily:
         """The mixtures θ (T, K, P) describe, scoring points (T, M, D)."""
         logits, means, scale = self.parts(theta)

@@ -20,7 +20,9 @@ flow-matching field (`iai.models.mixture_field`) plus the tokens' correction, wh
 at zero: an untrained learner samples its mixture, and the tokens may learn what a mixture of
 K cannot hold. Measured, they did not: with the correction set to zero the committed learners
 score the same (docs/generative.md, "The mixture floor"). The points the tokens read carry
-their log density under the mixture, and each query the mixture's field at it.
+their log density under the mixture, and each query the mixture's field at it. With
+`floor_update = "em"` the mixture is fitted by online EM instead (`iai.models.online_em`):
+the learned update fell apart where the mixtures' means lay further out than in training.
 """
 
 from dataclasses import replace
@@ -39,6 +41,7 @@ from iai.learners.flow import (
 from iai.learners.mixture import MixtureConfig, MixtureLearner
 from iai.models.latent_tokens import TokenReader, TokensState, TokenUpdate, embedding
 from iai.models.mixture_field import mixture_velocity
+from iai.models.online_em import OnlineEM
 from iai.models.precision import full_precision
 from iai.tasks.objective import Objective
 
@@ -55,7 +58,9 @@ class TokensFlow(FlowLearner):
         query = dim + 1 + 2 * FREQUENCIES + (dim if floor else 0)
         self.field = TokenReader(query, W, cfg.field_depth, cfg.heads, dim, correction=floor)
         self.floor = None
-        if floor:
+        if floor and cfg.floor_update == "em":
+            self.floor = OnlineEM(cfg.floor, dim, objective)
+        elif floor:
             mixture = MixtureConfig(components=cfg.floor, width=W, depth=cfg.depth, heads=cfg.heads)
             self.floor = MixtureLearner(mixture, dim, objective)
         register_probes(self, cfg.probes, dim)
@@ -102,7 +107,7 @@ class TokensFlow(FlowLearner):
         times = time_features(t.expand(*x.shape[:-1], 1))
         if self.floor is None:
             return self.field(state.z, torch.cat([x, times], -1))
-        base = mixture_velocity(*self.floor.parts(state.stats.theta), x, t)
+        base = mixture_velocity(*self.floor.components_of(state.stats), x, t)
         return base + self.field(state.z, torch.cat([x, times, base], -1))
 
     def query_velocity(self, state: TokensState, x_query: torch.Tensor) -> torch.Tensor:
