@@ -79,6 +79,7 @@ GENERATIVE = {
     "letters-explicit",
     "gmm-2d-tokens",
     "gmm-2d-tokens-nofloor",
+    "gmm-2d-tokens-em",
     "letters-tokens",
     "letters-tokens-nofloor",
 }

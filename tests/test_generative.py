@@ -37,6 +37,7 @@ KINDS = {
     "mixture": ["learner.kind='mixture'", "learner.components=3"],
 }
 KINDS["floored"] = [*KINDS["tokens"], "learner.floor=2"]  # tokens on a mixture floor
+KINDS["floored-em"] = [*KINDS["floored"], "learner.floor_update='em'"]  # fitted by online EM
 
 
 def tiny(kind: str, *more: str):

@@ -22,6 +22,7 @@ LEARNERS = {
     "gmm-2d-onestep": ["id", "many_components", "wide_prior"],
     "gmm-2d-tokens": ["id", "many_components", "wide_prior"],
     "gmm-2d-tokens-nofloor": ["id", "many_components", "wide_prior"],
+    "gmm-2d-tokens-em": ["id", "many_components", "wide_prior"],
     "letters": ["id", "held_out_letters", "serif"],
     "letters-explicit": ["id", "held_out_letters", "serif"],
     "letters-tokens": ["id", "held_out_letters", "serif"],

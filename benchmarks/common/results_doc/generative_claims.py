@@ -14,6 +14,7 @@ IAI_GENERATIVE = (
     "gmm-2d-parametric",
     "gmm-2d-tokens",
     "gmm-2d-tokens-nofloor",
+    "gmm-2d-tokens-em",
     "letters",
     "letters-explicit",
     "letters-tokens",

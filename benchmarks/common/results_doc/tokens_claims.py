@@ -74,27 +74,36 @@ def generative_tokens_claims() -> list[tuple[str, str, str]]:
     path = RESULTS / "generative-tokens" / "gmm.json"
     if path.exists():
         data = without_command(json.loads(path.read_text()))
-        rows = {v: r["flow, token state"]["ratio"] for v, r in data.items()}
-        beside = {  # label in gmm.json -> as the claim names it
-            "flow, token state, no floor": "without its floor",
-            "flow, token state: its mixture floor alone": "its floor alone",
-            "flow, explicit (one latent)": "the one-latent explicit flow",
-            "mixture learner": "the mixture learner",
-        }
-        others = {
-            v: ", ".join(f"{name} {r[k]['ratio'][0]:.2f}×" for k, name in beside.items() if k in r)
-            for v, r in data.items()
-        }
-        within = [v for v, (ratio, _) in rows.items() if ratio <= 1.5]
-        out.append(
-            (
-                "Mixtures, 320 context points: gmm-2d-tokens' energy distance at step 10 within "
-                "1.5× that of samples from EM (BIC), in distribution and out",
-                "; ".join(f"{v}: {r:.2f} ± {s:.2f}× ({others[v]})" for v, (r, s) in rows.items())
-                + " (`python benchmarks/generative_tokens.py`, 1,024 samples per task)",
-                verdict(len(within), len(rows)),
+        claims = {  # label in gmm.json -> (checkpoint, what is beside it: label -> as named)
+            "flow, token state": ("gmm-2d-tokens", {
+                "flow, token state, no floor": "without its floor",
+                "flow, token state: its mixture floor alone": "its floor alone",
+                "flow, explicit (one latent)": "the one-latent explicit flow",
+                "mixture learner": "the mixture learner",
+            }),
+            "flow, token state, online-EM floor": ("gmm-2d-tokens-em", {
+                "flow, token state, online-EM floor: its floor alone": "its floor alone",
+            }),
+        }  # fmt: skip
+        for label, (name, beside) in claims.items():
+            if label not in data["id"]:
+                continue
+            rows = {v: r[label]["ratio"] for v, r in data.items()}
+            others = {
+                v: ", ".join(f"{n} {r[k]['ratio'][0]:.2f}×" for k, n in beside.items() if k in r)
+                for v, r in data.items()
+            }
+            within = [v for v, (ratio, _) in rows.items() if ratio <= 1.5]
+            whose = name + ("'" if name.endswith("s") else "'s")
+            said = "; ".join(f"{v}: {r:.2f} ± {s:.2f}× ({others[v]})" for v, (r, s) in rows.items())
+            out.append(
+                (
+                    f"Mixtures, 320 context points: {whose} energy distance at step 10 within "
+                    "1.5× that of samples from EM (BIC), in distribution and out",
+                    said + " (`python benchmarks/generative_tokens.py`, 1,024 samples per task)",
+                    verdict(len(within), len(rows)),
+                )
             )
-        )
     recognized = generative.letters(RESULTS / "generative")
     rec = recognized.get("letters-tokens")
     beside = {  # learner in letters.json -> as the claim names it
