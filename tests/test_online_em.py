@@ -77,6 +77,8 @@ def test_a_first_batch_smaller_than_the_mixture_leaves_components_alike_but_fini
     stats = read(OnlineEM(8, 2, Density(2)), x[:, :5], batch=5)
     assert torch.isfinite(stats.scale_tril).all() and torch.isfinite(stats.means).all()
     assert torch.equal(farthest_points(x[:, :2], 3)[:, 2], x[:, 0])  # none further: the first again
+    one = read(OnlineEM(3, 2, Density(2)), x[:, :40], batch=1)  # a stream of single samples
+    assert torch.isfinite(one.scale_tril).all() and torch.isfinite(one.logits).all()
 
 
 def test_an_untrained_em_floored_flow_samples_its_mixture():

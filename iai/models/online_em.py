@@ -14,11 +14,12 @@ Each batch: a few EM iterations on the batch alone (`INNER`), its responsibiliti
 mixture refitted to the sums with the batch's current share; then the batch's share joins the
 sums. The M-step is the MAP fit under a conjugate prior: a Dirichlet of pseudo-count 1 on the
 weights, an inverse Wishart of ν pseudo-samples of covariance ψ s² I on each covariance, s²
-the first batch's variance, so the prior scales with the data (ν and ψ are learned across
-tasks, as offsets over GAIN: `iai.models.fourier_basis`). The first batch also places the
-means, by farthest-point traversal of its samples (Gonzalez 1985): a batch of fewer than K
-samples leaves some components the same, and EM keeps them so. Before any sample the mixture is
-N(0, I). float64 throughout, float32 out.
+the first batch's variance (1 if it has none: one sample, or copies of one), so the prior
+scales with the data (ν and ψ are learned across tasks, as offsets over GAIN:
+`iai.models.fourier_basis`). The first batch also places the means, by farthest-point
+traversal of its samples (Gonzalez 1985): a batch of fewer than K samples leaves some
+components the same, and EM keeps them so. Before any sample the mixture is N(0, I). float64
+throughout, float32 out.
 
 Not order-free, as the regression floor's sums are: a sample's responsibilities are those of
 the mixture when its batch was read. Measured as the floor of an untrained token flow (which
@@ -81,8 +82,8 @@ class OnlineEM(nn.Module):
         with full_precision(x):
             x = x.double()
             fresh = stats.count == 0  # (T,)
-            spread = torch.where(fresh, x.var(1, correction=0).mean(-1), stats.spread)
-            spread = spread.clamp_min(torch.finfo(torch.float64).tiny)
+            var = x.var(1, correction=0).mean(-1)  # (T,); 1 where there is none to see
+            spread = torch.where(fresh, torch.where(var > 0, var, 1.0), stats.spread)
             logits, means, tril = self._start(stats, x, fresh, spread)
             sums = (stats.weight, stats.first, stats.second)
             for _ in range(INNER):
