@@ -25,7 +25,6 @@ One thread. Writes benchmarks/results/tokens-cost/floor.md.
 import argparse
 import importlib.util
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -36,6 +35,7 @@ import torch
 
 import iai
 from common.command import write_markdown
+from common.interleaved import interleaved
 from iai.config import load_config
 from iai.experiment import build
 from iai.learners.tokens import TokensLearner
@@ -78,12 +78,19 @@ def base_modules(rev: str) -> dict[str, object]:
     return loaded
 
 
-def lend(learner, classes: dict[type, type]):
-    """Swap the classes of the learner and its floor by `classes`; returns the undo."""
+def timed(learner, classes: dict[type, type], work) -> tuple[float, object]:
+    """Seconds of `work()` with the learner's and its floor's classes swapped by `classes`, and
+    what it returned."""
     own = [(m, m.__class__) for m in (learner, learner.floor)]
     for m, cls in own:
         m.__class__ = classes.get(cls, cls)
-    return lambda: [setattr(m, "__class__", cls) for m, cls in own]
+    try:
+        clock = time.perf_counter()
+        out = work()
+        return time.perf_counter() - clock, out
+    finally:
+        for m, cls in own:
+            m.__class__ = cls
 
 
 def adaptation(learner, seed: int):
@@ -142,6 +149,10 @@ def workloads() -> list[tuple[str, list]]:
     return out
 
 
+def difference(a: torch.Tensor, b: torch.Tensor) -> float:
+    return (a.double() - b.double()).abs().max().item()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--base", default="3f45036", help="the commit to compare against")
@@ -157,22 +168,13 @@ def main() -> None:
     }
     rows = []
     for name, pair in workloads():
-        secs, apart = {"base": [], "now": []}, 0.0
-        for r in range(args.rounds + 1):  # round 0 warms up
-            results = {}
-            for label, (learner, work) in zip(("base", "now"), pair, strict=True):
-                undo = lend(learner, base if label == "base" else {})
-                try:
-                    clock = time.perf_counter()
-                    results[label] = work()
-                    seconds = time.perf_counter() - clock
-                finally:
-                    undo()
-                if r:
-                    secs[label].append(seconds)
-            diff = (results["base"].double() - results["now"].double()).abs().max().item()
-            apart = max(apart, diff)
-        b, n = statistics.median(secs["base"]), statistics.median(secs["now"])
+        (learner_b, work_b), (learner_n, work_n) = pair
+        variants = {
+            "base": lambda lb=learner_b, wb=work_b: timed(lb, base, wb),
+            "now": lambda ln=learner_n, wn=work_n: timed(ln, {}, wn),
+        }
+        medians, apart = interleaved(variants, args.rounds, difference)
+        b, n = medians["base"], medians["now"]
         rows.append(f"| {name} | {b:.4f} | {n:.4f} | {b / n:.2f} | {apart:.1e} |")
         print(rows[-1], flush=True)
     cmd = "OMP_NUM_THREADS=1 python benchmarks/floor_step.py"

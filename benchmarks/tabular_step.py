@@ -12,7 +12,6 @@ benchmarks/results/tabular-batching/step.md.
 """
 
 import argparse
-import statistics
 import time
 from pathlib import Path
 
@@ -21,6 +20,7 @@ import torch
 from sklearn.datasets import make_classification
 
 from common.command import write_markdown
+from common.interleaved import interleaved
 from common.tabular_at import base_class
 from iai.config import load_config
 from iai.experiment import build
@@ -89,20 +89,16 @@ def main() -> None:
     base, now = base_class(args.base), TabularLearner
     rows = []
     for name, target, work in workloads():
-        secs, apart = {"base": [], "now": []}, 0.0
-        for r in range(args.rounds + 1):  # round 0 warms up
-            results = {}
-            for label, cls in (("base", base), ("now", now)):
-                if work is None:  # a training iteration: each variant its own stream
-                    learner, stream = target[0 if label == "base" else 1]
-                    s, res = timed(learner, cls, lambda st=stream: next(st).detach())
-                else:
-                    s, res = timed(target, cls, work)
-                results[label] = res
-                if r:
-                    secs[label].append(s)
-            apart = max(apart, difference(results["base"], results["now"]))
-        b, n = statistics.median(secs["base"]), statistics.median(secs["now"])
+
+        def run(label: str, cls: type, target=target, work=work):
+            if work is None:  # a training iteration: each variant its own stream
+                learner, stream = target[0 if label == "base" else 1]
+                return timed(learner, cls, lambda st=stream: next(st).detach())
+            return timed(target, cls, work)
+
+        variants = {"base": lambda: run("base", base), "now": lambda: run("now", now)}
+        medians, apart = interleaved(variants, args.rounds, difference)
+        b, n = medians["base"], medians["now"]
         rows.append(f"| {name} | {b:.3f} | {n:.3f} | {b / n:.2f} | {apart:.1e} |")
         print(rows[-1], flush=True)
     cmd = "OMP_NUM_THREADS=1 python benchmarks/tabular_step.py"

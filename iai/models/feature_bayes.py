@@ -6,12 +6,11 @@ points say into its latents; on Gaussian processes and on the grid's tasks it di
 tokens.md). Bayesian linear regression on features φ(x) needs no such discovery: its posterior
 is a function of Σ φφᵀ (carried as the posterior covariance, below), Σ φyᵀ, Σ yyᵀ-diagonal
 and n, sums carried in any order and in memory flat in the number of points (as CMANP carries
-its pooled attention). Each bank's
-features approximate a stationary kernel at its own bandwidth (`iai.models.fourier_basis`);
-each bank's marginal likelihood is closed form too, so mixing the banks by it is exact
-Bayesian model averaging over the bandwidths, the discrete form of a GP reference integrating
-over its lengthscale, and over a joint scale of prior and noise (`SCALES`). The tokens learn
-what these sums miss (`iai.learners.tokens`).
+its pooled attention). Each bank's features approximate a stationary kernel at its own
+bandwidth (`iai.models.fourier_basis`); each bank's marginal likelihood is closed form too, so
+mixing the banks by it is exact Bayesian model averaging over the bandwidths, the discrete
+form of a GP reference integrating over its lengthscale, and over a joint scale of prior and
+noise (`SCALES`). The tokens learn what these sums miss (`iai.learners.tokens`).
 
 The covariance. Each read needs the posterior covariance Λ⁻¹, Λ = Λ₀ + Σ φφᵀ / σ². A batch of
 B points changes Λ by rank B, so Λ⁻¹ is carried in the state and updated by Woodbury's

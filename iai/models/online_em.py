@@ -33,6 +33,7 @@ from dataclasses import dataclass, fields
 
 import torch
 from torch import nn
+from torch.distributions import MultivariateNormal
 
 from iai.models.fourier_basis import GAIN
 from iai.models.precision import full_precision
@@ -103,6 +104,8 @@ class OnlineEM(nn.Module):
         """The mixture the batch's E-steps start from: the current one, or for a task's first
         batch K means spread over its samples, each of covariance s² / K, equally weighted."""
         K, D = self.components, self.dim
+        if not fresh.any():  # every task past its first batch: the current mixture
+            return stats.logits, stats.means, stats.scale_tril
         picked = farthest_points(x, K)  # (T, K, D)
         eye = torch.eye(D, dtype=x.dtype, device=x.device)
         scale = (spread / K).sqrt()[:, None, None, None] * eye  # (T, 1, D, D)
@@ -127,11 +130,9 @@ class OnlineEM(nn.Module):
 
     def _log_joint(self, logits, means, tril, x):
         """log π_k N(x; μ_k, Σ_k) at x (T, M, D): (T, M, K)."""
-        diff = (x[:, :, None] - means[:, None])[..., None]  # (T, M, K, D, 1)
-        white = torch.linalg.solve_triangular(tril[:, None], diff, upper=False)[..., 0]
-        log_det = tril.diagonal(dim1=-2, dim2=-1).log().sum(-1)[:, None]  # (T, 1, K)
-        norm = 0.5 * self.dim * math.log(2 * math.pi)
-        return logits[:, None] - 0.5 * white.square().sum(-1) - log_det - norm
+        # no argument validation: a non-finite mixture is refused by name where it surfaces (API)
+        normal = MultivariateNormal(means[:, None], scale_tril=tril[:, None], validate_args=False)
+        return logits[:, None] + normal.log_prob(x[:, :, None])
 
     def components_of(self, stats: EMStats):
         """The mixture (log weights (T, K), means (T, K, D), Cholesky factors (T, K, D, D)),
