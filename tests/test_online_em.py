@@ -96,3 +96,8 @@ def test_an_untrained_em_floored_flow_samples_its_mixture():
 def test_floor_update_is_validated():
     with pytest.raises(InvalidConfig, match="learner.floor_update = 'exact'; allowed"):
         load_config(None, [*FLOW[:-3], "learner.floor_update='exact'"])
+
+
+def test_an_em_update_without_a_floor_is_refused():
+    with pytest.raises(InvalidConfig, match="floor_update = 'em' needs a floor"):
+        load_config(None, [*FLOW, "learner.floor=0"])

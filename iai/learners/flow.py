@@ -100,6 +100,8 @@ class FlowConfig:
             raise InvalidConfig(
                 f"learner.floor_update = {self.floor_update!r}; allowed: 'learned', 'em'"
             )
+        if self.floor_update == "em" and not self.floor:
+            raise InvalidConfig("learner.floor_update = 'em' needs a floor: set learner.floor = K")
         if self.solver not in (*FIXED, *ADAPTIVE):
             raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")
 
