@@ -15,11 +15,11 @@ each variant its own learner and task stream from the same seed); 64 adaptation 
 tasks (B = 16) plus 128 query predictions by the cost benchmark's learner
 (configs/linreg-d8-latents.toml, width 128, untrained) and by the same learner on linear
 classification (the Laplace floor); a training iteration of
-configs/generative/gmm-2d-tokens.toml; and 1,024 samples for each of 16 tasks at step 10 by
-checkpoints/gmm-2d-tokens (`iai.sample_steps`). The last column is the largest difference
-between what the two computed: the training loss (the two runs' weights part by rounding as
-they train, so it grows with the rounds), the predictions after the 64 steps, or the samples.
-One thread. Writes benchmarks/results/tokens-cost/floor.md.
+configs/generative/gmm-2d-tokens-learned.toml; and 1,024 samples for each of 16 tasks at step
+10 by checkpoints/gmm-2d-tokens-learned (`iai.sample_steps`). The last column is the largest
+difference between what the two computed: the training loss (the two runs' weights part by
+rounding as they train, so it grows with the rounds), the predictions after the 64 steps, or
+the samples. One thread. Writes benchmarks/results/tokens-cost/floor.md.
 """
 
 import argparse
@@ -136,16 +136,18 @@ def workloads() -> list[tuple[str, list]]:
         out.append(
             (f"cost learner, {name}: 64 steps of 16 tasks", [(learner, adaptation(learner, 0))] * 2)
         )
-    gmm = training("configs/generative/gmm-2d-tokens.toml")
-    out.append(("gmm-2d-tokens training iteration (32 tasks, 10 steps of 32)", gmm))
-    learner = iai.load(ROOT / "checkpoints/gmm-2d-tokens")
+    gmm = training("configs/generative/gmm-2d-tokens-learned.toml")
+    out.append(("gmm-2d-tokens-learned training iteration (32 tasks, 10 steps of 32)", gmm))
+    learner = iai.load(ROOT / "checkpoints/gmm-2d-tokens-learned")
     x = learner.prior.sample(16, 320, 1, generator=torch.Generator().manual_seed(0)).x_train
 
     def sample():
         generator = torch.Generator().manual_seed(1)
         return iai.sample_steps(learner, x, 1024, steps=[10], generator=generator)
 
-    out.append(("gmm-2d-tokens: 1,024 samples of 16 tasks at step 10", [(learner, sample)] * 2))
+    out.append(
+        ("gmm-2d-tokens-learned: 1,024 samples of 16 tasks at step 10", [(learner, sample)] * 2)
+    )
     return out
 
 

@@ -77,9 +77,9 @@ GENERATIVE = {
     "gmm-2d-parametric",
     "letters",
     "letters-explicit",
-    "gmm-2d-tokens",
+    "gmm-2d-tokens-learned",
     "gmm-2d-tokens-nofloor",
-    "gmm-2d-tokens-em",
+    "gmm-2d-tokens",
     "letters-tokens",
     "letters-tokens-nofloor",
 }

@@ -22,7 +22,7 @@ components the same, and EM keeps them so. Before any sample the mixture is N(0,
 throughout, float32 out.
 
 Not order-free, as the regression floor's sums are: a sample's responsibilities are those of
-the mixture when its batch was read. Measured, checkpoints/gmm-2d-tokens-em's floor alone (its
+the mixture when its batch was read. Measured, checkpoints/gmm-2d-tokens's floor alone (its
 tokens' correction set to zero) after 320 samples in 10 batches of 32 is 1.12 ×, 1.00 × and
 1.23 × EM's energy distance in distribution, with 6–8 components and with means twice as spread
 (benchmarks/results/generative-tokens/gmm.md).

@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 import iai
 from common.probe.harness import Case, generated
 
-CHECKPOINTS = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-tokens", "letters")
+CHECKPOINTS = ("gmm-2d", "gmm-2d-explicit", "gmm-2d-parametric", "gmm-2d-tokens-learned", "letters")
 SURFACE = "generative"
 
 

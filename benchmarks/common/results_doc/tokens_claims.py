@@ -75,14 +75,15 @@ def generative_tokens_claims() -> list[tuple[str, str, str]]:
     if path.exists():
         data = without_command(json.loads(path.read_text()))
         claims = {  # label in gmm.json -> (checkpoint, what is beside it: label -> as named)
-            "flow, token state": ("gmm-2d-tokens", {
-                "flow, token state, no floor": "without its floor",
-                "flow, token state: its mixture floor alone": "its floor alone",
+            "flow, token state, online-EM floor": ("gmm-2d-tokens", {
+                "flow, token state, online-EM floor: its floor alone": "its floor alone",
+                "flow, token state, learned floor": "with the learned floor",
+                "flow, token state, no floor": "without a floor",
                 "flow, explicit (one latent)": "the one-latent explicit flow",
                 "mixture learner": "the mixture learner",
             }),
-            "flow, token state, online-EM floor": ("gmm-2d-tokens-em", {
-                "flow, token state, online-EM floor: its floor alone": "its floor alone",
+            "flow, token state, learned floor": ("gmm-2d-tokens-learned", {
+                "flow, token state, learned floor: its floor alone": "its floor alone",
             }),
         }  # fmt: skip
         for label, (name, beside) in claims.items():
