@@ -7,16 +7,17 @@ DEV := $(VENV)/.installed-dev
 .PHONY: demo demo-long test test-slow lint clean
 
 # the package and what it needs at run time, enough for the demo; the venv's own pip (23.2 on
-# Python 3.11) installs it, upgrading pip first cost seconds and changed nothing
+# Python 3.11) installs it: upgrading pip first cost seconds and changed nothing
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0 -e .
 	touch $(STAMP)
 
-# the tests' and linter's extras on top (pyproject's [dev])
-$(DEV): $(STAMP)
-	$(BIN)/pip install -q -e '.[dev]'
-	touch $(DEV)
+# with the tests' and linter's extras (pyproject's [dev]), in one pip run from a fresh clone
+$(DEV): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV) || python3 -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0 -e '.[dev]'
+	touch $(STAMP) $(DEV)
 
 # about two minutes from a fresh clone, install included: the committed learner beside exact
 # Bayes and tuned SGD / Adam, and a short training run (examples/demo.py)
