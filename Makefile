@@ -19,7 +19,7 @@ $(DEV): pyproject.toml
 	$(BIN)/pip install -q torch==2.13.0 -e '.[dev]'
 	touch $(STAMP) $(DEV)
 
-# about two minutes from a fresh clone, install included: the committed learner beside exact
+# about 70 s from a fresh clone, install included: the committed learner beside exact
 # Bayes and tuned SGD / Adam, and a short training run (examples/demo.py)
 demo: $(STAMP)
 	$(BIN)/python examples/demo.py --out runs/demo
