@@ -38,6 +38,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from iai.errors import InvalidInput
 from iai.learners.base import PredictiveLearner
 from iai.sklearn_columns import CategoryCodes
+from iai.sklearn_ensemble import moments, spread
 from iai.sklearn_learners import (
     code_probabilities,
     column_limit,
@@ -55,9 +56,6 @@ from iai.tasks.objective import Classification, Regression
 # the most rows one step reads when max_steps spreads a large call (and one prediction call
 # predicts at a time): a step's memory grows with its rows, the call's must not
 ROWS_CAP = 1024
-# the farthest a standardized target may lie from 0: later rows of a stream are standardized
-# by the first ones, and the learner squares residuals
-TARGET_SPREAD = 1e8
 
 
 class _IAIEstimator(BaseEstimator):
@@ -72,12 +70,14 @@ class _IAIEstimator(BaseEstimator):
         scaling_rows: int = 256,
         learner: str | None = None,
         window: int | None = None,
+        n_estimators: int = 1,
     ):
         self.batch_size = batch_size
         self.max_steps = max_steps
         self.scaling_rows = scaling_rows
         self.learner = learner
         self.window = window
+        self.n_estimators = n_estimators
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -90,7 +90,7 @@ class _IAIEstimator(BaseEstimator):
             integer = isinstance(value, int | np.integer) and not isinstance(value, bool)
             return integer and value >= 1
 
-        for name in ("batch_size", "max_steps", "scaling_rows"):
+        for name in ("batch_size", "max_steps", "scaling_rows", "n_estimators"):
             if not whole(value := getattr(self, name)):
                 raise ValueError(f"{name} must be an integer ≥ 1, got {value!r}")
         if self.window is not None and not whole(self.window):
@@ -199,7 +199,9 @@ class _IAIEstimator(BaseEstimator):
         """`state` (a fresh one if None) after reading rows X, y: in batches of batch_size
         rows, or in max_steps equal batches when there are more rows than that covers."""
         t = self._targets(y, scale)  # (R, n): R tasks, 1 but for a classifier's codings
-        x = read_rows(self.learner_, X, scale[0]).expand(len(t), -1, -1)  # (R, n, d)
+        # (E · R, n, d): the members' column orders, each with its R codings
+        x = spread(read_rows(self.learner_, X, scale[0]), self.n_estimators, len(t))
+        t = t.repeat(self.n_estimators, 1)
         t = t.to(x.dtype) if t.is_floating_point() else t  # float32 for the foundation model
         with torch.inference_mode():
             if state is None:
@@ -215,8 +217,9 @@ class _IAIEstimator(BaseEstimator):
     def _outputs(
         self, X, std: bool = False, extra: tuple = ()
     ) -> tuple[torch.Tensor, torch.Tensor | None, tuple]:
-        """Raw outputs (R, n, C) for X (R: 1, or a classifier's codings), with `std` the
-        predictive std (R, n), and the scale; predicted ROWS_CAP rows at a time."""
+        """Raw outputs (E · R, n, C) for X (E members, `iai.sklearn_ensemble`; R: 1, or a
+        classifier's codings), with `std` the predictive std (E · R, n), and the scale;
+        predicted ROWS_CAP rows at a time."""
         check_is_fitted(self, "n_samples_seen_")
         X = self._validate(X)
         state, scale = self._current(extra)
@@ -224,7 +227,7 @@ class _IAIEstimator(BaseEstimator):
         with torch.inference_mode():
             for i in range(0, len(X), ROWS_CAP):
                 x = read_rows(self.learner_, X[i : i + ROWS_CAP], scale[0])
-                x = x.expand(self._codings(), -1, -1)
+                x = spread(x, self.n_estimators, self._codings())
                 outs.append(self.learner_.predict(state, x).double())
                 if std:
                     stds.append(self.learner_.predict_std(state, x).double())
@@ -242,8 +245,10 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
     step's fixed costs dominate up to a few hundred rows. scaling_rows: rows
     `partial_fit` standardizes by (see the module docstring). window: None, the state holds
     every row read; W, the linear learner forgets, weighing rows over about the last W
-    (`TabularLearner.forget`), for streams that drift. Deterministic: `fit` reads the rows in a
-    fixed shuffled order (a seeded permutation), `partial_fit` in the order given.
+    (`TabularLearner.forget`), for streams that drift. n_estimators: E members, each reading
+    the columns in its own order, their predictions averaged (E × the cost;
+    `iai.sklearn_ensemble`). Deterministic: `fit` reads the rows in a fixed shuffled order (a
+    seeded permutation), `partial_fit` in the order given.
     """
 
     _shipped = "tabular-regression"
@@ -263,12 +268,13 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return self
 
     def predict(self, X, return_std: bool = False):
-        out, spread, scale = self._outputs(X, return_std)
-        mean = restore(out[0, :, 0].numpy(), scale[1])
+        out, std, scale = self._outputs(X, return_std)
+        mean, std = moments(out[..., 0], std)  # the members' mixture
+        mean = restore(mean.numpy(), scale[1])
         if self._only is not None:  # every target so far one value: that value, exactly
             mean = np.full(len(mean), self._only)
         if return_std:
-            std = restore(spread[0].numpy(), scale[1], False)
+            std = restore(std.numpy(), scale[1], False)
         if not np.all(np.isfinite(mean)) or (return_std and not np.all(np.isfinite(std))):
             raise InvalidInput(  # kept from happening by TARGET_EXPONENT, so far as we know
                 "IAIRegressor's predictions pass float64's range; rescale y (divide it by a "
@@ -291,17 +297,7 @@ class IAIRegressor(RegressorMixin, _IAIEstimator):
         return (column_scale(y[:, None].astype(np.float64)),)
 
     def _targets(self, y: np.ndarray, scale: tuple) -> torch.Tensor:
-        """Standardized; refused where a stream's later target lies so far from the rows
-        that set the scale that the learner's squares would overflow."""
-        z = targets(y, scale[1])
-        if z.abs().max() > TARGET_SPREAD:
-            raise InvalidInput(
-                f"y holds {y[z[0].abs().argmax()]:.3g}, more than {TARGET_SPREAD:.0e} standard "
-                f"deviations from the mean of the {self.scaling_rows} or more rows that set "
-                "the scale; rescale the stream, or set the scale on more varied rows "
-                "(scaling_rows)"
-            )
-        return z
+        return targets(y, scale[1], self.scaling_rows)
 
 
 class IAIClassifier(ClassifierMixin, _IAIEstimator):
@@ -323,9 +319,10 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         scaling_rows: int = 256,
         learner: str | None = None,
         window: int | None = None,
+        n_estimators: int = 1,
         refine: bool = True,
     ):
-        super().__init__(batch_size, max_steps, scaling_rows, learner, window)
+        super().__init__(batch_size, max_steps, scaling_rows, learner, window, n_estimators)
         self.refine = refine
 
     def fit(self, X, y):
@@ -356,8 +353,10 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
         return self._proba(self._outputs(X)[0])
 
     def _proba(self, out: torch.Tensor) -> np.ndarray:
-        """(n, C) class probabilities from raw outputs (R, n, L): R codings into L groups."""
-        return code_probabilities(out, self.codes_, self.class_count_)
+        """(n, C) class probabilities from raw outputs (E · R, n, L), E members of R codings
+        into L groups each: the members' probabilities averaged."""
+        members = out.unflatten(0, (self.n_estimators, -1))  # (E, R, n, L)
+        return np.mean([code_probabilities(o, self.codes_, self.class_count_) for o in members], 0)
 
     def predict(self, X):
         proba = self.predict_proba(X)  # first: it raises NotFittedError before classes_ exists
@@ -390,7 +389,7 @@ class IAIClassifier(ClassifierMixin, _IAIEstimator):
     def _settle(self, state, X: np.ndarray, y: np.ndarray, scale: tuple):
         if not self.refine or self.window is not None or len(self.codes_) > 1:
             return state
-        return posterior_state(self.learner_, state, X, y, scale[0])
+        return posterior_state(self.learner_, state, X, y, scale[0], self.n_estimators)
 
     def _target_scale(self, y: np.ndarray) -> tuple:
         return ()

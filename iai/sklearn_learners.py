@@ -27,6 +27,7 @@ from iai.learners.tabular import TabularLearner
 from iai.learners.tabular_mode import MAX_ROWS, MIN_ROWS, posterior_mode
 from iai.learners.tabular_tokens import TabularTokensLearner
 from iai.models.row_embedding import MAX_COLUMNS
+from iai.sklearn_ensemble import spread
 from iai.sklearn_scaling import ColumnScale, features
 from iai.tasks.objective import Classification
 
@@ -115,17 +116,20 @@ def output_codes(classes: int, outputs: int) -> np.ndarray:
     )
 
 
-def posterior_state(learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale):
+def posterior_state(
+    learner: PredictiveLearner, state, X: np.ndarray, labels: np.ndarray, scale, members: int = 1
+):
     """The state `IAIClassifier` predicts from rows all at hand: for the linear learner, rows
     of two classes or more and MIN_ROWS … MAX_ROWS of them, θ at the posterior mode given
     the rows X (n, d) and labels (n,), over the classes they show (a class declared but not
-    shown has probability 0 anyway), `iai.learners.tabular_mode`; else `state`."""
+    shown has probability 0 anyway), `iai.learners.tabular_mode`, for each of `members`
+    column orders (`iai.sklearn_ensemble`); else `state`."""
     shown, index = np.unique(labels, return_inverse=True)
     sized = MIN_ROWS <= len(X) <= MAX_ROWS
     if not isinstance(learner, TabularLearner) or not sized or len(shown) < 2:
         return state
-    x = rows(learner, X, scale)  # (1, n, d)
-    y = torch.from_numpy(index.reshape(-1))[None]
+    x = spread(rows(learner, X, scale), members)  # (E, n, d)
+    y = torch.from_numpy(index.reshape(-1))[None].expand(members, -1)
     return posterior_mode(learner, state, x, y, torch.from_numpy(shown))
 
 

@@ -21,6 +21,9 @@ from iai.tasks.tabular import standardize
 
 # the largest |regression target|: 2^16 below float64's largest, room for the predictions
 TARGET_EXPONENT = 1008
+# the farthest a standardized target may lie from 0: later rows of a stream are standardized
+# by the first ones, and the learner squares residuals
+TARGET_SPREAD = 1e8
 
 
 @dataclass(frozen=True)
@@ -95,9 +98,18 @@ def features(X: np.ndarray, scale: ColumnScale) -> torch.Tensor:
     return standardize(x, center, spread)[None]
 
 
-def targets(y: np.ndarray, scale: ColumnScale) -> torch.Tensor:
-    """(n,) regression targets -> (1, n) standardized by a one-column scale (not clipped)."""
+def targets(y: np.ndarray, scale: ColumnScale, scaling_rows: int) -> torch.Tensor:
+    """(n,) regression targets -> (1, n) standardized by a one-column scale (not clipped);
+    refused where a stream's later target lies so far from the rows that set the scale
+    (`scaling_rows` or more) that the learner's squares would overflow."""
     z = (scale.unit(y.astype(np.float64)[:, None]) - scale.center) / scale.divisor()
+    if np.abs(z).max(initial=0.0) > TARGET_SPREAD:
+        raise InvalidInput(
+            f"y holds {y[np.abs(z[:, 0]).argmax()]:.3g}, more than {TARGET_SPREAD:.0e} "
+            f"standard deviations from the mean of the {scaling_rows} or more rows that set "
+            "the scale; rescale the stream, or set the scale on more varied rows "
+            "(scaling_rows)"
+        )
     return torch.from_numpy(np.ascontiguousarray(z[:, 0]))[None]
 
 
