@@ -9,7 +9,8 @@ it was trained: rows wait in a buffer (at most batch_size - 1 of them) until a b
 and a prediction reads the waiting rows into a copy of the state first, so every prediction
 sees every row learned. Classes are met as they come, up to `max_classes` (a new label beyond
 them is refused by name); a class not met yet has probability 0. `window=W` forgets, for
-streams that drift (as `iai.sklearn`'s estimators do).
+streams that drift, and `n_estimators=E` averages E column orders, as `iai.sklearn`'s
+estimators do.
 """
 
 import numpy as np
@@ -17,6 +18,7 @@ import pandas as pd
 from river import base
 
 from iai.sklearn import IAIClassifier, IAIRegressor
+from iai.sklearn_ensemble import moments
 from iai.sklearn_scaling import restore
 
 
@@ -88,14 +90,21 @@ class IAIRiverClassifier(_Rows, base.Classifier):
         max_classes: int = 10,
         learner: str | None = None,
         window: int | None = None,
+        n_estimators: int = 1,
     ):
         _Rows.__init__(self, batch_size)
         self.max_classes, self.learner, self.window = max_classes, learner, window
+        self.n_estimators = n_estimators
         self.estimator = self._fresh()
         self._labels: list = []
 
     def _fresh(self) -> IAIClassifier:
-        return IAIClassifier(batch_size=self.batch_size, learner=self.learner, window=self.window)
+        return IAIClassifier(
+            batch_size=self.batch_size,
+            learner=self.learner,
+            window=self.window,
+            n_estimators=self.n_estimators,
+        )
 
     def _first(self) -> dict:
         return {"classes": np.arange(self.max_classes)}
@@ -124,13 +133,24 @@ class IAIRiverClassifier(_Rows, base.Classifier):
 class IAIRiverRegressor(_Rows, base.Regressor):
     """IAIRegressor (the shipped learner, or the one `learner` names) as a river regressor."""
 
-    def __init__(self, batch_size: int = 32, learner: str | None = None, window: int | None = None):
+    def __init__(
+        self,
+        batch_size: int = 32,
+        learner: str | None = None,
+        window: int | None = None,
+        n_estimators: int = 1,
+    ):
         _Rows.__init__(self, batch_size)
-        self.learner, self.window = learner, window
+        self.learner, self.window, self.n_estimators = learner, window, n_estimators
         self.estimator = self._fresh()
 
     def _fresh(self) -> IAIRegressor:
-        return IAIRegressor(batch_size=self.batch_size, learner=self.learner, window=self.window)
+        return IAIRegressor(
+            batch_size=self.batch_size,
+            learner=self.learner,
+            window=self.window,
+            n_estimators=self.n_estimators,
+        )
 
     def _first(self) -> dict:
         return {}
@@ -145,4 +165,5 @@ class IAIRiverRegressor(_Rows, base.Regressor):
         if not self._y and not self._fitted():
             return 0.0
         _, (out, _, scale) = self._raw(x)
-        return float(restore(out[0, :, 0].numpy(), scale[1])[0])
+        mean, _ = moments(out[..., 0], None)  # the members' mean
+        return float(restore(mean.numpy(), scale[1])[0])

@@ -9,6 +9,7 @@ pytest.importorskip("river")
 from river import evaluate, metrics, stream  # noqa: E402
 
 from iai.river import IAIRiverClassifier, IAIRiverRegressor  # noqa: E402
+from iai.sklearn import IAIClassifier, IAIRegressor  # noqa: E402
 
 
 def rows(n: int, seed: int = 0):
@@ -41,6 +42,26 @@ def test_learn_many_and_a_regressor():
     model.learn_many(pd.DataFrame(X), pd.Series(X @ [1.0, 2.0, 0.0]))
     pred = model.predict_one(dict(enumerate([1.0, 1.0, 0.0])))
     assert abs(pred - 3.0) < 0.5
+
+
+def test_n_estimators_reaches_the_estimator_and_predicts_as_it_does():
+    X, y = rows(300, seed=1)
+    target = X @ [1.0, -2.0, 0.5] + np.sin(3 * X[:, 0])
+    classifier, regressor = IAIRiverClassifier(n_estimators=3), IAIRiverRegressor(n_estimators=3)
+    for i, x in enumerate(X[:288]):  # 9 full batches: nothing waits
+        classifier.learn_one(dict(enumerate(x)), int(y[i]))
+        regressor.learn_one(dict(enumerate(x)), float(target[i]))
+    c = IAIClassifier(n_estimators=3)
+    r = IAIRegressor(n_estimators=3)
+    for i in range(0, 288, 32):
+        c.partial_fit(X[i : i + 32], y[i : i + 32], classes=np.arange(10))
+        r.partial_fit(X[i : i + 32], target[i : i + 32])
+    for x in X[288:]:
+        proba = classifier.predict_proba_one(dict(enumerate(x)))
+        expected = c.predict_proba(x[None])[0]
+        assert abs(proba[1] - expected[1]) < 1e-9 and abs(proba[0] - expected[0]) < 1e-9
+        assert abs(regressor.predict_one(dict(enumerate(x))) - r.predict(x[None])[0]) < 1e-9
+    assert classifier.estimator.n_estimators == 3 == regressor.estimator.n_estimators
 
 
 def test_bad_rows_and_labels_are_named():
