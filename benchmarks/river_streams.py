@@ -7,7 +7,8 @@ whole, and four seeded synthetic drift streams. Baselines: river's ARF, SRP and 
 defaults otherwise) and, on binary streams, StandardScaler | LogisticRegression. IAI: the
 default linear learner and the tabular foundation model ("tabular-tokens-classification"),
 `IAIRiverClassifier(max_classes=<the stream's class count>)`, and the linear learner with
-`window=500` and `window=1000` (it forgets: iai.sklearn). One thread throughout.
+`window=500` and `window=1000` (it forgets: iai.sklearn) and with `n_estimators=4` (four
+column orders averaged: iai.sklearn_ensemble). One thread throughout.
 
     python benchmarks/river_streams.py            (writes results/river-streams/river-streams.md)
     python benchmarks/river_streams.py --quick    (500 rows a stream, under .../quick/)
@@ -43,7 +44,7 @@ PUBLISHED = {
     "ImageSegments": {"ARF": 0.818536, "SRP": 0.766999, "AMF": 0.901689},
 }
 RIVER = ["ARF", "SRP", "AMF", "LogReg"]
-IAI = ["IAI linear", "IAI linear w500", "IAI linear w1000", "IAI tokens"]
+IAI = ["IAI linear", "IAI linear w500", "IAI linear w1000", "IAI linear E4", "IAI tokens"]
 WINDOWS = {"IAI linear w500": 500, "IAI linear w1000": 1000}
 DRIFT = ("SEA drift", "Agrawal drift", "RandomRBFDrift", "Hyperplane drift")
 
@@ -113,6 +114,7 @@ def learners(classes: int) -> dict:
         "LogReg": preprocessing.StandardScaler() | linear_model.LogisticRegression(),
         "IAI linear": IAIRiverClassifier(max_classes=classes),
         **{k: IAIRiverClassifier(max_classes=classes, window=w) for k, w in WINDOWS.items()},
+        "IAI linear E4": IAIRiverClassifier(max_classes=classes, n_estimators=4),
         "IAI tokens": IAIRiverClassifier(max_classes=classes, learner=TOKENS),
     }
     if classes != 2:
@@ -197,7 +199,8 @@ def main() -> None:
         "linear_model.LogisticRegression()` (LogReg). IAI: `IAIRiverClassifier(max_classes="
         "<classes>)` (IAI linear: the default linear learner) and the same with "
         f'`learner="{TOKENS}"` (IAI tokens), defaults otherwise (batch_size 32); IAI linear wW: '
-        "the linear learner with `window=W`, forgetting. Rule for all "
+        "the linear learner with `window=W`, forgetting; IAI linear E4: with `n_estimators=4`, "
+        "four column orders averaged. Rule for all "
         "streams: IAI reads the raw features, no river StandardScaler in front (the adapter "
         "standardizes by its first 256 rows itself); the check behind that rule is below.",
         "",
