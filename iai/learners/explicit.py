@@ -12,9 +12,9 @@ from typing import ClassVar, Literal
 import torch
 from torch import nn
 
+from iai.errors import InvalidConfig
 from iai.learners.base import Origin, PredictiveLearner, check_config, check_memory
 from iai.models.decoder import LatentDecoder
-from iai.models.predictors import apply
 from iai.models.update import ParametricState, ThetaUpdate
 from iai.tasks.objective import Objective
 
@@ -39,11 +39,19 @@ class ExplicitConfig:
     feature_norm: bool = True
     memory: int = 0  # adaptation-memory tokens beside z (see iai/learners/parametric.py)
     curvature: bool = False  # precondition the update of z by the decoder's Gauss–Newton
+    # ∇z a constant to training, as FO-MAML's inner gradient: the decoder's second derivatives
+    # are not taken (docs/training.md, "First-order signals")
+    first_order: bool = False
 
     def __post_init__(self) -> None:
         sizes = ("latent", "decoder_hidden", "decoder_depth", "history", "width", "depth")
         check_config(self, (*sizes, "heads", "chunk"))
         check_memory(self)
+        if self.first_order and self.signal == "data" and not self.curvature:
+            raise InvalidConfig(
+                "learner.first_order = true has no gradient to hold constant: it needs "
+                "learner.signal = 'grad' or 'both', or learner.curvature = true"
+            )
 
 
 class ExplicitLearner(PredictiveLearner):
@@ -73,7 +81,9 @@ class ExplicitLearner(PredictiveLearner):
 
     def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
         """One mini-batch x (T, B, D), y (T, B) -> the next z (in `state.theta`)."""
-        return self.update.step(self.decoder, self.objective, state, x, y)
+        return self.update.step(
+            self.decoder, self.objective, state, x, y, self.cfg.first_order
+        )
 
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
-        return apply(self.decoder, state.theta, x_query)  # (T, Q, out)
+        return self.decoder(state.theta, x_query)  # (T, Q, out)

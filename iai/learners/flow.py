@@ -61,6 +61,10 @@ class FlowConfig:
     field_hidden: int = 128  # explicit: the field v_γ(x, t, z)
     field_depth: int = 3  # explicit: the field's layers; tokens: its cross-attention blocks
     probes: int = 4  # explicit, tokens, `both`: (x₀, t) pairs per sample at which ∇z is taken
+    # explicit, `both`: ∇z a constant to training, as FO-MAML's inner gradient (the field's
+    # second derivatives are not taken; docs/training.md, "First-order signals"); the tokens
+    # regime's always is
+    first_order: bool = False
     floor: int = 0  # tokens: components of the mixture floor (iai.learners.tokens_flow); 0: none
     # the floor's mixture refined by the mixture learner's update, or by online EM
     floor_update: Literal["learned", "em"] = "learned"
@@ -102,6 +106,11 @@ class FlowConfig:
             )
         if self.floor_update == "em" and not self.floor:
             raise InvalidConfig("learner.floor_update = 'em' needs a floor: set learner.floor = K")
+        if self.first_order and (self.regime, self.signal) != ("explicit", "both"):
+            raise InvalidConfig(
+                "learner.first_order = true needs learner.regime = 'explicit' with signal = "
+                f"'both', whose ∇z it holds constant (not {self.regime!r} with {self.signal!r})"
+            )
         if self.solver not in (*FIXED, *ADAPTIVE):
             raise InvalidConfig(f"learner.solver = {self.solver!r}; allowed: {(*FIXED, *ADAPTIVE)}")
 
@@ -264,12 +273,13 @@ class ExplicitFlow(FlowLearner):
             v = self.field(z1, torch.cat([xt, inputs], -1))
             return (v - (x1 - x0)).square().sum(-1).mean()
 
-        with torch.enable_grad(), full_precision(z):  # a signal (iai.models.precision)
+        outer = torch.no_grad() if self.cfg.first_order else torch.enable_grad()
+        with outer, full_precision(z):  # a signal (iai.models.precision)
             return vmap(vmap(grad(one), in_dims=(None, 0)))(z, x)
 
     def _field(self, z: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """v_γ at x (T, n, D), t (T, n, 1) for each task's z (T, L)."""
-        return vmap(self.field)(z, torch.cat([x, time_features(t)], -1))
+        return self.field(z, torch.cat([x, time_features(t)], -1))
 
     def query_velocity(self, state: ExplicitFlowState, x_query: torch.Tensor) -> torch.Tensor:
         xt, t, _ = self.objective.flow_pair(x_query)

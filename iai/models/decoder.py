@@ -36,5 +36,9 @@ class LatentDecoder(nn.Module):
         self.readout = nn.Linear(latent, hidden * out_dim)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        phi = self.features(torch.cat([x, z.expand(*x.shape[:-1], -1)], -1))  # (N, hidden)
-        return self.out(phi) + phi @ self.readout(z).view(self.hidden, self.out_dim)
+        """z (…, L), x (…, N, D) -> (…, N, out): one task, or tasks batched in front. Called
+        on the batch directly, not through `vmap`: batched, each Linear is one fused addmm,
+        where vmap's batching rules split it and copy activations between layouts."""
+        phi = self.features(torch.cat([x, z[..., None, :].expand(*x.shape[:-1], -1)], -1))
+        read = self.readout(z).unflatten(-1, (self.hidden, self.out_dim))  # (…, hidden, out)
+        return self.out(phi) + phi @ read  # phi (…, N, hidden)

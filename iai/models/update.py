@@ -120,13 +120,21 @@ class ThetaUpdate(nn.Module):
         return ParametricState(theta, past, memory, curvature)
 
     def step(
-        self, model, objective: Objective, state: ParametricState, x: torch.Tensor, y: torch.Tensor
+        self,
+        model,
+        objective: Objective,
+        state: ParametricState,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        first_order: bool = False,
     ) -> ParametricState:
-        """One mini-batch x (T, B, D), y (T, B) -> the next state of θ read by `model`."""
+        """One mini-batch x (T, B, D), y (T, B) -> the next state of θ read by `model`.
+        `first_order`: the gradient signals are constants to training (a learned model's
+        second derivatives are not taken), as FO-MAML's inner gradient."""
         T, B, _ = x.shape
         theta, rho = state.theta, step_clock(state.seen, B)
         M, memory = self.cfg.memory, state.memory
-        points, grads = self._point_tokens(model, objective, theta, x, y)
+        points, grads = self._point_tokens(model, objective, theta, x, y, first_order)
         time = self.embed_time(rho)  # (W,): ρ, the step's code
         state_tokens = self._state_tokens(state, time, grads)
         tokens = torch.cat([self._memory_tokens(memory, time), state_tokens, points], 1)
@@ -136,13 +144,15 @@ class ThetaUpdate(nn.Module):
             memory = memory + rho * (self.memory_head(h[:, :M]) - memory)
         curvature = state.curvature
         if self.cfg.curvature:
-            curvature, delta = self._preconditioned(model, objective, state, x, y, delta, grads)
+            curvature, delta = self._preconditioned(
+                model, objective, state, x, y, delta, grads, first_order
+            )
         past = torch.cat([theta[:, None], state.past], 1)[:, : self.cfg.history - 1]
         return ParametricState(
             theta + rho * delta, past, memory, curvature, state.seen + B, state.steps + 1
         )
 
-    def _preconditioned(self, model, objective, state, x, y, delta, grads):
+    def _preconditioned(self, model, objective, state, x, y, delta, grads, first_order):
         """The running Gauss–Newton matrix S and the step (S + λ I)⁻¹ (Δ - ḡ), in float32
         whatever the run's precision (`iai.models.precision`): recursive least squares."""
         theta, rho = state.theta, step_clock(state.seen, x.shape[1])
@@ -154,6 +164,7 @@ class ThetaUpdate(nn.Module):
             eye = torch.eye(delta.shape[1], dtype=theta.dtype, device=delta.device)
             if grads is None:  # the data signal alone: the gradient is still the step's base
                 mean_grad = batch_grad(model, objective, theta, x, y)
+                mean_grad = mean_grad.detach() if first_order else mean_grad
             else:
                 mean_grad = grads.mean(1)
             step = delta.to(theta.dtype) - mean_grad
@@ -187,13 +198,14 @@ class ThetaUpdate(nn.Module):
         return tokens.reshape(T, -1, tokens.shape[-1])  # (T, H · chunks, W)
 
     def _point_tokens(
-        self, model, objective: Objective, theta: torch.Tensor, x: torch.Tensor, y: torch.Tensor
+        self, model, objective: Objective, theta, x, y, first_order: bool
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Point tokens (T, B, W) and, with the `grad` signal, per-example gradients (T, B, P)."""
         if self.cfg.signal == "data":
             out, grads = apply(model, theta, x), None  # (T, B, out)
         else:  # one forward pass gives both (T, B, out), (T, B, P)
             out, grads = outputs_and_grads(model, objective, theta, x, y)
+            grads = grads.detach() if first_order else grads
         feats = []
         if self.cfg.signal in ("data", "both"):
             feats += [x, objective.target_features(y), out, objective.residual(out, y)]
