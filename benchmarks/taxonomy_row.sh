@@ -10,12 +10,10 @@ names=("$@")
 out=benchmarks/results/taxonomy-row-train  # the evaluation: benchmarks/taxonomy_row.py
 mkdir -p "$out"
 one() {
-  local sets=(--set train.precision=float32)  # as the committed checkpoints were trained
-  [[ $1 != explicit ]] || sets+=(--set learner.first_order=false)
   rm -rf "runs/linreg-d8-$1"
   echo "Command: bash benchmarks/taxonomy_row.sh $1" > "$out/train-time-$1.txt"
   /usr/bin/time -f "%e s wall, %U s user" -a -o "$out/train-time-$1.txt" \
-    .venv/bin/iai train "configs/linreg-d8-$1.toml" --out "runs/linreg-d8-$1" --quiet "${sets[@]}"
+    .venv/bin/iai train "configs/linreg-d8-$1.toml" --out "runs/linreg-d8-$1" --quiet --set train.precision=float32
   mkdir -p "checkpoints/linreg-d8-$1"
   cp "runs/linreg-d8-$1/model.safetensors" "runs/linreg-d8-$1/config.json" \
     "checkpoints/linreg-d8-$1/"

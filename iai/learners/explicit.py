@@ -81,9 +81,7 @@ class ExplicitLearner(PredictiveLearner):
 
     def step(self, state: ParametricState, x: torch.Tensor, y: torch.Tensor) -> ParametricState:
         """One mini-batch x (T, B, D), y (T, B) -> the next z (in `state.theta`)."""
-        return self.update.step(
-            self.decoder, self.objective, state, x, y, self.cfg.first_order
-        )
+        return self.update.step(self.decoder, self.objective, state, x, y, self.cfg.first_order)
 
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
         return self.decoder(state.theta, x_query)  # (T, Q, out)
