@@ -15,6 +15,7 @@ from torch import nn
 from iai.errors import InvalidConfig
 from iai.learners.base import Origin, PredictiveLearner, check_config, check_memory
 from iai.models.decoder import LatentDecoder
+from iai.models.predictors import apply
 from iai.models.update import ParametricState, ThetaUpdate
 from iai.tasks.objective import Objective
 
@@ -84,4 +85,4 @@ class ExplicitLearner(PredictiveLearner):
         return self.update.step(self.decoder, self.objective, state, x, y, self.cfg.first_order)
 
     def predict(self, state: ParametricState, x_query: torch.Tensor) -> torch.Tensor:
-        return self.decoder(state.theta, x_query)  # (T, Q, out)
+        return apply(self.decoder, state.theta, x_query)  # (T, Q, out)

@@ -279,7 +279,7 @@ class ExplicitFlow(FlowLearner):
 
     def _field(self, z: torch.Tensor, x: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         """v_γ at x (T, n, D), t (T, n, 1) for each task's z (T, L)."""
-        return self.field(z, torch.cat([x, time_features(t)], -1))
+        return self.field(z, torch.cat([x, time_features(t)], -1))  # batched (LatentDecoder)
 
     def query_velocity(self, state: ExplicitFlowState, x_query: torch.Tensor) -> torch.Tensor:
         xt, t, _ = self.objective.flow_pair(x_query)

@@ -1,5 +1,7 @@
 """The explicit regime's learned prediction network f_γ(x, z): a decoder of a task latent z."""
 
+from typing import ClassVar
+
 import torch
 from torch import nn
 
@@ -22,6 +24,8 @@ class LatentDecoder(nn.Module):
     at the grid's budget.
     """
 
+    batched: ClassVar[bool] = True  # `forward` takes tasks batched in front (`apply`)
+
     def __init__(
         self, dim: int, latent: int, out_dim: int, hidden: int, depth: int, normalize: bool = True
     ) -> None:
@@ -36,9 +40,7 @@ class LatentDecoder(nn.Module):
         self.readout = nn.Linear(latent, hidden * out_dim)
 
     def forward(self, z: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-        """z (…, L), x (…, N, D) -> (…, N, out): one task, or tasks batched in front. Called
-        on the batch directly, not through `vmap`: batched, each Linear is one fused addmm,
-        where vmap's batching rules split it and copy activations between layouts."""
+        """z (…, L), x (…, N, D) -> (…, N, out): one task, or tasks batched in front."""
         phi = self.features(torch.cat([x, z[..., None, :].expand(*x.shape[:-1], -1)], -1))
         read = self.readout(z).unflatten(-1, (self.hidden, self.out_dim))  # (…, hidden, out)
         return self.out(phi) + phi @ read  # phi (…, N, hidden)

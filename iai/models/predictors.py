@@ -5,6 +5,8 @@ tasks and points, so per-example gradients come from `vmap(grad(...))` with no h
 Jacobians.
 """
 
+from typing import ClassVar
+
 import torch
 from torch.func import grad, jacrev, vmap
 
@@ -15,6 +17,8 @@ from iai.tasks.objective import Objective
 
 class LinearModel:
     """f(x; θ) = [x, 1] W, θ = vec(W), W (D + 1, out)."""
+
+    batched: ClassVar[bool] = False  # written for one task (`apply`)
 
     def __init__(self, dim: int, out_dim: int) -> None:
         self.dim, self.out_dim = dim, out_dim
@@ -27,6 +31,8 @@ class LinearModel:
 
 class MLPModel:
     """f(x; θ) = act([x, 1] W₁) W₂: the same family as the nonlinear task priors."""
+
+    batched: ClassVar[bool] = False
 
     def __init__(self, dim: int, out_dim: int, hidden: int = 32, activation: str = "tanh") -> None:
         self.dim, self.out_dim, self.hidden = dim, out_dim, hidden
@@ -85,8 +91,10 @@ def init_theta(model, n_tasks: int, generator: torch.Generator | None) -> torch.
 
 
 def apply(model, theta: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """Batched over tasks: θ (T, P), x (T, N, D) -> (T, N, out)."""
-    return vmap(model)(theta, x)
+    """Batched over tasks: θ (T, P), x (T, N, D) -> (T, N, out). A model written for one task
+    goes through `vmap`; one that declares `batched` (a learned decoder) is called on the
+    batch itself, where each Linear is one fused addmm rather than vmap's split and copies."""
+    return model(theta, x) if getattr(model, "batched", False) else vmap(model)(theta, x)
 
 
 def per_example_grads(
