@@ -4,17 +4,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+# Under CPU autocast, attention over at most this many keys is written out (below); over more,
+# SDPA's float32 kernel on float32 copies is faster (benchmarks/results/precision/attention-keys.md)
+WRITTEN_KEYS = 32
+
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    """`scaled_dot_product_attention` of (T, heads, S, W / heads) tensors; where autocast runs
-    bfloat16 on the CPU, written out instead, its two products in bfloat16 and its softmax in
-    float32. There SDPA's fused bfloat16 kernels took 8.4 × as long as float32's, most of a
-    bfloat16 iteration of configs/linreg-d8.toml (benchmarks/results/precision/attention.md),
-    and SDPA on float32 copies trained linreg-d8 0.93 × as fast as this, to the same loss
-    and evaluation (bf16-attention.md)."""
+    """`scaled_dot_product_attention` of (T, heads, S, W / heads) tensors. Where autocast runs
+    bfloat16 on the CPU, SDPA's fused bfloat16 kernels took 8.4 × as long as float32's, most
+    of a bfloat16 iteration of configs/linreg-d8.toml (benchmarks/results/precision/
+    attention.md). There, over few keys, attention is written out, its two products in
+    bfloat16 and its softmax in float32 (1.08 × the iterations per second of SDPA on float32
+    copies for linreg-d8, to the same loss and evaluation: bf16-attention.md); over more than
+    WRITTEN_KEYS, SDPA runs on float32 copies, since the written-out scores grow as S²."""
     if q.device.type == "cpu" and torch.is_autocast_enabled("cpu"):
-        scores = (q @ k.transpose(-1, -2)).float() * q.shape[-1] ** -0.5
-        return scores.softmax(-1).to(v.dtype) @ v
+        if k.shape[-2] <= WRITTEN_KEYS:
+            scores = (q @ k.transpose(-1, -2)).float() * q.shape[-1] ** -0.5
+            return scores.softmax(-1).to(v.dtype) @ v
+        with torch.autocast("cpu", enabled=False):
+            return F.scaled_dot_product_attention(q.float(), k.float(), v.float())
     return F.scaled_dot_product_attention(q, k, v)
 
 
